@@ -1,0 +1,34 @@
+# Two commands: `make lab` (work through the notebooks) and `make test` (everything CI checks).
+# Both create .venv and install requirements.txt when it is missing or out of date.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# JupyterLab refuses to run as root without --allow-root (containers and CI run as root).
+ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+
+.PHONY: lab test lint unit venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+		--LabApp.news_url=None $(ROOT_FLAG)
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests benchmarks notebooks
+
+# The notebooks always run against the fake provider in tests, whatever .env says.
+test: lint
+	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV)
