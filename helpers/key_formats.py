@@ -121,7 +121,8 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("api_org_",), "api_org_FAKE{30:letters}"),
     KeyFormat("groq", "Groq", _LEFT + r"gsk_[A-Za-z0-9]{40,}", ("gsk_",), "gsk_FAKE{48:alnum}"),
     KeyFormat("xai", "xAI", _LEFT + r"xai-[A-Za-z0-9_]{40,}", ("xai-",), "xai-FAKE{76:alnum}"),
-    KeyFormat("perplexity", "Perplexity", _LEFT + r"pplx-[A-Za-z0-9]{40,}", ("pplx-",), "pplx-FAKE{44:alnum}"),
+    KeyFormat("perplexity", "Perplexity", _LEFT + r"pplx-[A-Za-z0-9]{40,}",
+              ("pplx-",), "pplx-FAKE{44:alnum}"),
     KeyFormat("aws-access-key-id", "AWS", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", _LEFT + r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
@@ -130,7 +131,7 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape. Bearer tokens use
     # RFC 6750's characters, "_" included (sk-proj- keys contain it).
-    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/\-]{16,}=*",
+    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/_\-]{16,}=*",
               ("bearer",), "Bearer FAKE{36:urlsafe}", context=r"\b(?i:bearer)\s+"),
     KeyFormat("url-key", "key in a URL", r"[^&\s#\"'<>]{8,}",
               ("key=", "token="), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",

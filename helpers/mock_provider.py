@@ -31,7 +31,9 @@ import openai
 
 from helpers.key_formats import fingerprint
 
-Behaviour = Literal["ok", "invalid", "forbidden", "rate_limited", "quota_exhausted", "server_error", "unreachable"]
+Behaviour = Literal[
+    "ok", "invalid", "forbidden", "rate_limited", "quota_exhausted", "server_error", "unreachable"
+]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
 
 BASE_URL = "https://fake-llm.invalid/v1"  # .invalid never resolves: nothing can leave the machine
@@ -168,7 +170,9 @@ class FakeProvider:
         with self._lock:
             self.requests.append(RecordedRequest(request.method, request.url.path, fp, status))
 
-    def _respond(self, request: httpx2.Request, api_key: str | None, behaviour: str | None) -> httpx2.Response:
+    def _respond(
+        self, request: httpx2.Request, api_key: str | None, behaviour: str | None
+    ) -> httpx2.Response:
         if api_key is None:
             return _error(401, "You didn't provide an API key. You need to provide your API key in an "
                           "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
