@@ -133,7 +133,8 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     # RFC 6750's characters, "_" included (sk-proj- keys contain it).
     KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/_\-]{16,}=*",
               ("bearer",), "Bearer FAKE{36:urlsafe}", context=r"\b(?i:bearer)\s+"),
-    KeyFormat("url-key", "key in a URL", r"[^&\s#\"'<>]{8,}",
+    # (A value starting with "{" or "$" is a template, f"?key={api_key}", not a key.)
+    KeyFormat("url-key", "key in a URL", r"[^&\s#\"'<>{}$]{8,}",
               ("key=", "token="), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
               context=r"[?&](?:key|api_key|apikey|api-key|access_token|token)="),
     # api_key = "..." in code or config, with a value holding a digit and a letter:

@@ -110,6 +110,7 @@ def test_ordinary_words_and_identifiers_are_not_keys(words: list[str], joiner: s
     "pip install scikit-learn", "task-management-service-v2", "desk-reservation-api-gateway",
     "the risk-assessment-framework-2024 is fine", "OPENAI_API_KEY=your-openai-api-key-here",
     "api_key = os.environ['OPENAI_API_KEY']", "Authorization: Bearer", "see https://example.com/?page=2",
+    'url = f"https://api.example.com/v1?key={api_key}"', "curl 'https://host/v1?key=${GOOGLE_API_KEY}'",
 ])
 def test_common_developer_text_is_not_a_key(text: str) -> None:
     assert find_keys(text) == []
