@@ -1,0 +1,327 @@
+"""Tests of helpers.notebook_guard: through a real kernel (nbclient), a plain IPython shell, and
+the pure redaction of Jupyter messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from nbclient import NotebookClient
+from pydantic import SecretStr
+
+from helpers import notebook_guard
+from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
+from helpers.notebook_guard import (
+    OUTPUT_FIELDS,
+    WITHHELD,
+    env_secrets,
+    forget_registered_secrets,
+    known_secrets,
+    redact_content,
+    redact_message,
+    redact_text,
+    register_secret,
+)
+
+KEY = fake_key("openai-project", 1)
+# A secret with no key shape: only the environment variable's name says it is secret.
+ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
+ENV_ONLY_MARKER = "[REDACTED known-secret"
+KEY_MARKER = "[REDACTED openai-project"
+
+Outputs = list[dict]
+
+
+class KernelRunner:
+    """Runs one cell at a time in a live kernel; keeps each cell's outputs and execute_reply."""
+
+    def __init__(self, client: NotebookClient) -> None:
+        self.client = client
+        self.replies: list[dict] = []
+        client.on_cell_executed = lambda **kw: self.replies.append(kw["execute_reply"])
+
+    def __call__(self, source: str) -> Outputs:
+        cell = nbformat.v4.new_code_cell(source)
+        self.client.nb.cells.append(cell)
+        self.client.execute_cell(cell, len(self.client.nb.cells) - 1)
+        return [dict(output) for output in cell.outputs]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelRunner]:
+    """One kernel for the module, with the guard loaded and `key` defined."""
+    folder = tmp_path_factory.mktemp("kernel")
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=30, allow_errors=True,
+                            kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    # Without PYTEST_CURRENT_TEST, which changes how ipykernel captures output: as under Jupyter.
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    env["OPENAI_API_KEY"] = ENV_ONLY_SECRET
+    with client.setup_kernel(env=env):
+        runner = KernelRunner(client)
+        assert runner("%load_ext helpers.notebook_guard") == []
+        runner(f"key = {KEY!r}")
+        yield runner
+
+
+def shown(outputs: Outputs) -> str:
+    """Everything the outputs would put in a saved notebook, as one string."""
+    return json.dumps(outputs, ensure_ascii=False)
+
+
+def assert_redacted(outputs: Outputs, marker: str = KEY_MARKER, secret: str = KEY) -> None:
+    assert outputs, "the cell showed nothing"
+    text = shown(outputs)
+    assert secret not in text
+    assert marker in text
+
+
+# --- a real kernel ---------------------------------------------------------------------------
+
+
+def test_stdout(run: KernelRunner) -> None:
+    outputs = run("print('the key is', key)")
+    assert outputs[0]["name"] == "stdout"
+    assert outputs[0]["text"].startswith("the key is [REDACTED openai-project ")
+
+
+def test_stderr(run: KernelRunner) -> None:
+    outputs = run("import sys\nprint(key, file=sys.stderr)")
+    assert outputs[0]["name"] == "stderr"
+    assert_redacted(outputs)
+
+
+def test_output_from_another_thread_and_a_shell_command(run: KernelRunner) -> None:
+    assert_redacted(run("import threading\nthread = threading.Thread(target=print, args=(key,))\n"
+                        "thread.start(); thread.join()"))
+    assert_redacted(run("!echo {key}"))  # a shell command, through IPython's pipe
+
+
+def test_last_expression_value(run: KernelRunner) -> None:
+    outputs = run("key")
+    assert outputs[0]["output_type"] == "execute_result"
+    assert_redacted(outputs)
+
+
+@pytest.mark.parametrize(("display_call", "mimetype"), [
+    ("HTML(f'<b>{key}</b>')", "text/html"),
+    ("Markdown(f'`{key}`')", "text/markdown"),
+    ("JSON({'api_key': key, 'more': [key]})", "application/json"),
+    ("key", "text/plain"),
+])
+def test_display(run: KernelRunner, display_call: str, mimetype: str) -> None:
+    outputs = run(f"from IPython.display import HTML, JSON, Markdown, display\ndisplay({display_call})")
+    assert outputs[0]["output_type"] == "display_data"
+    assert mimetype in outputs[0]["data"]
+    assert_redacted(outputs)
+
+
+def test_updated_display(run: KernelRunner) -> None:
+    outputs = run("handle = display('nothing yet', display_id=True)\nhandle.update(key)")
+    assert_redacted(outputs)
+
+
+@pytest.mark.parametrize("raising", ["raise ValueError(key)", f"raise ValueError('bad key: {KEY}')"])
+def test_error_still_shows_without_the_key(run: KernelRunner, raising: str) -> None:
+    outputs = run(raising)
+    assert outputs[-1]["output_type"] == "error"
+    assert outputs[-1]["ename"] == "ValueError"
+    assert KEY_MARKER in outputs[-1]["evalue"]
+    assert any("ValueError" in line for line in outputs[-1]["traceback"])
+    assert_redacted(outputs)
+    reply = run.replies[-1]["content"]
+    assert reply["status"] == "error"
+    assert KEY not in json.dumps(reply)
+
+
+def test_help_pager_payload(run: KernelRunner) -> None:
+    run("key?")
+    payload = json.dumps(run.replies[-1]["content"]["payload"])
+    assert KEY not in payload
+    assert KEY_MARKER in payload
+
+
+def test_environment_secret_without_a_key_shape(run: KernelRunner) -> None:
+    assert_redacted(run("import os\nprint(os.environ['OPENAI_API_KEY'])"),
+                    marker=ENV_ONLY_MARKER, secret=ENV_ONLY_SECRET)
+
+
+def test_secret_set_after_loading_is_covered(run: KernelRunner) -> None:
+    secret = "late-FAKE-value-from-dotenv"
+    outputs = run(f"import os\nos.environ['LATE_SERVICE_TOKEN'] = {secret!r}\n"
+                  "print(os.environ['LATE_SERVICE_TOKEN'])")
+    assert_redacted(outputs, marker=ENV_ONLY_MARKER, secret=secret)
+
+
+def test_registered_secret(run: KernelRunner) -> None:
+    secret = "db-FAKE-passphrase"
+    outputs = run(f"from helpers.notebook_guard import register_secret\nvalue = {secret!r}\n"
+                  "register_secret(value)\nprint(value)")
+    assert_redacted(outputs, marker=ENV_ONLY_MARKER, secret=secret)
+
+
+def test_ordinary_output_unchanged(run: KernelRunner) -> None:
+    outputs = run("from IPython.display import HTML, display\n"
+                  "print('hello', 42)\ndisplay(HTML('<i>task-management</i>'))\n1 + 1")
+    assert outputs[0]["text"] == "hello 42\n"
+    assert outputs[1]["data"]["text/html"] == "<i>task-management</i>"
+    assert outputs[2]["data"]["text/plain"] == "2"
+
+
+def test_ipython_history_export_is_redacted(run: KernelRunner) -> None:
+    source = "print('exported', key)\nkey"
+    run(source)
+    run("raise ValueError(f'exported {key}')")
+    run("%notebook exported.ipynb")
+    exported = nbformat.read(os.path.join(run.client.resources["metadata"]["path"], "exported.ipynb"), 4)
+    cells = [cell for cell in exported.cells if "exported" in cell.source and "%notebook" not in cell.source]
+    assert len(cells) == 2
+    assert_redacted([dict(output) for cell in cells for output in cell.outputs])
+
+
+def test_unload_restores_clear_output_and_loading_twice_is_harmless(run: KernelRunner) -> None:
+    try:
+        assert KEY in shown(run("%unload_ext helpers.notebook_guard\nprint(key)"))
+        assert "already loaded" in shown(run("%load_ext helpers.notebook_guard\n"
+                                             "%load_ext helpers.notebook_guard"))
+        twice = run("import helpers.notebook_guard as guard\n"
+                    "guard.load_ipython_extension(get_ipython())\nprint(key)")
+        assert shown(twice).count(KEY_MARKER) == 1
+        # One unload undoes both loads: the second one did not stack a second wrapper.
+        assert KEY in shown(run("%unload_ext helpers.notebook_guard\nprint(key)"))
+    finally:
+        run("%reload_ext helpers.notebook_guard")  # unload (if loaded), then load
+    assert_redacted(run("print(key)"))
+
+
+# --- no kernel: a plain IPython shell ---------------------------------------------------------
+
+TERMINAL_SESSION = """
+from IPython.core.interactiveshell import InteractiveShell
+ip = InteractiveShell.instance()
+for cell in {cells!r}:
+    ip.run_cell(cell)
+"""
+
+
+def run_in_plain_shell(cells: list[str], tmp_path) -> str:
+    script = TERMINAL_SESSION.format(cells=cells)
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path), "OPENAI_API_KEY": ENV_ONLY_SECRET}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=60, check=True)
+    return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without the colours
+
+
+def test_plain_shell_without_kernel(tmp_path) -> None:
+    output = run_in_plain_shell([
+        "%load_ext helpers.notebook_guard",
+        f"key = {KEY!r}",
+        "print('printed', key)",
+        "import sys; print('stderr', key, file=sys.stderr)",
+        "key",
+        "raise ValueError(key)",
+        "import os; print(os.environ['OPENAI_API_KEY'])",
+        "%unload_ext helpers.notebook_guard",
+        "print('after unload', key)",
+    ], tmp_path)
+    assert output.count(KEY) == 1
+    assert f"after unload {KEY}" in output
+    assert f"printed {KEY_MARKER}" in output
+    assert f"stderr {KEY_MARKER}" in output
+    assert f"'{KEY_MARKER}" in output
+    assert f"ValueError: {KEY_MARKER}" in output
+    assert ENV_ONLY_SECRET not in output
+    assert ENV_ONLY_MARKER in output
+
+
+# --- the pure functions -----------------------------------------------------------------------
+
+surrounding = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@given(fmt=st.sampled_from(KEY_FORMATS), seed=st.integers(0, 10_000), before=surrounding,
+       after=surrounding, msg_type=st.sampled_from(sorted(OUTPUT_FIELDS)))
+def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type) -> None:
+    key = fmt.fake(seed)
+    text = f"{before} {key}\n{after}"
+    content = {field: text for field in OUTPUT_FIELDS[msg_type]}
+    content["data"] = {"text/plain": text, "text/html": f"<p>{text}</p>", "application/json": {"k": [text]}}
+    content["traceback"] = [text, f"\x1b[31m{text}\x1b[0m"]
+    msg = {"header": {"msg_type": msg_type}, "content": content, "metadata": {}}
+    redacted = redact_message(msg, secrets=())
+    fields = json.dumps({name: redacted["content"][name] for name in OUTPUT_FIELDS[msg_type]})
+    secret = find_keys(key)[0].secret  # without its context ("Bearer ", "?key=")
+    assert secret not in fields
+    assert content["data"]["text/plain"] == text  # the original message is not modified
+
+
+@given(text=surrounding)
+def test_ordinary_text_passes_unchanged(text: str) -> None:
+    assume(not find_keys(text))
+    assert redact_text(text, secrets=()) == text
+    assert redact_content("stream", {"name": "stdout", "text": text}, ()) == {"name": "stdout", "text": text}
+
+
+def test_key_split_by_colour_codes_is_still_redacted() -> None:
+    coloured = f"\x1b[32m{KEY[:20]}\x1b[1m{KEY[20:]}\x1b[0m"
+    redacted = redact_text(coloured, secrets=())
+    assert KEY not in redacted.replace("\x1b[1m", "")
+    assert KEY_MARKER in redacted
+
+
+def test_binary_outputs_and_other_messages_are_left_alone() -> None:
+    image = {"image/png": f"iVBORw0KGgo{KEY}", "text/plain": KEY}
+    content = redact_content("display_data", {"data": image, "metadata": {}}, ())
+    assert content["data"]["image/png"] == image["image/png"]
+    assert KEY_MARKER in content["data"]["text/plain"]
+    code = {"header": {"msg_type": "execute_input"}, "content": {"code": "x = 1"}}
+    assert redact_message(code, secrets=()) is code
+
+
+def test_user_json_is_redacted_at_every_depth() -> None:
+    data = {"application/json": {"a/b": KEY, "data": {"image/png": KEY}, KEY: [{"x": KEY}]}}
+    content = redact_content("display_data", {"data": data}, ())
+    assert KEY not in json.dumps(content)
+
+
+def test_output_is_withheld_when_redaction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str, secrets: object = ()) -> str:
+        raise RuntimeError("bug in redaction")
+
+    monkeypatch.setattr(notebook_guard, "redact", broken)
+    content = redact_content("error", {"ename": "ValueError", "evalue": KEY, "traceback": [KEY]}, ())
+    assert content == {"ename": "ValueError", "evalue": WITHHELD, "traceback": [WITHHELD]}
+    content = redact_content("execute_result", {"data": {"text/plain": KEY}, "execution_count": 3}, ())
+    assert content == {"data": {"text/plain": WITHHELD}, "execution_count": 3}
+
+
+def test_env_secrets_by_name_and_length() -> None:
+    environ = {
+        "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
+        "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
+        "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
+        "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
+    }
+    assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
+                                    "value-four-FAKE", "value-five-FAKE", "value-six-FAKE"}
+
+
+def test_register_secret_rejects_empty_values() -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        register_secret("  ")
+
+
+def test_register_secret_accepts_secret_str() -> None:
+    try:
+        register_secret(SecretStr("pydantic-FAKE-secret"))
+        assert "pydantic-FAKE-secret" in known_secrets()
+    finally:
+        forget_registered_secrets()
+    assert "pydantic-FAKE-secret" not in known_secrets()
