@@ -1,0 +1,82 @@
+"""A detect-secrets plugin for LLM API keys, built on `helpers.key_formats`, and the hook that uses it.
+
+detect-secrets 1.5.0 has a specific rule for legacy OpenAI keys (``sk-...T3BlbkFJ...``), GitHub
+and AWS, but none for OpenAI project/service-account/admin keys, Anthropic, OpenRouter,
+DeepSeek/DashScope (``sk-`` + 32 characters), Google, Hugging Face, Groq, xAI or Perplexity. Its generic
+entropy rule catches those only inside quotes or on ``NAME=value`` lines (never in a log line),
+and even there it misses keys drawn from small alphabets: in quotes it caught 28 of 100
+DeepSeek/DashScope-shaped keys (``sk-`` + 32 lower-case letters and digits), 84 of 100 Hugging Face
+and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys. On top of that a
+heuristic filter drops every line shaped like ``x = f(...)``, so ``client = OpenAI(api_key="sk-...")``
+passes even for the shapes it knows. `LLMKeyDetector` adds every shape of the catalogue, and
+`HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py measures both).
+
+Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.checklist.is_allowed_fake`): the
+tutorial's notebooks and tests hold such fakes on purpose, and the repository must pass its own
+scan. A real key holding those letters by chance would be missed; for a 150-character random
+key the odds are about 1 in 7,000 for ``FAKE`` (far less for ``EXAMPLE``), the price of keeping
+fakes in a tutorial.
+
+Use it with detect-secrets directly (``detect-secrets scan --plugin helpers/detect_secrets_plugin.py``)
+or run the pre-commit hook as configured in ``.pre-commit-config.yaml``::
+
+    python -m helpers.detect_secrets_plugin FILE...
+
+which is ``detect-secrets-hook`` with this plugin and `HOOK_ARGUMENTS`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+from detect_secrets.plugins.base import RegexBasedDetector
+
+from helpers.checklist import reportable_keys
+from helpers.key_formats import KEY_FORMATS
+
+HOOK_ARGUMENTS: tuple[str, ...] = (
+    # Never send a found secret over the network to "verify" it.
+    "--no-verify",
+    # This heuristic drops every line shaped like `x = f(...)`, and with it the classic leak
+    # `client = OpenAI(api_key="sk-...")`, for all plugins (checked in detect-secrets 1.5.0).
+    "--disable-filter", "detect_secrets.filters.heuristic.is_indirect_reference",
+    # The tutorial's fakes, for the built-in plugins too (ours skips them itself).
+    "--exclude-secrets", "(?i)fake|example",
+    # The generic rules flag what is not a key: every assignment to a name holding "secret" or
+    # "key" (most lines of code about secrets), base64 images and escaped strings in notebooks.
+    # This repository relies on the specific rules, ours included; a project that wants the
+    # generic ones should keep a baseline (`detect-secrets scan > .secrets.baseline`).
+    "--disable-plugin", "KeywordDetector",
+    "--disable-plugin", "Base64HighEntropyString",
+    "--disable-plugin", "HexHighEntropyString",
+)
+
+
+class LLMKeyDetector(RegexBasedDetector):
+    """Every key shape of `helpers.key_formats.KEY_FORMATS`, allowed fakes excepted.
+
+    `denylist` is the catalogue's patterns (detect-secrets requires it); `analyze_string` runs
+    them all in one pass through `reportable_keys`, which also leaves out placeholders such as
+    ``Bearer YOUR_TOKEN``.
+    """
+
+    secret_type = "LLM or cloud API key (helpers.key_formats)"  # noqa: S105 - a label, not a secret
+    denylist = tuple(fmt.regex for fmt in KEY_FORMATS)
+
+    def analyze_string(self, string: str) -> Generator[str, None, None]:
+        for match in reportable_keys(string):
+            yield match.secret
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``detect-secrets-hook`` on the files in `argv` with this plugin; 1 when a secret is found."""
+    from detect_secrets.pre_commit_hook import main as hook_main
+
+    files = list(sys.argv[1:] if argv is None else argv)
+    return hook_main([*HOOK_ARGUMENTS, "--plugin", str(Path(__file__).resolve()), *files])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""Keep secrets in a ``.env`` file safely: load it, prove git ignores it, keep its template in sync.
+
+- `load_env` finds ``.env`` from the working directory upward, never above the project root
+  (the git root), loads it and reports which variable *names* it set or skipped. Each problem
+  has its own exception class, whose message names the file (and line), never a value.
+- `is_git_ignored` asks git itself (``git check-ignore``): the only answer that counts, given
+  negations, nested ``.gitignore`` files, global excludes and files that are already tracked.
+- `env_drift` lists the variables that ``.env`` has and ``.env.example`` lacks, and the reverse.
+
+python-dotenv parses and interpolates. What it lacks, and this module adds: a search that stops
+at the project root (`dotenv.find_dotenv` climbs to the filesystem root and can pick up a stray
+``~/.env``), an error instead of a logged warning for a line it cannot parse (with the right
+line number: its warning counts the blank lines before a statement), and a report of the load.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+StrPath = str | os.PathLike[str]
+
+_NEWLINE = re.compile(r"\r\n|\n|\r")  # what python-dotenv's parser counts as a line break
+
+
+class EnvFileError(Exception):
+    """A problem with a ``.env`` file: `path` names it; `line` is set when a line is at fault."""
+
+    def __init__(self, message: str, path: Path, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class EnvFileNotFoundError(EnvFileError):
+    """No ``.env`` file where one was expected; the message lists every folder searched."""
+
+
+class EnvSyntaxError(EnvFileError):
+    """Lines python-dotenv cannot parse (on its own it would skip them with a log warning)."""
+
+    def __init__(self, message: str, path: Path, lines: tuple[int, ...]) -> None:
+        super().__init__(message, path, lines[0])
+        self.lines = lines
+
+
+class EnvFileUnreadableError(EnvFileError):
+    """The file exists but cannot be read: no permission, a folder, or not UTF-8 text."""
+
+
+class EnvPathOutsideProjectError(EnvFileError):
+    """A ``.env`` path (or the folder to search from) that lies outside the project root."""
+
+
+class GitCheckError(Exception):
+    """git could not say whether a path is ignored."""
+
+
+class GitNotFoundError(GitCheckError):
+    """The ``git`` program is not installed or not on ``PATH``."""
+
+
+class NotInGitRepoError(GitCheckError):
+    """The path is not inside a git work tree."""
+
+
+@dataclass(frozen=True)
+class EnvLoadResult:
+    """What `load_env` did, by variable name. The values stay in the environment only."""
+
+    path: Path
+    root: Path
+    names_set: tuple[str, ...]
+    names_skipped: tuple[str, ...]  # already in the environment and kept, because override=False
+    names_without_value: tuple[str, ...]  # a bare ``NAME`` line: python-dotenv sets nothing
+
+    def __str__(self) -> str:
+        text = f"loaded {self.path.relative_to(self.root)}: set {list(self.names_set)}"
+        if self.names_skipped:
+            text += f"; kept the environment's value (override=False) for {list(self.names_skipped)}"
+        if self.names_without_value:
+            text += f"; no value given for {list(self.names_without_value)}"
+        return text
+
+
+@dataclass(frozen=True)
+class EnvDrift:
+    """Variable names that differ between ``.env`` and ``.env.example``, each in file order."""
+
+    missing_from_example: tuple[str, ...]  # in .env only: teammates will not know they need it
+    missing_from_env: tuple[str, ...]  # in the template only: this setup lacks it
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.missing_from_example or self.missing_from_env)
+
+
+def find_project_root(start: StrPath | None = None) -> Path:
+    """The nearest folder at or above `start` (default: the working directory) holding ``.git``.
+
+    ``.git`` is a folder in a normal clone and a file in worktrees and submodules. Outside any git
+    repository the answer is the filesystem root.
+    """
+    folder = Path(start if start is not None else os.getcwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return Path(folder.anchor)
+
+
+def find_env_file(filename: str = ".env", *, start: StrPath | None = None,
+                  root: StrPath | None = None) -> Path:
+    """The first `filename` in `start` (default: the working directory) or a folder above it,
+    up to `root` (default: `find_project_root`) and no further. Raises `EnvFileNotFoundError`.
+    """
+    start_dir, project_root = _start_and_root(start, root)
+    if not start_dir.is_relative_to(project_root):
+        raise EnvPathOutsideProjectError(
+            f"the search folder {start_dir} is outside the project root {project_root}", start_dir)
+    searched = list(_folders_up_to(start_dir, project_root))
+    for folder in searched:
+        if (folder / filename).is_file():
+            return _inside_project(folder / filename, project_root)
+    raise EnvFileNotFoundError(
+        f"no {filename} file found; searched {', '.join(map(str, searched))} (the project root is "
+        f"{project_root}). Create it there, e.g. by copying .env.example, or pass its path.",
+        start_dir / filename)
+
+
+def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | None = None,
+             root: StrPath | None = None, interpolate: bool = False,
+             environ: MutableMapping[str, str] | None = None) -> EnvLoadResult:
+    """Load a ``.env`` file into the environment and report which variable names it set.
+
+    path:        the file to load; relative paths start from `start`. Default: the nearest
+                 ``.env`` found by `find_env_file` (from `start` up to `root`).
+    override:    required, because both answers are right somewhere. ``False`` (python-dotenv's
+                 default) keeps a variable already in the environment: a value exported by the
+                 shell or the deployment wins, but an edited ``.env`` is ignored by a running
+                 kernel. ``True`` makes the file win: re-running the cell picks up the edit.
+    start:       folder to search from (default: the working directory).
+    root:        project root; the search stops there and `path` must lie inside it.
+                 Default: the git root above `start` (the filesystem root outside git).
+    interpolate: expand ``${NAME}`` in values (from earlier lines, then ``os.environ``).
+                 Default ``False``, unlike python-dotenv: a secret is data, not a template,
+                 and python-dotenv expands ``${...}`` even inside single quotes.
+    environ:     where to load the variables (default: ``os.environ``).
+
+    Nothing is loaded when the file has a problem: `EnvFileNotFoundError`, `EnvSyntaxError`,
+    `EnvFileUnreadableError` or `EnvPathOutsideProjectError`, naming the file (and line).
+    """
+    start_dir, project_root = _start_and_root(start, root)
+    if path is None:
+        env_path = find_env_file(start=start_dir, root=project_root)
+    else:
+        env_path = _inside_project(start_dir / path, project_root)
+        if not env_path.exists():
+            raise EnvFileNotFoundError(f"{env_path} does not exist", env_path)
+    values = _parse(env_path, interpolate=interpolate)
+    target = os.environ if environ is None else environ
+    names_set, skipped, without_value = [], [], []
+    for name, value in values.items():
+        if value is None:
+            without_value.append(name)
+        elif name in target and not override:
+            skipped.append(name)
+        else:
+            target[name] = value
+            names_set.append(name)
+    return EnvLoadResult(env_path, project_root, tuple(names_set), tuple(skipped), tuple(without_value))
+
+
+def is_git_ignored(path: StrPath) -> bool:
+    """True if git ignores `path` (it need not exist yet), asked with ``git check-ignore``.
+
+    A file git already tracks is *not* ignored, whatever ``.gitignore`` says: adding a rule
+    does not untrack it (``git rm --cached <file>`` does). Raises `NotInGitRepoError` outside a
+    git work tree and `GitNotFoundError` when git is missing.
+    """
+    absolute = Path(path).absolute()
+    # Resolve the folder, not the file: a symlinked .env is judged by its own name.
+    target = absolute.parent.resolve() / absolute.name
+    folder = next(parent for parent in target.parents if parent.is_dir())
+    try:
+        done = subprocess.run(["git", "check-ignore", "-q", "--", str(target)], cwd=folder,
+                              capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise GitNotFoundError("git is not installed or not on PATH: install git to check "
+                               f"whether {target} is ignored") from None
+    if done.returncode in (0, 1):
+        return done.returncode == 0
+    reason = done.stderr.strip()
+    if "not a git repository" in reason or "outside repository" in reason:
+        raise NotInGitRepoError(f"{target} is not inside a git repository ({reason})")
+    raise GitCheckError(f"git check-ignore failed for {target}: {reason}")
+
+
+def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[str, object]) -> EnvDrift:
+    """Compare the variable names of `env` and `example`: files, or mappings such as ``os.environ``."""
+    env_names, example_names = _names(env), _names(example)
+    return EnvDrift(
+        missing_from_example=tuple(name for name in env_names if name not in example_names),
+        missing_from_env=tuple(name for name in example_names if name not in env_names),
+    )
+
+
+def _names(source: StrPath | Mapping[str, object]) -> tuple[str, ...]:
+    if isinstance(source, Mapping):
+        return tuple(source)
+    path = Path(source).absolute()
+    if not path.exists():
+        raise EnvFileNotFoundError(f"{path} does not exist", path)
+    return tuple(_parse(path, interpolate=False))
+
+
+def _start_and_root(start: StrPath | None, root: StrPath | None) -> tuple[Path, Path]:
+    start_dir = Path(start if start is not None else os.getcwd()).resolve()
+    return start_dir, Path(root).resolve() if root is not None else find_project_root(start_dir)
+
+
+def _folders_up_to(start: Path, root: Path) -> Iterator[Path]:
+    for folder in (start, *start.parents):
+        yield folder
+        if folder == root:
+            return
+
+
+def _inside_project(path: Path, root: Path) -> Path:
+    """`path` made absolute; it (and, for a symlink, its target) must lie inside `root`."""
+    absolute = Path(os.path.normpath(path.absolute()))
+    if not (absolute.is_relative_to(root) and absolute.resolve().is_relative_to(root)):
+        raise EnvPathOutsideProjectError(
+            f"{absolute} is outside the project root {root}; pass root= to allow another folder",
+            absolute)
+    return absolute
+
+
+def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
+    """The file's variables, after checking every line parses."""
+    text = _read_text(path)
+    bad_lines = tuple(_malformed_lines(text))
+    if bad_lines:
+        which = "line" if len(bad_lines) == 1 else "lines"
+        raise EnvSyntaxError(
+            f"{path}, {which} {', '.join(map(str, bad_lines))}: python-dotenv cannot parse this, and "
+            "would skip it silently (the text is not shown: it may hold a secret). Look for a "
+            "missing '=', an unclosed quote, or a space inside the name.", path, bad_lines)
+    return dict(dotenv_values(stream=io.StringIO(text), interpolate=interpolate))
+
+
+def _malformed_lines(text: str) -> Iterator[int]:
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            original = binding.original.string
+            leading_blank = original[: len(original) - len(original.lstrip())]
+            yield binding.original.line + len(_NEWLINE.findall(leading_blank))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except PermissionError:
+        raise EnvFileUnreadableError(
+            f"{path}: permission denied. Make it readable by your user only: chmod 600 {path}",
+            path) from None
+    except OSError as err:
+        raise EnvFileUnreadableError(f"{path} cannot be read: {err.strerror}", path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # `from None`: the decode error's own text quotes the offending byte, a piece of the file.
+        line = data[: err.start].count(b"\n") + 1
+        raise EnvFileUnreadableError(
+            f"{path}, line {line}: not UTF-8 text (saved as UTF-16 or Latin-1?). Save it as UTF-8.",
+            path, line) from None

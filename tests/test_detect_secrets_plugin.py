@@ -1,0 +1,97 @@
+"""Tests for helpers.detect_secrets_plugin: the plugin finds every catalogued shape, the hook blocks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.detect_secrets_plugin import HOOK_ARGUMENTS, LLMKeyDetector
+from helpers.key_formats import KEY_FORMATS, fake_key
+
+PROJECT = Path(__file__).resolve().parents[1]
+PROVIDER_SHAPES = [fmt for fmt in KEY_FORMATS if not fmt.context and fmt.name not in {"sk-generic", "jwt"}]
+
+
+def real_looking(name: str, seed: int = 0) -> str:
+    """A key of the real shape without the FAKE marker, made at run time (never stored in a file)."""
+    return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
+
+
+def hook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "helpers.detect_secrets_plugin", *args],
+                          cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("fmt", KEY_FORMATS, ids=lambda f: f.name)
+def test_the_plugin_finds_every_catalogued_shape_and_allows_fakes(fmt) -> None:
+    detector = LLMKeyDetector()
+    real = real_looking(fmt.name, 2)
+    assert [secret in real for secret in detector.analyze_string(f"2026-01-01 INFO using {real}")] == [True]
+    assert list(detector.analyze_string(f"2026-01-01 INFO using {fmt.fake(2)}")) == []
+
+
+def test_the_hook_blocks_a_key_and_shows_where_but_not_the_key(tmp_path: Path) -> None:
+    key = real_looking("openai-project", 3)
+    (tmp_path / "app.py").write_text(f'from openai import OpenAI\n\nclient = OpenAI(api_key="{key}")\n')
+    (tmp_path / "fakes.py").write_text(f'KEY = "{fake_key("openai-project", 3)}"\n')
+    done = hook("app.py", "fakes.py", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Location:    app.py:3" in done.stdout and "fakes.py" not in done.stdout
+    assert key not in done.stdout + done.stderr
+
+
+def test_the_hook_passes_clean_files(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text('import os\n\nKEY = os.environ["OPENAI_API_KEY"]\n')
+    assert hook("app.py", cwd=tmp_path).returncode == 0
+
+
+def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path) -> None:
+    """The measurement behind the module docstring: one key per line, in a plain log file."""
+    lines = [f"2026-01-01 INFO {fmt.name}: {real_looking(fmt.name, 4)}" for fmt in PROVIDER_SHAPES]
+    (tmp_path / "app.log").write_text("\n".join(lines) + "\n")
+
+    def found_by(*args: str) -> set[str]:
+        command = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--json", *args, "app.log"]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+        results = json.loads(done.stdout or "{}").get("results", {}).get("app.log", [])
+        return {PROVIDER_SHAPES[r["line_number"] - 1].name for r in results}
+
+    default = found_by("--no-verify")
+    ours = found_by(*HOOK_ARGUMENTS, "--plugin", str(PROJECT / "helpers" / "detect_secrets_plugin.py"))
+    assert default == {"openai-legacy", "aws-access-key-id", "github"}
+    assert ours == {fmt.name for fmt in PROVIDER_SHAPES}
+
+
+def test_default_detect_secrets_misses_keys_passed_to_a_call_and_low_entropy_shapes(tmp_path: Path) -> None:
+    call = f'client = OpenAI(api_key="{real_looking("openai-legacy", 5)}")'
+    deepseek = [f'KEY_{seed} = "{real_looking("sk-32", seed)}"' for seed in range(20)]
+    (tmp_path / "app.py").write_text("\n".join([call, *deepseek]) + "\n")
+
+    def lines_found(done: subprocess.CompletedProcess[str]) -> set[int]:
+        return {r["line_number"] for r in json.loads(done.stdout)["results"].get("app.py", [])}
+
+    command = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--json", "--no-verify", "app.py"]
+    default = lines_found(subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False))
+    assert 1 not in default  # the legacy shape has a rule, but the line looks like `x = f(...)`
+    assert len(default) < len(deepseek)  # entropy alone catches some sk-<32 hex> keys, not all
+    assert lines_found(hook("--json", "app.py", cwd=tmp_path)) == set(range(1, len(deepseek) + 2))
+
+
+def test_this_repository_passes_its_own_scan() -> None:
+    tracked = subprocess.run(["git", "-C", str(PROJECT), "ls-files", "-z"], capture_output=True,
+                             text=True, check=True).stdout.split("\0")
+    files = [name for name in tracked if name and (PROJECT / name).is_file()]
+    done = hook(*files, cwd=PROJECT)
+    assert done.returncode == 0, done.stdout
+
+
+def test_the_pre_commit_hooks_pin_the_versions_of_requirements_txt() -> None:
+    config = (PROJECT / ".pre-commit-config.yaml").read_text()
+    pins = [line.strip() for line in (PROJECT / "requirements.txt").read_text().splitlines()
+            if line.startswith(("detect-secrets==", "ruff==", "python-dotenv=="))]
+    assert len(pins) == 3 and all(f'"{pin}"' in config for pin in pins)
+    assert "entry: python -m helpers.detect_secrets_plugin" in config

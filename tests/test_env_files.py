@@ -1,0 +1,379 @@
+"""Tests for helpers.env_files: finding and loading .env, asking git about ignores, template drift."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers.env_files import (
+    EnvDrift,
+    EnvFileNotFoundError,
+    EnvFileUnreadableError,
+    EnvPathOutsideProjectError,
+    EnvSyntaxError,
+    GitCheckError,
+    GitNotFoundError,
+    NotInGitRepoError,
+    env_drift,
+    find_env_file,
+    find_project_root,
+    is_git_ignored,
+    load_env,
+)
+from helpers.key_formats import KEY_FORMATS, fake_key
+
+KEY = fake_key("openai-project", 1)
+OTHER_KEY = fake_key("anthropic", 2)
+
+
+def git_init(folder: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Personal git settings (a global excludes file ignoring .env*) must not change the answers."""
+    for name, value in {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+                        "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.excludesFile",
+                        "GIT_CONFIG_VALUE_0": os.devnull}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A throwaway git repository with a notebooks/ folder, inside an outer folder."""
+    root = git_init(tmp_path / "project")
+    (root / "notebooks").mkdir()
+    return root
+
+
+# -- finding the file ------------------------------------------------------------------------------
+
+def test_load_env_finds_the_project_env_from_a_subfolder(project: Path) -> None:
+    (project / ".env").write_text(f"OPENAI_API_KEY={KEY}\nDEFAULT_MODEL=gpt-4o-mini\n")
+    environ: dict[str, str] = {}
+    result = load_env(override=False, start=project / "notebooks", environ=environ)
+    assert result.path == project / ".env"
+    assert result.root == project
+    assert result.names_set == ("OPENAI_API_KEY", "DEFAULT_MODEL")
+    assert environ == {"OPENAI_API_KEY": KEY, "DEFAULT_MODEL": "gpt-4o-mini"}
+
+
+def test_the_nearest_env_wins(project: Path) -> None:
+    (project / ".env").write_text("WHERE=root\n")
+    (project / "notebooks" / ".env").write_text("WHERE=notebooks\n")
+    environ: dict[str, str] = {}
+    load_env(override=False, start=project / "notebooks", environ=environ)
+    assert environ == {"WHERE": "notebooks"}
+
+
+def test_the_search_stops_at_the_git_root(project: Path) -> None:
+    (project.parent / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")  # e.g. a stray ~/.env
+    with pytest.raises(EnvFileNotFoundError) as caught:
+        load_env(override=False, start=project / "notebooks", environ={})
+    message = str(caught.value)
+    assert f"searched {project / 'notebooks'}, {project} (the project root is {project})" in message
+    assert KEY not in message
+
+
+def test_the_search_uses_the_working_directory_by_default(project: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / ".env").write_text("A=1\n")
+    monkeypatch.chdir(project / "notebooks")
+    assert find_env_file() == project / ".env"
+    assert find_project_root() == project
+
+
+def test_without_git_the_root_is_the_filesystem_root(tmp_path: Path) -> None:
+    assert find_project_root(tmp_path) == Path(tmp_path.anchor)
+    (tmp_path / ".env").write_text("A=1\n")
+    (tmp_path / "deep").mkdir()
+    assert find_env_file(start=tmp_path / "deep", root=tmp_path) == tmp_path / ".env"
+
+
+def test_a_start_folder_outside_the_root_is_refused(project: Path, tmp_path: Path) -> None:
+    with pytest.raises(EnvPathOutsideProjectError, match="search folder .* is outside the project root"):
+        find_env_file(start=tmp_path, root=project)
+
+
+# -- override and values ------------------------------------------------------------------------
+
+def test_override_false_keeps_the_environment_and_reports_the_names(project: Path) -> None:
+    (project / ".env").write_text(f"OPENAI_API_KEY={KEY}\nMAX_TOKENS=100\n")
+    environ = {"OPENAI_API_KEY": OTHER_KEY}
+    result = load_env(override=False, start=project, environ=environ)
+    assert environ == {"OPENAI_API_KEY": OTHER_KEY, "MAX_TOKENS": "100"}
+    assert result.names_set == ("MAX_TOKENS",)
+    assert result.names_skipped == ("OPENAI_API_KEY",)
+
+
+def test_override_true_lets_an_edited_file_win(project: Path) -> None:
+    env_file = project / ".env"
+    env_file.write_text(f"OPENAI_API_KEY={KEY}\n")
+    environ: dict[str, str] = {}
+    load_env(override=True, start=project, environ=environ)
+    env_file.write_text(f"OPENAI_API_KEY={OTHER_KEY}\n")
+    stale = load_env(override=False, start=project, environ=environ)
+    assert environ["OPENAI_API_KEY"] == KEY and stale.names_skipped == ("OPENAI_API_KEY",)
+    fresh = load_env(override=True, start=project, environ=environ)
+    assert environ["OPENAI_API_KEY"] == OTHER_KEY and fresh.names_set == ("OPENAI_API_KEY",)
+
+
+def test_override_has_no_default(project: Path) -> None:
+    (project / ".env").write_text("A=1\n")
+    with pytest.raises(TypeError, match="override"):
+        load_env(start=project, environ={})  # type: ignore[call-arg]
+
+
+def test_loads_into_os_environ_by_default(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENV_FILES_TEST_VAR", raising=False)  # registers the restore
+    (project / ".env").write_text("ENV_FILES_TEST_VAR=yes\n")
+    load_env(override=False, start=project)
+    assert os.environ["ENV_FILES_TEST_VAR"] == "yes"
+
+
+def test_a_name_without_value_is_reported_and_not_set(project: Path) -> None:
+    (project / ".env").write_text("OPENAI_API_KEY\nA=1\n")
+    environ: dict[str, str] = {}
+    result = load_env(override=False, start=project, environ=environ)
+    assert environ == {"A": "1"}
+    assert result.names_without_value == ("OPENAI_API_KEY",)
+    assert "no value given for ['OPENAI_API_KEY']" in str(result)
+
+
+def test_a_dollar_brace_in_a_secret_is_kept_unless_interpolation_is_asked_for(project: Path) -> None:
+    # python-dotenv expands ${...} even inside single quotes; load_env does not by default.
+    (project / ".env").write_text("DB_PASSWORD='FAKE-r8${Zq}x!'\n")
+    kept: dict[str, str] = {}
+    load_env(override=False, start=project, environ=kept)
+    assert kept["DB_PASSWORD"] == "FAKE-r8${Zq}x!"
+    expanded: dict[str, str] = {}
+    load_env(override=False, start=project, environ=expanded, interpolate=True)
+    assert expanded["DB_PASSWORD"] == "FAKE-r8x!"
+
+
+def test_the_result_shows_names_and_a_relative_path_but_no_value(project: Path) -> None:
+    (project / "notebooks" / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+    result = load_env(override=True, start=project / "notebooks", environ={})
+    assert str(result) == "loaded notebooks/.env: set ['OPENAI_API_KEY']"
+    assert KEY not in repr(result)
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+def test_a_malformed_line_is_an_error_with_its_true_line_number(project: Path) -> None:
+    # python-dotenv's own warning would say "line 2": it counts the blank lines before the statement.
+    (project / ".env").write_text(f"A=1\n\n\nOPENAI_API_KEY {KEY}\nB=2\n")
+    environ: dict[str, str] = {}
+    with pytest.raises(EnvSyntaxError) as caught:
+        load_env(override=False, start=project, environ=environ)
+    assert caught.value.line == 4 and caught.value.path == project / ".env"
+    assert str(caught.value).startswith(f"{project / '.env'}, line 4: python-dotenv cannot parse")
+    assert KEY not in str(caught.value)
+    assert environ == {}  # nothing is loaded from a file with a bad line
+
+
+def test_every_malformed_line_is_listed(project: Path) -> None:
+    (project / ".env").write_text(f'OPENAI_API_KEY="{KEY}\nOK=1\n={OTHER_KEY}\n')
+    with pytest.raises(EnvSyntaxError, match=r"lines 1, 3: ") as caught:
+        load_env(override=False, start=project, environ={})
+    assert caught.value.lines == (1, 3)
+    assert KEY not in str(caught.value) and OTHER_KEY not in str(caught.value)
+
+
+def test_a_missing_explicit_path_is_named(project: Path) -> None:
+    with pytest.raises(EnvFileNotFoundError, match=r"/project/\.env\.local does not exist"):
+        load_env(".env.local", override=False, start=project, environ={})
+
+
+def test_a_path_outside_the_project_is_refused(project: Path) -> None:
+    outside = project.parent / "elsewhere.env"
+    outside.write_text(f"OPENAI_API_KEY={KEY}\n")
+    for path in (outside, "../elsewhere.env"):
+        with pytest.raises(EnvPathOutsideProjectError, match="elsewhere.env is outside the project root"):
+            load_env(path, override=False, start=project, environ={})
+
+
+def test_a_symlink_pointing_outside_the_project_is_refused(project: Path) -> None:
+    outside = project.parent / "secrets.env"
+    outside.write_text(f"OPENAI_API_KEY={KEY}\n")
+    (project / ".env").symlink_to(outside)
+    with pytest.raises(EnvPathOutsideProjectError, match=r"project/\.env is outside"):
+        load_env(override=False, start=project, environ={})
+
+
+def test_passing_root_allows_another_folder(project: Path) -> None:
+    outside = project.parent / "shared.env"
+    outside.write_text("A=1\n")
+    environ: dict[str, str] = {}
+    load_env(outside, override=False, start=project, root=project.parent, environ=environ)
+    assert environ == {"A": "1"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_file_is_named(project: Path) -> None:
+    env_file = project / ".env"
+    env_file.write_text(f"OPENAI_API_KEY={KEY}\n")
+    env_file.chmod(0)
+    with pytest.raises(EnvFileUnreadableError, match=r"\.env: permission denied"):
+        load_env(override=False, start=project, environ={})
+
+
+def test_a_permission_error_is_named(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Runs as root too (where chmod 0 does not stop reads): the OS error is simulated.
+    (project / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(EnvFileUnreadableError, match=r"project/\.env: permission denied.*chmod 600"):
+        load_env(override=False, start=project, environ={})
+
+
+def test_a_folder_given_as_the_file_is_unreadable(project: Path) -> None:
+    (project / "conf").mkdir()
+    with pytest.raises(EnvFileUnreadableError, match="conf cannot be read: Is a directory"):
+        load_env("conf", override=False, start=project, environ={})
+
+
+def test_a_file_that_is_not_utf8_names_the_line_and_no_byte(project: Path) -> None:
+    (project / ".env").write_bytes(b"A=1\nPASSWORD=caf\xe9-FAKE\n")
+    with pytest.raises(EnvFileUnreadableError) as caught:
+        load_env(override=False, start=project, environ={})
+    assert caught.value.line == 2
+    assert "line 2: not UTF-8" in str(caught.value)
+    assert "caf" not in str(caught.value) and "0xe9" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+# -- is_git_ignored -----------------------------------------------------------------------------------
+
+def test_the_materials_gitignore_misses_env_production(project: Path) -> None:
+    (project / ".gitignore").write_text(".env\n.env.local\n")
+    assert is_git_ignored(project / ".env")
+    assert is_git_ignored(project / ".env.local")
+    assert not is_git_ignored(project / ".env.production")
+    assert not is_git_ignored(project / ".env.example")
+
+
+def test_the_fixed_gitignore_covers_every_env_file_but_the_template(project: Path) -> None:
+    (project / ".gitignore").write_text(".env\n.env.*\n!.env.example\n")
+    for name in (".env", ".env.local", ".env.production", "notebooks/.env.staging"):
+        assert is_git_ignored(project / name), name
+    assert not is_git_ignored(project / ".env.example")
+
+
+def test_a_tracked_file_is_not_ignored(project: Path) -> None:
+    (project / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+    subprocess.run(["git", "add", ".env"], cwd=project, check=True)
+    (project / ".gitignore").write_text(".env\n")
+    assert not is_git_ignored(project / ".env")  # the rule came too late
+    subprocess.run(["git", "rm", "-q", "--cached", ".env"], cwd=project, check=True)
+    assert is_git_ignored(project / ".env")
+
+
+def test_a_relative_path_uses_the_working_directory(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / ".gitignore").write_text(".env\n")
+    monkeypatch.chdir(project / "notebooks")
+    assert is_git_ignored("../.env")
+    assert not is_git_ignored("../README.md")
+
+
+def test_outside_a_repository_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(NotInGitRepoError, match=r"\.env is not inside a git repository"):
+        is_git_ignored(tmp_path / ".env")
+
+
+def test_missing_git_is_an_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(project / "no-such-bin"))
+    with pytest.raises(GitNotFoundError, match="git is not installed"):
+        is_git_ignored(project / ".env")
+    assert issubclass(GitNotFoundError, GitCheckError) and issubclass(NotInGitRepoError, GitCheckError)
+
+
+# -- env_drift ----------------------------------------------------------------------------------------
+
+def test_drift_lists_names_missing_on_each_side_in_file_order(tmp_path: Path) -> None:
+    env, example = tmp_path / ".env", tmp_path / ".env.example"
+    env.write_text(f"OPENAI_API_KEY={KEY}\nOPENAI_API_KEY_2={OTHER_KEY}\nZ_EXTRA=1\n")
+    example.write_text("# template\nOPENAI_API_KEY=your-key\nMAX_TOKENS=2000\nDEFAULT_MODEL=gpt\n")
+    drift = env_drift(env, example)
+    assert drift == EnvDrift(missing_from_example=("OPENAI_API_KEY_2", "Z_EXTRA"),
+                             missing_from_env=("MAX_TOKENS", "DEFAULT_MODEL"))
+    assert not drift.in_sync
+    assert KEY not in repr(drift)
+
+
+def test_files_with_the_same_names_are_in_sync(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"B={KEY}\nA=1\n")
+    (tmp_path / ".env.example").write_text("A=\nexport B=placeholder\n")
+    assert env_drift(tmp_path / ".env", tmp_path / ".env.example").in_sync
+
+
+def test_drift_accepts_a_mapping_such_as_the_environment(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text("OPENAI_API_KEY=x\nAPP_ENV=dev\n")
+    drift = env_drift({"OPENAI_API_KEY": KEY}, tmp_path / ".env.example")
+    assert drift.missing_from_env == ("APP_ENV",) and drift.missing_from_example == ()
+
+
+def test_drift_names_a_missing_or_malformed_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("A=1\n")
+    with pytest.raises(EnvFileNotFoundError, match=r"\.env\.example does not exist"):
+        env_drift(tmp_path / ".env", tmp_path / ".env.example")
+    (tmp_path / ".env.example").write_text(f"A=1\nOPENAI_API_KEY {KEY}\n")
+    with pytest.raises(EnvSyntaxError, match=r"\.env\.example, line 2") as caught:
+        env_drift(tmp_path / ".env", tmp_path / ".env.example")
+    assert KEY not in str(caught.value)
+
+
+# -- properties -----------------------------------------------------------------------------------------
+
+NAMES = st.lists(st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True), max_size=8, unique=True)
+
+
+@given(NAMES, NAMES)
+def test_drift_is_the_mirror_image_of_drift_the_other_way(a: list[str], b: list[str]) -> None:
+    forward, backward = env_drift(dict.fromkeys(a, "x"), dict.fromkeys(b, "x")), \
+        env_drift(dict.fromkeys(b, "x"), dict.fromkeys(a, "x"))
+    assert forward.missing_from_example == backward.missing_from_env
+    assert forward.missing_from_env == backward.missing_from_example
+    assert set(forward.missing_from_example) == set(a) - set(b)
+    assert forward.in_sync == (set(a) == set(b))
+
+
+@settings(max_examples=40, deadline=None)
+@given(NAMES, NAMES)
+def test_drift_of_files_matches_drift_of_their_names(a: list[str], b: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        env, example = Path(folder) / ".env", Path(folder) / ".env.example"
+        env.write_text("".join(f"{name}=value\n" for name in a))
+        example.write_text("".join(f"export {name}=\n" for name in b))
+        assert env_drift(env, example) == env_drift(dict.fromkeys(a), dict.fromkeys(b))
+
+
+BROKEN_LINES = ["{name} {value}\n", '{name}="{value}\n', "={value}\n", "{name} = '{value}\n"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([fmt.name for fmt in KEY_FORMATS]), st.integers(0, 10_000),
+       st.sampled_from(BROKEN_LINES), st.integers(0, 3))
+def test_no_error_message_ever_holds_the_value(fmt: str, seed: int, broken: str, blank_lines: int) -> None:
+    value = fake_key(fmt, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / ".env").write_text("OK=1\n" + "\n" * blank_lines + broken.format(name="API_KEY", value=value))
+        with pytest.raises(EnvSyntaxError) as caught:
+            load_env(override=False, start=root, root=root, environ={})
+        assert caught.value.line == 2 + blank_lines
+        assert value not in str(caught.value)
+        for part in value.split():  # "Bearer <token>" and URLs: no piece of the secret either
+            if len(part) >= 8:
+                assert part not in str(caught.value)
