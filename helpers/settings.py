@@ -1,0 +1,264 @@
+"""Typed application settings that cannot leak a key: `load_settings()` -> `AppSettings`.
+
+The fields mirror ``.env.example``. Values come from these places, the first one that has a
+variable winning::
+
+    real environment variables  >  .env.<APP_ENV>  >  .env  >  secrets folder  >  defaults
+
+* ``.env`` and ``.env.<APP_ENV>`` are looked up from the working directory upward, so a notebook
+  running in ``notebooks/`` finds the project's files. Both come from the same folder: the nearest
+  one holding either file. The search stops at the project root (a folder with ``.git`` or
+  ``pyproject.toml``), so a stray ``~/.env`` is never read.
+* ``APP_ENV`` (dev, test or prod) comes from the ``env`` argument, else the environment, else
+  ``.env``, else ``dev``. In ``prod`` no ``.env`` file is read at all: production keys come from
+  the environment, a mounted secrets folder or a secrets manager.
+* The secrets folder (Docker/Kubernetes mounted secrets: one file per variable, named like it,
+  e.g. ``/run/secrets/OPENAI_API_KEY``) is the ``secrets_dir`` argument, else the folder named by
+  the ``SECRETS_DIR`` environment variable, else none.
+
+Keys are `SecretStr`: ``print(settings)`` shows ``**********``. Errors become a `SettingsError`
+naming every missing or invalid variable by its environment name, with a hint, and holding no
+value (neither in its message, nor in a chained exception, nor in `SettingsError.errors`). A key
+pasted with whitespace or quotes around it is an error, and ``PYDANTIC_SETTINGS_DEBUG=1`` logs
+which source gave each variable, never a value (pydantic-settings' own debug log shows them all).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from dotenv import dotenv_values
+from pydantic import Field, PositiveInt, SecretStr, StringConstraints, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AppEnv = Literal["dev", "test", "prod"]
+APP_ENVS: tuple[str, ...] = get_args(AppEnv)
+KEY_FIELDS = ("openai_api_key", "anthropic_api_key", "dashscope_api_key", "deepseek_api_key")
+SECRETS_DIR_VARIABLE = "SECRETS_DIR"
+PROJECT_ROOT_MARKERS = (".git", "pyproject.toml")
+_QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight, back and typographic quotes (copied from chat or docs)
+_DEBUG_LOGGER = logging.getLogger("pydantic_settings")
+
+_HINTS = {
+    "default_model": "use a model name, e.g. DEFAULT_MODEL=gpt-4o-mini",
+    "max_tokens": "use a positive whole number, e.g. MAX_TOKENS=2000",
+    "temperature": "use a number from 0 to 2, e.g. TEMPERATURE=0.7",
+    "app_env": "use one of dev, test, prod",
+    "tutorial_provider": "use mock (the fake provider, no key needed) or live",
+}
+_KEY_HINT = "copy the key again and paste it alone, with nothing around it (no spaces, no quotes)"
+
+
+def key_problem(value: str) -> str | None:
+    """What is wrong with how a key was pasted, or None. Never repeats the value.
+
+    Whitespace and quotes around a key are the commonest cause of a 401 after copy-paste: the
+    provider receives them as part of the key.
+    """
+    if not value:
+        return "is empty"
+    if value != value.strip():
+        return "starts or ends with whitespace (a space, tab or line break pasted with the key)"
+    if any(char.isspace() for char in value):
+        return "contains whitespace inside (a key split over two lines?)"
+    if value[0] in _QUOTES or value[-1] in _QUOTES:
+        return "starts or ends with a quote mark, which the provider would take as part of the key"
+    return None
+
+
+class AppSettings(BaseSettings):
+    """The application's settings. Build it with `load_settings`, which layers the files.
+
+    ``AppSettings()`` on its own reads real environment variables only (no file).
+    """
+
+    model_config = SettingsConfigDict(
+        extra="ignore",  # a shared .env holds other tools' variables too
+        hide_input_in_errors=True,  # no ``input_value='sk-...'`` in a ValidationError's message
+        env_ignore_empty=True,  # ``ANTHROPIC_API_KEY=`` means "not set", not an empty key
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    openai_api_key: SecretStr
+    anthropic_api_key: SecretStr | None = None
+    dashscope_api_key: SecretStr | None = None
+    deepseek_api_key: SecretStr | None = None
+    default_model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = "gpt-4o-mini"
+    max_tokens: PositiveInt = 2000
+    temperature: float = Field(0.7, ge=0, le=2)
+    app_env: AppEnv = "dev"
+    tutorial_provider: Literal["mock", "live"] = "mock"
+
+    @field_validator(*KEY_FIELDS, mode="before")
+    @classmethod
+    def _key_is_clean(cls, value: Any) -> Any:
+        problem = key_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @classmethod
+    def _settings_log_debug(cls, states: dict[str, dict[str, Any]]) -> None:
+        # pydantic-settings logs every source's raw values (keys included) when
+        # PYDANTIC_SETTINGS_DEBUG is set and DEBUG logging is on. This hook of theirs is
+        # private; we override it to log which source gave which variable, and no value.
+        lines = [f"Resolving settings for {cls.__name__!r} (variable names only, values hidden):"]
+        for source, values in states.items():
+            names = ", ".join(sorted(name.upper() for name in values)) or "(nothing)"
+            lines.append(f"  {source}: {names}")
+        _DEBUG_LOGGER.debug("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One missing or invalid variable: its environment name, what is wrong, how to fix it."""
+
+    variable: str
+    problem: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.problem}. Fix: {self.hint}."
+
+
+class SettingsError(Exception):
+    """The settings could not be loaded. Lists every problem; never holds a value."""
+
+    def __init__(self, problems: list[Problem], *, app_env: str | None = None, files: tuple[str, ...] = ()):
+        self.problems = problems
+        self.app_env = app_env
+        self.files = files
+        read = ", ".join(files) if files else "none"
+        where = f" (APP_ENV={app_env}; .env files read: {read})" if app_env else ""
+        count = f"{len(problems)} setting" + ("s" if len(problems) > 1 else "")
+        lines = [f"{count} missing or invalid{where}:"]
+        lines += [f"  - {problem}" for problem in problems]
+        super().__init__("\n".join(lines))
+
+    def errors(self) -> list[dict[str, str]]:
+        """The problems as dictionaries (``variable``, ``problem``, ``hint``): safe to log."""
+        return [asdict(problem) for problem in self.problems]
+
+
+def find_env_dir(start: Path | None = None) -> Path | None:
+    """The nearest folder, from `start` (default: the working directory) upward, holding ``.env``
+    or a ``.env.<dev|test|prod>`` file; None if there is none up to the project root.
+
+    pydantic-settings' own ``env_file_depth`` looks for each file separately, so ``.env`` and
+    ``.env.dev`` could come from two different folders, and it knows no project root.
+    """
+    names = [".env"] + [f".env.{name}" for name in APP_ENVS]
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if any((candidate / name).is_file() for name in names):
+            return candidate
+        if any((candidate / marker).exists() for marker in PROJECT_ROOT_MARKERS):
+            return None
+    return None
+
+
+def choose_env(env: str | None = None, start: Path | None = None) -> AppEnv:
+    """The environment to load: `env`, else ``$APP_ENV``, else ``APP_ENV`` in ``.env``, else dev."""
+    if env is not None:
+        return _checked_env(env, "env argument")
+    if os.environ.get("APP_ENV"):
+        return _checked_env(os.environ["APP_ENV"], "APP_ENV")
+    env_dir = find_env_dir(start)
+    dotenv = env_dir / ".env" if env_dir else None
+    from_file = dotenv_values(dotenv).get("APP_ENV") if dotenv and dotenv.is_file() else None
+    if not from_file:
+        return "dev"
+    chosen = _checked_env(from_file, "APP_ENV (in .env)")
+    if chosen == "prod":
+        raise SettingsError([Problem("APP_ENV", "is set to prod in .env, but prod reads no .env file",
+                                     "set APP_ENV=prod in the real environment of the production process")])
+    return chosen
+
+
+def _checked_env(raw: str, origin: str) -> AppEnv:
+    value = raw.strip().lower()
+    if value not in APP_ENVS:
+        raise SettingsError([Problem(origin, "is not one of dev, test, prod", _HINTS["app_env"])])
+    return value  # type: ignore[return-value]
+
+
+def settings_files(env: str | None = None, *, search_from: Path | None = None) -> tuple[Path, ...]:
+    """The ``.env`` files `load_settings` would read, lowest priority first (none in prod)."""
+    app_env = choose_env(env, search_from)
+    if app_env == "prod":
+        return ()
+    env_dir = find_env_dir(search_from)
+    if env_dir is None:
+        return ()
+    return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if path.is_file())
+
+
+def _secrets_folder(secrets_dir: str | os.PathLike[str] | None) -> Path | None:
+    origin = "secrets_dir argument"
+    if secrets_dir is None:
+        secrets_dir, origin = os.environ.get(SECRETS_DIR_VARIABLE) or None, SECRETS_DIR_VARIABLE
+    if secrets_dir is None:
+        return None
+    folder = Path(secrets_dir).expanduser()
+    if not folder.is_dir():
+        raise SettingsError([Problem(origin, f"names {folder}, which is not a folder",
+                                     "point it at the folder where the secrets are mounted")])
+    return folder
+
+
+def load_settings(
+    env: str | None = None,
+    *,
+    search_from: Path | None = None,
+    secrets_dir: str | os.PathLike[str] | None = None,
+) -> AppSettings:
+    """Load `AppSettings` from the environment, the ``.env`` files and the secrets folder.
+
+    env:         dev, test or prod; overrides ``APP_ENV`` (see `choose_env`).
+    search_from: folder where the upward search for ``.env`` files starts (default: working dir).
+    secrets_dir: folder of mounted secret files (default: ``$SECRETS_DIR``, else none).
+
+    Raises `SettingsError` listing every missing or invalid variable, without any value.
+    """
+    app_env = choose_env(env, search_from)
+    files = settings_files(app_env, search_from=search_from)
+    folder = _secrets_folder(secrets_dir)
+    try:
+        return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
+    except ValidationError as exc:
+        problems = _problems(exc, app_env)
+    # Raised outside the except block on purpose: `raise ... from None` would only hide the
+    # ValidationError from the printed traceback. It would stay reachable as __context__,
+    # whose .errors() holds every raw input value.
+    raise SettingsError(problems, app_env=app_env, files=tuple(path.name for path in files))
+
+
+def _problems(exc: ValidationError, app_env: str) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")  # our validators' own messages
+        problem = "is missing" if error["type"] == "missing" else message
+        problems.append(Problem(field.upper() or "settings", problem, _hint(field, error, app_env)))
+    return problems
+
+
+def _hint(field: str, error: Mapping[str, Any], app_env: str) -> str:
+    if field not in KEY_FIELDS:
+        return _HINTS.get(field, "compare with .env.example")
+    if error["type"] != "missing":
+        return _KEY_HINT
+    name = field.upper()
+    if app_env == "prod":
+        return f"prod reads no .env file: set {name} in the environment or as a file in the secrets folder"
+    return f"set {name} in the environment, in .env or .env.{app_env} (see .env.example), or as a secret file"
+
+
+__all__ = ["APP_ENVS", "AppSettings", "Problem", "SettingsError", "choose_env", "find_env_dir", "key_problem",
+           "load_settings", "settings_files"]

@@ -1,0 +1,387 @@
+"""Tests for helpers.settings: layering, prod rules, secrets folder, errors that never hold a value."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from dotenv import dotenv_values
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr, ValidationError
+
+from helpers.key_formats import fake_key
+from helpers.settings import (
+    AppSettings,
+    SettingsError,
+    choose_env,
+    find_env_dir,
+    key_problem,
+    load_settings,
+    settings_files,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+FIELD_VARIABLES = [name.upper() for name in AppSettings.model_fields]
+OTHER_VARIABLES = ["APP_ENV", "SECRETS_DIR", "PYDANTIC_SETTINGS_DEBUG"]
+KEY = fake_key("openai-project", 1)
+DEV_KEY = fake_key("openai-project", 2)
+TEST_KEY = fake_key("openai-project", 3)
+PROD_KEY = fake_key("openai-project", 4)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder (with a root marker) as working directory, and no settings in os.environ."""
+    for name in list(os.environ):
+        if name.upper() in FIELD_VARIABLES + OTHER_VARIABLES:
+            monkeypatch.delenv(name)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("")
+    monkeypatch.chdir(root)
+    return root
+
+
+def write(path: Path, **variables: str) -> Path:
+    path.write_text("".join(f"{name}={value}\n" for name, value in variables.items()))
+    return path
+
+
+def error_of(call, *args, **kwargs) -> SettingsError:
+    with pytest.raises(SettingsError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def holds_part_of(text: str, key: str, size: int = 8) -> bool:
+    """Whether `size` characters in a row of the key's random part (after ``sk-proj-FAKE``) are in `text`."""
+    body = key[len("sk-proj-FAKE"):]
+    return any(body[i:i + size] in text for i in range(len(body) - size + 1))
+
+
+def full_text(err: SettingsError) -> str:
+    """Everything a SettingsError can show: message, repr, problems, errors(), chained exceptions."""
+    return "\n".join([str(err), repr(err), repr(err.problems), repr(err.errors()),
+                      repr(err.__cause__), repr(err.__context__), repr(err.args)])
+
+
+# --- the model -------------------------------------------------------------------------------------
+
+def test_fields_mirror_env_example():
+    example = set(dotenv_values(REPO / ".env.example"))
+    assert set(FIELD_VARIABLES) <= example
+    assert example - set(FIELD_VARIABLES) <= set(OTHER_VARIABLES)  # read by load_settings, not fields
+
+
+def test_model_config_is_v2_style_and_hides_input():
+    assert AppSettings.model_config["hide_input_in_errors"] is True
+    assert AppSettings.model_config["extra"] == "ignore"
+    assert "Config" not in vars(AppSettings)
+
+
+def test_keys_are_secret_and_never_in_repr(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", fake_key("sk-32", 1))
+    loaded = load_settings()
+    assert isinstance(loaded.openai_api_key, SecretStr)
+    assert loaded.openai_api_key.get_secret_value() == KEY
+    shown = f"{loaded} {loaded!r} {loaded.model_dump()} {loaded.model_dump_json()}"
+    assert KEY not in shown and fake_key("sk-32", 1) not in shown
+
+
+def test_defaults_match_env_example(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    loaded = load_settings()
+    example = dotenv_values(REPO / ".env.example")
+    assert loaded.default_model == example["DEFAULT_MODEL"]
+    assert loaded.max_tokens == int(example["MAX_TOKENS"])
+    assert loaded.temperature == float(example["TEMPERATURE"])
+    assert (loaded.app_env, loaded.tutorial_provider) == (example["APP_ENV"], example["TUTORIAL_PROVIDER"])
+    assert loaded.anthropic_api_key is None
+
+
+def test_empty_optional_key_means_not_set(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY, ANTHROPIC_API_KEY="")
+    assert load_settings().anthropic_api_key is None
+
+
+def test_unknown_variables_in_env_files_are_ignored(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY, SOME_OTHER_TOOL_TOKEN="x", DATABASE_URL="postgres://db")
+    assert load_settings().openai_api_key.get_secret_value() == KEY
+
+
+# --- layering ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("in_environment", "in_env_dev", "in_env", "winner"),
+    [
+        ("100", "200", "300", "100"),
+        (None, "200", "300", "200"),
+        (None, None, "300", "300"),
+        ("100", None, "300", "100"),
+        (None, None, None, "2000"),
+    ],
+)
+def test_environment_beats_env_app_env_beats_env(
+    project: Path, monkeypatch: pytest.MonkeyPatch, in_environment, in_env_dev, in_env, winner
+):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    if in_environment:
+        monkeypatch.setenv("MAX_TOKENS", in_environment)
+    write(project / ".env.dev", **({"MAX_TOKENS": in_env_dev} if in_env_dev else {}))
+    write(project / ".env", **({"MAX_TOKENS": in_env} if in_env else {}))
+    assert load_settings().max_tokens == int(winner)
+
+
+def test_each_environment_gets_its_own_key(project: Path, monkeypatch: pytest.MonkeyPatch):
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY, APP_ENV="dev")
+    write(project / ".env.test", OPENAI_API_KEY=TEST_KEY)
+    assert load_settings().openai_api_key.get_secret_value() == DEV_KEY
+    assert load_settings("test").openai_api_key.get_secret_value() == TEST_KEY
+    monkeypatch.setenv("APP_ENV", "test")
+    assert load_settings().openai_api_key.get_secret_value() == TEST_KEY
+    assert load_settings("dev").app_env == "dev"  # the argument beats APP_ENV
+
+
+def test_app_env_in_env_file_picks_the_layer(project: Path):
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY, APP_ENV="test")
+    write(project / ".env.test", OPENAI_API_KEY=TEST_KEY, APP_ENV="dev")
+    loaded = load_settings()
+    assert loaded.app_env == "test"  # the chosen environment, whatever a file's APP_ENV line says
+    assert loaded.openai_api_key.get_secret_value() == TEST_KEY
+    assert [path.name for path in settings_files()] == [".env", ".env.test"]
+
+
+def test_files_are_found_from_a_subfolder(project: Path, monkeypatch: pytest.MonkeyPatch):
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    (project / "notebooks").mkdir()
+    monkeypatch.chdir(project / "notebooks")
+    assert find_env_dir() == project
+    assert load_settings().openai_api_key.get_secret_value() == KEY
+
+
+def test_search_stops_at_the_project_root(project: Path, monkeypatch: pytest.MonkeyPatch):
+    write(project.parent / ".env", OPENAI_API_KEY=KEY)
+    assert find_env_dir() is None
+    assert "OPENAI_API_KEY" in [problem.variable for problem in error_of(load_settings).problems]
+
+
+def test_both_files_come_from_the_nearest_folder(project: Path, monkeypatch: pytest.MonkeyPatch):
+    write(project / ".env", OPENAI_API_KEY=KEY, MAX_TOKENS="300")
+    (project / "app").mkdir()
+    write(project / "app" / ".env.dev", MAX_TOKENS="200")
+    monkeypatch.chdir(project / "app")
+    assert settings_files() == (project / "app" / ".env.dev",)
+    assert settings_files(search_from=project) == (project / ".env",)
+
+
+# --- prod -----------------------------------------------------------------------------------------
+
+def test_prod_reads_no_env_file(project: Path, monkeypatch: pytest.MonkeyPatch):
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY)
+    write(project / ".env.prod", OPENAI_API_KEY=PROD_KEY)
+    assert settings_files("prod") == ()
+    err = error_of(load_settings, "prod")
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert "prod reads no .env file" in str(err)
+    monkeypatch.setenv("OPENAI_API_KEY", PROD_KEY)
+    assert load_settings("prod").openai_api_key.get_secret_value() == PROD_KEY
+
+
+def test_prod_named_in_env_file_is_refused(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY, APP_ENV="prod")
+    err = error_of(load_settings)
+    assert err.problems[0].variable == "APP_ENV" and "real environment" in str(err)
+
+
+@pytest.mark.parametrize("env", ["production", "staging", ""])
+def test_unknown_environment_is_refused(project: Path, monkeypatch: pytest.MonkeyPatch, env: str):
+    monkeypatch.setenv("APP_ENV", env or "x")
+    err = error_of(choose_env)
+    assert err.problems[0].variable == "APP_ENV" and "dev, test, prod" in str(err)
+    assert error_of(load_settings, env).problems[0].variable == "env argument"
+
+
+# --- secrets folder -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("via", ["argument", "SECRETS_DIR"])
+def test_mounted_secrets_are_read_in_prod(project: Path, monkeypatch: pytest.MonkeyPatch, via: str):
+    secrets = project / "run-secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(PROD_KEY + "\n")  # mounted files often end with a newline
+    if via == "SECRETS_DIR":
+        monkeypatch.setenv("SECRETS_DIR", str(secrets))
+    loaded = load_settings("prod", secrets_dir=secrets if via == "argument" else None)
+    assert loaded.openai_api_key.get_secret_value() == PROD_KEY
+
+
+def test_secrets_folder_is_below_env_files_and_environment(project: Path, monkeypatch: pytest.MonkeyPatch):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(PROD_KEY)
+    (secrets / "MAX_TOKENS").write_text("111")
+    (secrets / "TEMPERATURE").write_text("1.5")
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY, MAX_TOKENS="222")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    loaded = load_settings(secrets_dir=secrets)
+    assert loaded.openai_api_key.get_secret_value() == KEY
+    assert (loaded.max_tokens, loaded.temperature) == (222, 1.5)
+
+
+def test_quoted_secret_file_is_a_hygiene_error(project: Path):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(f'"{PROD_KEY}"')
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert err.problems[0].variable == "OPENAI_API_KEY" and "quote" in err.problems[0].problem
+    assert not holds_part_of(full_text(err), PROD_KEY)
+
+
+@pytest.mark.parametrize("via", ["argument", "SECRETS_DIR"])
+def test_missing_secrets_folder_is_named(project: Path, monkeypatch: pytest.MonkeyPatch, via: str):
+    missing = project / "no-such-folder"
+    if via == "SECRETS_DIR":
+        monkeypatch.setenv("SECRETS_DIR", str(missing))
+    err = error_of(load_settings, secrets_dir=missing if via == "argument" else None)
+    assert err.problems[0].variable == ("secrets_dir argument" if via == "argument" else "SECRETS_DIR")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+def test_every_problem_is_listed_by_variable_name_with_a_hint(project: Path, monkeypatch: pytest.MonkeyPatch):
+    bad = {"MAX_TOKENS": "abc-FAKE-not-a-number", "TEMPERATURE": "9.5", "TUTORIAL_PROVIDER": "remote-FAKE",
+           "DEFAULT_MODEL": "   "}
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [
+        "OPENAI_API_KEY", "DEFAULT_MODEL", "MAX_TOKENS", "TEMPERATURE", "TUTORIAL_PROVIDER"]
+    assert all(problem.hint and problem.problem for problem in err.problems)
+    assert "OPENAI_API_KEY: is missing" in str(err)
+    text = full_text(err)
+    assert "openai_api_key" not in text and "max_tokens" not in text  # environment names, not field names
+    for value in ("abc-FAKE-not-a-number", "9.5", "remote-FAKE"):
+        assert value not in text
+
+
+def test_error_is_not_chained_to_the_validation_error(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("MAX_TOKENS", KEY)  # a key pasted on the wrong line
+    err = error_of(load_settings)
+    assert err.__cause__ is None and err.__context__ is None
+    assert all(set(error) == {"variable", "problem", "hint"} for error in err.errors())
+    assert not holds_part_of(full_text(err), KEY)
+
+
+def test_plain_model_error_holds_no_input_in_its_message(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("MAX_TOKENS", KEY)
+    with pytest.raises(ValidationError) as caught:
+        AppSettings()
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(caught.value.errors(include_input=False))
+
+
+# --- key hygiene ----------------------------------------------------------------------------------
+
+DIRTY = {
+    "trailing newline": KEY + "\n",
+    "leading space": " " + KEY,
+    "double quotes": f'"{KEY}"',
+    "single quotes": f"'{KEY}'",
+    "typographic quotes": f"\u201c{KEY}\u201d",
+    "line break inside": KEY[:20] + "\n" + KEY[20:],
+}
+
+
+KEY_VARIABLES = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY"]
+
+
+@pytest.mark.parametrize("variable", KEY_VARIABLES)
+@pytest.mark.parametrize("dirty", DIRTY.values(), ids=DIRTY.keys())
+def test_dirty_keys_are_reported_by_variable(project: Path, monkeypatch: pytest.MonkeyPatch, variable, dirty):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv(variable, dirty)
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [variable]
+    assert not holds_part_of(full_text(err), KEY)
+
+
+def test_quotes_inside_a_dotenv_value_survive_and_are_caught(project: Path):
+    (project / ".env").write_text(f"OPENAI_API_KEY=\"'{KEY}'\"\n")  # quoted twice: dotenv removes one pair
+    assert error_of(load_settings).problems[0].variable == "OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize("clean", [KEY, fake_key("anthropic", 1), fake_key("sk-32", 1), "key-of-a-new-shape"])
+def test_clean_keys_pass(clean: str):
+    assert key_problem(clean) is None
+
+
+# --- PYDANTIC_SETTINGS_DEBUG ----------------------------------------------------------------------
+
+def test_debug_logging_shows_names_not_values(project: Path, monkeypatch: pytest.MonkeyPatch, caplog):
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", fake_key("sk-32", 1))
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    with caplog.at_level(logging.DEBUG, logger="pydantic_settings"):
+        load_settings()
+    assert "DotEnvSettingsSource: OPENAI_API_KEY" in caplog.text  # our hook ran (it is a private one)
+    assert "EnvSettingsSource: DEEPSEEK_API_KEY" in caplog.text
+    assert KEY not in caplog.text and fake_key("sk-32", 1) not in caplog.text
+
+
+# --- the property ---------------------------------------------------------------------------------
+# "The error holds no part of the secret", made testable: the error text must not change at all
+# when the secret changes. A text that does not depend on the secret can hold no piece of it.
+# (A substring test such as "no 8 characters of the secret appear" gives false alarms: Hypothesis
+# may well draw "is missing" or "MAX_TOKENS" as a secret, and those are in every message.)
+
+PROVIDERS = ("mock", "live")
+ENV_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+clean_secrets = st.text(ENV_CHARS, min_size=1, max_size=200).filter(lambda s: key_problem(s) is None)
+# (variable, an invalid value, a fixed invalid value that fails the same way)
+invalid_others = st.one_of(
+    st.tuples(st.just("MAX_TOKENS"), st.integers(max_value=0).map(str), st.just("0")),
+    st.tuples(st.just("TEMPERATURE"), st.floats(min_value=2, exclude_min=True).map(repr), st.just("3.0")),
+    st.tuples(st.just("TEMPERATURE"), st.floats(max_value=0, exclude_max=True).map(repr), st.just("-1.0")),
+    st.tuples(st.just("TUTORIAL_PROVIDER"),
+              st.text(ENV_CHARS, min_size=1).filter(lambda s: s not in PROVIDERS), st.just("remote")),
+)
+REFERENCE_SECRET = fake_key("openai-project", 99)
+
+
+@pytest.fixture(scope="module")
+def empty_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("empty-project")
+    (root / "pyproject.toml").write_text("")
+    return root
+
+
+def settings_error_text(root: Path, environ: dict[str, str]) -> str:
+    with mock.patch.dict(os.environ, environ, clear=True), pytest.raises(SettingsError) as caught:
+        load_settings(search_from=root)
+    return full_text(caught.value)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=clean_secrets, variable=st.sampled_from(KEY_VARIABLES), other=invalid_others)
+def test_error_text_depends_on_neither_secret_nor_bad_value(empty_project: Path, secret, variable, other):
+    assume(secret != REFERENCE_SECRET)
+    name, bad_value, same_failure = other
+    base = {"OPENAI_API_KEY": REFERENCE_SECRET} if variable != "OPENAI_API_KEY" else {}
+    text = settings_error_text(empty_project, {**base, variable: secret, name: bad_value})
+    reference = settings_error_text(empty_project, {**base, variable: REFERENCE_SECRET, name: same_failure})
+    assert text == reference
+
+
+@settings(max_examples=100)
+@given(core=clean_secrets, before=st.sampled_from(["", " ", "\t", '"', "'"]),
+       after=st.sampled_from(["\n", " ", '"', "\u201d"]))
+def test_hygiene_error_does_not_depend_on_the_dirty_key(empty_project: Path, core, before, after):
+    assume(core != REFERENCE_SECRET)
+    text = settings_error_text(empty_project, {"OPENAI_API_KEY": before + core + after})
+    assert text == settings_error_text(empty_project, {"OPENAI_API_KEY": before + REFERENCE_SECRET + after})
