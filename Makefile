@@ -27,8 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check helpers tests benchmarks notebooks
 
 # The notebooks always run against the fake provider in tests, whatever .env says.
+# tests/test_browser.py drives JupyterLab in Debian's Chromium; without it the test is skipped
+# (-rs prints the reason in the summary).
 test: lint
-	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest
+	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser test will be SKIPPED (install it: apt-get install -y chromium)"
+	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest -rs
 
 clean:
 	rm -rf $(VENV)
