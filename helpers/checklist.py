@@ -39,9 +39,6 @@ from helpers.key_formats import KeyMatch, find_keys, might_contain_key
 MAX_FILE_BYTES = 2_000_000
 ALLOWED_FAKE = re.compile(r"fake|example", re.IGNORECASE)
 SECRET_SCANNERS = ("detect-secrets", "detect_secrets", "gitleaks", "trufflehog")
-# JSON escapes and ANSI colours stand right before a key in notebook text ("\nsk-..."): blank them
-# out, same length, so the key is seen on its own and line numbers stay right.
-_JSON_NOISE = re.compile(r"\\(?:[nrtbf]|u001b\[[0-9;]*m)")
 _TEMPLATED = re.compile(r"[{}$<>%]")
 _COMMENTED_NAME = re.compile(r"^\s*#\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 
@@ -117,8 +114,6 @@ def scan_file(path: Path, display: str) -> list[str]:
     text = data.decode("utf-8", errors="replace")
     if not might_contain_key(text):
         return []
-    if path.suffix in (".ipynb", ".json"):
-        text = _JSON_NOISE.sub(lambda m: " " * len(m.group()), text)
     return [f"{display}:{text.count(chr(10), 0, m.start) + 1}: {m.format.provider} key "
             f"({m.format.name}), fingerprint {m.fingerprint}" for m in reportable_keys(text)]
 

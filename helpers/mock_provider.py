@@ -118,25 +118,16 @@ class FakeProvider:
         The SDK's own retries are off by default (``max_retries=0``): they would sleep for the
         ``Retry-After`` time; pass ``max_retries=2`` to watch them.
         """
-        openai_kwargs.setdefault("max_retries", 0)
-        transport = httpx2.MockTransport(self.handle)
-        return openai.OpenAI(
-            api_key=api_key,
-            base_url=self.base_url,
-            http_client=httpx2.Client(transport=transport),
-            **openai_kwargs,
-        )
+        return openai.OpenAI(**self._sdk_options(api_key, httpx2.Client, openai_kwargs))
 
     def async_client(self, api_key: Any, **openai_kwargs: Any) -> openai.AsyncOpenAI:
         """The ``openai.AsyncOpenAI`` twin of `client`."""
-        openai_kwargs.setdefault("max_retries", 0)
+        return openai.AsyncOpenAI(**self._sdk_options(api_key, httpx2.AsyncClient, openai_kwargs))
+
+    def _sdk_options(self, api_key: Any, http_client: type, openai_kwargs: dict[str, Any]) -> dict[str, Any]:
         transport = httpx2.MockTransport(self.handle)
-        return openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self.base_url,
-            http_client=httpx2.AsyncClient(transport=transport),
-            **openai_kwargs,
-        )
+        return {"max_retries": 0, **openai_kwargs, "api_key": api_key, "base_url": self.base_url,
+                "http_client": http_client(transport=transport)}
 
     # -- what was asked ----------------------------------------------------------------------
 

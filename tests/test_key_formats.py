@@ -5,15 +5,16 @@ from __future__ import annotations
 import random
 import re
 import string
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from peer_corpus import CORPUS, corpus_samples
 
 from helpers.key_formats import (
     KEY_FORMATS,
     KeyFormat,
+    _scanner,
     fake_key,
     find_keys,
     fingerprint,
@@ -21,17 +22,7 @@ from helpers.key_formats import (
     might_contain_key,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FORMAT_NAMES = [fmt.name for fmt in KEY_FORMATS]
-
-
-def corpus_samples() -> list[tuple[str, str]]:
-    """(rule id, sample key) pairs from the peer scanners' public test data, read at test time."""
-    samples = []
-    for path in sorted(CORPUS.glob("*-true-positives.tsv")):
-        rows = [line.split("\t") for line in path.read_text().splitlines() if not line.startswith("#")]
-        samples += [(rule, sample) for rule, sample in rows[1:]]  # row 0 names the columns
-    return samples
 
 
 # -- fakes -------------------------------------------------------------------------------------
@@ -138,6 +129,28 @@ def test_several_keys_in_one_text_in_order() -> None:
     matches = find_keys(" and ".join(keys))
     assert [m.secret for m in matches] == keys
     assert [m.format.name for m in matches] == ["anthropic", "google", "aws-access-key-id"]
+
+
+ANCHORS = sorted({anchor.upper() for fmt in KEY_FORMATS for anchor in fmt.anchors})
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(ANCHORS), st.sampled_from(KEY_FORMATS)
+                          .map(lambda fmt: fmt.fake(7)))).map(" ".join))
+def test_prefilter_says_no_only_where_the_full_scan_finds_nothing(text: str) -> None:
+    if not might_contain_key(text):
+        assert _scanner().search(text) is None
+
+
+def test_keys_right_after_escapes_and_colour_codes_are_found() -> None:
+    key = fake_key("openai-project")
+    for before in ("\\n", "\\t", "\x1b[31m", "\\u001b[0;31m"):
+        assert [m.secret for m in find_keys(f"'{before}{key}'")] == [key], before
+
+
+def test_a_jwt_assigned_to_api_key_is_found_whole() -> None:
+    jwt = fake_key("jwt")
+    [match] = find_keys(f'api_key="{jwt}"')
+    assert (match.format.name, match.secret) == ("jwt", jwt)
 
 
 def test_prefilter_never_rejects_a_text_that_holds_a_key() -> None:

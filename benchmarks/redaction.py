@@ -1,0 +1,128 @@
+"""What does redaction cost per log record? ``python -m benchmarks.redaction``
+
+Three loggers write the same realistic mix of records (most hold no secret) to ``os.devnull``
+through the same formatter:
+
+- plain:     no redaction at all;
+- material:  the source material's ``SensitiveDataFilter`` on the logger (regex on ``msg`` only);
+- ours:      ``install_redaction`` with the full key catalogue and 10 known secret values.
+
+The three run interleaved, in a shuffled order each round, so that a slow moment of the machine
+hits them alike; the table shows the median per-record cost over all rounds and the ratios.
+Target: ours at most 1.5x plain logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import statistics
+import time
+from collections.abc import Callable
+
+from helpers.key_formats import KEY_FORMATS, fake_key
+from helpers.redaction import install_redaction
+
+ROUNDS = 31
+RECORDS_PER_ROUND = 2_000
+SECRET_SHARE = 0.05  # one record in twenty carries a key or a known secret
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class MaterialFilter(logging.Filter):
+    """The source material's filter, as it is written there."""
+
+    PATTERNS = [
+        (r"sk-[a-zA-Z0-9]{20,}", "sk-***REDACTED***"),
+        (r"Bearer [a-zA-Z0-9\-._~+/]+=*", "Bearer ***REDACTED***"),
+    ]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(str(record.msg))
+        return True
+
+    def _redact(self, text: str) -> str:
+        for pattern, replacement in self.PATTERNS:
+            text = re.sub(pattern, replacement, text)
+        return text
+
+
+Record = tuple[str, tuple[object, ...]]
+
+ORDINARY: list[Record] = [
+    ("HTTP Request: %s %s %r", ("POST", "https://api.openai.com/v1/chat/completions", "HTTP/1.1 200 OK")),
+    ("chat completion took %.1f ms, %d prompt tokens, %d completion tokens", (812.4, 1532, 211)),
+    ("user %s started session %s", ("alice@example.com", "c0ffee42")),
+    ("retrying request to /v1/embeddings in %.2f seconds", (0.75,)),
+    ("cache hit for prompt template %(name)s (version %(version)d)", ({"name": "summarise", "version": 3},)),
+    ("loaded 12 tools from the registry; default model gpt-4o-mini", ()),
+    ("queue depth is %d, %d workers busy", (17, 4)),
+    ("rate limit headers: remaining=%s reset=%s", ("4999", "12ms")),
+]
+
+
+def secret_records(known_secrets: list[str]) -> list[Record]:
+    keys = [fmt.fake(seed) for seed, fmt in enumerate(KEY_FORMATS)]
+    return [
+        *[("calling the provider with key %s", (key,)) for key in keys],
+        *[(f"Using key: {key}", ()) for key in keys],
+        *[("connecting with password %s", (secret,)) for secret in known_secrets],
+    ]
+
+
+def record_mix(known_secrets: list[str]) -> list[Record]:
+    rng = random.Random(7)
+    secrets = secret_records(known_secrets)
+    return [
+        rng.choice(secrets) if rng.random() < SECRET_SHARE else rng.choice(ORDINARY)
+        for _ in range(RECORDS_PER_ROUND)
+    ]
+
+
+def make_logger(name: str, sink: object) -> logging.Logger:
+    logger = logging.getLogger(f"benchmarks.redaction.{name}")
+    logger.handlers.clear()
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler(sink)  # type: ignore[arg-type]
+    handler.setFormatter(logging.Formatter(FORMAT))
+    logger.addHandler(handler)
+    return logger
+
+
+def time_per_record(logger: logging.Logger, mix: list[Record]) -> float:
+    log: Callable[..., None] = logger.info
+    start = time.perf_counter()
+    for msg, args in mix:
+        log(msg, *args)
+    return (time.perf_counter() - start) / len(mix)
+
+
+def main() -> None:
+    known_secrets = [f"db-password-{fake_key('groq', n)[-12:]}" for n in range(10)]
+    mix = record_mix(known_secrets)
+    with open(os.devnull, "w") as sink:
+        loggers = {name: make_logger(name, sink) for name in ("plain", "material", "ours")}
+        loggers["material"].addFilter(MaterialFilter())
+        install_redaction(loggers["ours"], secrets=known_secrets)
+        samples: dict[str, list[float]] = {name: [] for name in loggers}
+        order = list(loggers)
+        rng = random.Random(1)
+        for _ in range(ROUNDS):
+            rng.shuffle(order)
+            for name in order:
+                samples[name].append(time_per_record(loggers[name], mix))
+    medians = {name: statistics.median(times) for name, times in samples.items()}
+    with_secret = sum(1 for msg, args in mix if (msg, args) not in ORDINARY)
+    print(f"{len(mix)} records per round ({with_secret} with a secret), {ROUNDS} rounds, "
+          f"{len(KEY_FORMATS)} key formats, {len(known_secrets)} known secrets")
+    for name, cost in medians.items():
+        print(f"  {name:<9} {cost * 1e6:6.2f} µs per record   {cost / medians['plain']:.2f}x plain")
+    verdict = "meets" if medians["ours"] <= 1.5 * medians["plain"] else "MISSES"
+    print(f"install_redaction {verdict} the 1.5x target ({medians['ours'] / medians['plain']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
