@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 # A key never starts in the middle of a word: "task-management" must not yield "sk-management".
-# It may follow an escape sequence glued to it, though: "\\nsk-..." in repr() or JSON text (a
-# notebook file, a JSON log line) and "\x1b[31msk-..." in coloured terminal output.
+# It may follow an escape sequence glued to it, though: a written-out \n in repr() or JSON text
+# (a notebook file, a JSON log line), or a colour code such as ESC[31m in terminal output.
 _LEFT = (
     r"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf])"
     r"|(?<=\[[0-9;]m)|(?<=\[[0-9;]{2}m)|(?<=\[[0-9;]{3}m)|(?<=\[[0-9;]{4}m)|(?<=\[[0-9;]{5}m))"
@@ -135,9 +135,9 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "ghp_FAKE{32:alnum}"),
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
-    # Credentials recognised by where they stand rather than by their shape. Bearer tokens use
-    # RFC 6750's characters, "_" included (sk-proj- keys contain it).
-    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/_\-]{16,}=*",
+    # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
+    # characters for Bearer tokens).
+    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/\-]{16,}=*",
               ("bearer",), "Bearer FAKE{36:urlsafe}", context=r"\b(?i:bearer)\s+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)

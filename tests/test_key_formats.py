@@ -112,9 +112,8 @@ def test_keys_are_not_cut_out_of_longer_words() -> None:
     assert find_keys("whisk" + inner.removeprefix("sk")) == []  # "whisk-..." is not "sk-..."
 
 
-def test_bearer_tokens_keep_underscores() -> None:
-    # The source material's pattern stops at "_" and leaves the rest of a sk-proj- key in clear.
-    token = "FAKE_" + "a1" * 12
+def test_bearer_tokens_keep_underscores_and_padding() -> None:
+    token = "FAKE_" + "a1" * 12 + "=="
     assert [m.secret for m in find_keys(f"Bearer {token}")] == [token]
 
 
