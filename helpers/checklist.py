@@ -6,13 +6,10 @@ Six checks on any git repository, each passed or failed with a one-line fix:
 2. no ``.env`` / ``.env.*`` file is tracked (``.env.example`` and other ``*.example`` are templates);
 3. no key shape from `helpers.key_formats` in any tracked file, notebook outputs included.
    Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed fakes (tutorials and tests need them);
-4. ``.env.example`` exists and names every variable the code reads. Read means, in tracked
-   ``.py`` files and notebook code cells outside tests: ``os.getenv("NAME")``, ``getenv``,
-   ``os.environ.get("NAME")``, ``os.environ["NAME"]`` (reads, not assignments), ``"NAME" in
-   os.environ``, and the fields of pydantic-settings classes (``class S(BaseSettings)``: the
-   field name upper-cased, after ``env_prefix``, or its ``alias`` / ``validation_alias``).
-   Names built at run time (f-strings) cannot be seen. A variable listed commented out in the
-   template (``# DEBUG=false``, the usual way to show an optional one) counts as listed;
+4. ``.env.example`` exists and names every variable the code reads: `helpers.env_reads` finds
+   the reads (``os.getenv``, ``os.environ``, pydantic-settings fields) in tracked ``.py`` files
+   and notebook code cells outside tests. A variable listed commented out in the template
+   (``# DEBUG=false``, the usual way to show an optional one) counts as listed;
 5. the ``.env`` files in ROOT are readable by their owner only (POSIX permissions);
 6. a secret-scanning pre-commit hook is configured (detect-secrets, gitleaks, trufflehog or ours).
 
@@ -23,17 +20,16 @@ substring test (`might_contain_key`) before any regular expression runs.
 
 from __future__ import annotations
 
-import ast
-import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.env_files import EnvFileError, env_drift, is_git_ignored
+from helpers.env_reads import env_reads_in_file
 from helpers.key_formats import KeyMatch, find_keys, might_contain_key
 
 MAX_FILE_BYTES = 2_000_000
@@ -89,16 +85,14 @@ def reportable_keys(text: str) -> list[KeyMatch]:
     """Keys in `text` worth reporting: not allowed fakes, and for formats found by their context
     (``Bearer``, ``?key=``, ``api_key=``) only random-looking values (a letter, a digit, no
     template syntax), so ``Bearer YOUR_TOKEN`` or ``?key={api_key}`` in docs are left alone."""
-    found = []
-    for match in find_keys(text):
-        secret = match.secret
-        if is_allowed_fake(secret):
-            continue
-        if match.format.context and (_TEMPLATED.search(secret) or not (
-                re.search(r"\d", secret) and re.search(r"[A-Za-z]", secret) and len(secret) >= 16)):
-            continue
-        found.append(match)
-    return found
+    return [match for match in find_keys(text) if not is_allowed_fake(match.secret)
+            and (not match.format.context or _looks_random(match.secret))]
+
+
+def _looks_random(value: str) -> bool:
+    """16+ characters with a letter and a digit and no template syntax: not ``YOUR_TOKEN``."""
+    return (len(value) >= 16 and not _TEMPLATED.search(value)
+            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)
 
 
 def scan_file(path: Path, display: str) -> list[str]:
@@ -116,24 +110,6 @@ def scan_file(path: Path, display: str) -> list[str]:
         return []
     return [f"{display}:{text.count(chr(10), 0, m.start) + 1}: {m.format.provider} key "
             f"({m.format.name}), fingerprint {m.fingerprint}" for m in reportable_keys(text)]
-
-
-def env_reads(source: str) -> Iterator[tuple[str, int]]:
-    """(variable name, line) for each environment variable the Python `source` reads (see module doc)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(_name_of(base) == "BaseSettings" for base in node.bases):
-            yield from _settings_fields(node)
-        elif isinstance(node, ast.Call) and _is_env_getter(node.func) and node.args:
-            yield from _constant(node.args[0], node.lineno)
-        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value):
-            yield from _constant(node.slice, node.lineno)
-        elif (isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn)
-              and _is_environ(node.comparators[0])):
-            yield from _constant(node.left, node.lineno)
 
 
 def run_checklist(root: str | os.PathLike[str] = ".") -> ChecklistReport:
@@ -180,7 +156,7 @@ def _check_example(root: Path, tracked: list[str]) -> CheckResult:
     for name in tracked:
         if _is_test(name) or not name.endswith((".py", ".ipynb")):
             continue
-        for variable, where in _reads_in_file(root / name, name):
+        for variable, where in env_reads_in_file(root / name, name):
             reads.setdefault(variable, where)
     example = root / ".env.example"
     if not example.is_file():
@@ -217,76 +193,6 @@ def _check_hook(root: Path) -> CheckResult:
     return CheckResult("a secret-scanning pre-commit hook is configured", found,
                        "add a detect-secrets (or gitleaks) hook to .pre-commit-config.yaml, "
                        "then `pre-commit install`", detail)
-
-
-def _reads_in_file(path: Path, display: str) -> Iterator[tuple[str, str]]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    if not any(word in text for word in ("environ", "getenv", "BaseSettings")):
-        return
-    if display.endswith(".py"):
-        sources = [(display, text)]
-    else:
-        sources = [(f"{display} cell {i}", "\n".join(_drop_magics(cell.get("source", ""))))
-                   for i, cell in enumerate(_cells(text), 1) if cell.get("cell_type") == "code"]
-    for where, source in sources:
-        for variable, line in env_reads(source):
-            yield variable, f"{where}:{line}" if where == display else f"{where} line {line}"
-
-
-def _cells(text: str) -> list[dict]:
-    try:
-        return json.loads(text).get("cells", [])
-    except (ValueError, AttributeError):
-        return []
-
-
-def _drop_magics(source: str | list[str]) -> list[str]:
-    lines = "".join(source).splitlines()
-    return ["" if line.lstrip().startswith(("%", "!")) else line for line in lines]
-
-
-def _settings_fields(cls: ast.ClassDef) -> Iterator[tuple[str, int]]:
-    prefix = ""
-    for stmt in cls.body:
-        if isinstance(stmt, ast.Assign) and any(_name_of(t) == "model_config" for t in stmt.targets):
-            prefix = _keyword(stmt.value, "env_prefix") or ""
-    for stmt in cls.body:
-        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
-            continue
-        if stmt.target.id == "model_config" or "ClassVar" in ast.unparse(stmt.annotation):
-            continue
-        alias = _keyword(stmt.value, "validation_alias") or _keyword(stmt.value, "alias")
-        yield alias or (prefix + stmt.target.id).upper(), stmt.lineno
-
-
-def _keyword(call: ast.expr | None, name: str) -> str | None:
-    if isinstance(call, ast.Call):
-        for keyword in call.keywords:
-            if keyword.arg == name and isinstance(keyword.value, ast.Constant):
-                return str(keyword.value.value)
-    return None
-
-
-def _constant(node: ast.expr, line: int) -> Iterator[tuple[str, int]]:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
-        yield node.value, line
-
-
-def _name_of(node: ast.expr) -> str:
-    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-
-
-def _is_environ(node: ast.expr) -> bool:
-    return _name_of(node) == "environ"
-
-
-def _is_env_getter(func: ast.expr) -> bool:
-    if _name_of(func) == "getenv":
-        return True
-    return isinstance(func, ast.Attribute) and func.attr == "get" and _is_environ(func.value)
 
 
 def _is_env_file(path: str) -> bool:

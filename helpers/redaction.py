@@ -26,14 +26,17 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Any
 
-from helpers.key_formats import KEY_FORMATS, find_keys, fingerprint
+from helpers.key_formats import find_keys, fingerprint
 
 KNOWN_SECRET = "known-secret"
 FALLBACK = "[record dropped by redaction: {error}]"
 _MAX_DEPTH = 6  # how deep secrets_from and extra-field redaction look inside nested objects
+# The attributes of a fresh record: any other attribute came from ``extra=``. A formatter adds two.
+_PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
+_STANDARD_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"message", "asctime"}
+_TRACEBACK_FORMATTER = logging.Formatter()
 
 
 def marker(kind: str, secret: str) -> str:
@@ -132,23 +135,6 @@ def _collect_secrets(value: object, found: list[str], seen: set[int], depth: int
         _collect_secrets(child, found, seen, depth + 1)
 
 
-@cache
-def _plain_attributes() -> frozenset[str]:
-    """The attributes of a fresh LogRecord: anything else on a record came from ``extra=``."""
-    return frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
-
-
-@cache
-def _standard_attributes() -> frozenset[str]:
-    """The plain attributes plus the two a formatter adds."""
-    return _plain_attributes() | {"message", "asctime"}
-
-
-@cache
-def _traceback_formatter() -> logging.Formatter:
-    return logging.Formatter()
-
-
 class _NoArgs(tuple):
     """Empty ``args`` that also say "cleaned by this filter": each filter has its own instance."""
 
@@ -171,7 +157,8 @@ class RedactingFilter(logging.Filter):
         self.secrets = self.secrets.union(secrets)  # one assignment: safe for logging threads
 
     def redact(self, text: str) -> str:
-        return self.secrets.redact(redact_key_shapes(text))
+        """`text` with key shapes and this filter's known values replaced by markers."""
+        return redact(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args is self._cleaned:  # a second handler of the same record: done already
@@ -188,14 +175,14 @@ class RedactingFilter(logging.Filter):
             record.message = record.msg
         if record.exc_info:
             if not record.exc_text:
-                record.exc_text = _traceback_formatter().formatException(record.exc_info)
+                record.exc_text = _TRACEBACK_FORMATTER.formatException(record.exc_info)
             record.exc_info = None
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
-        if len(vars(record)) > len(_plain_attributes()):  # a cheap test: most records have no extra
-            for name in vars(record).keys() - _standard_attributes():
+        if len(vars(record)) > len(_PLAIN_ATTRIBUTES):  # a cheap test: most records have no extra
+            for name in vars(record).keys() - _STANDARD_ATTRIBUTES:
                 setattr(record, name, self._redact_value(getattr(record, name), depth=0))
 
     def _redact_value(self, value: Any, depth: int) -> Any:
@@ -216,7 +203,7 @@ def _replace_with_fallback(record: logging.LogRecord, error: Exception) -> None:
     text = FALLBACK.format(error=type(error).__name__)
     record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
     record.stack_info = None
-    for name in vars(record).keys() - _standard_attributes():
+    for name in vars(record).keys() - _STANDARD_ATTRIBUTES:
         setattr(record, name, text)
     if "message" in vars(record):
         record.message = text
@@ -279,7 +266,6 @@ def uninstall_redaction(logger: logging.Logger | None = None) -> None:
 
 
 __all__ = [
-    "FALLBACK", "KEY_FORMATS", "KNOWN_SECRET", "RedactingFilter", "SecretValues", "install_redaction",
-    "marker", "protect_handler", "redact", "redact_key_shapes", "secrets_from",
-    "uninstall_redaction",
+    "FALLBACK", "KNOWN_SECRET", "RedactingFilter", "SecretValues", "install_redaction", "marker",
+    "protect_handler", "redact", "redact_key_shapes", "secrets_from", "uninstall_redaction",
 ]

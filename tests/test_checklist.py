@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.checklist import env_reads, main, reportable_keys, run_checklist
+from helpers.checklist import main, reportable_keys, run_checklist
 from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -150,23 +150,6 @@ def test_reads_in_notebook_code_cells_count_and_tests_do_not(repo: Path) -> None
     (repo / "tests" / "test_app.py").write_text('import os\nos.getenv("ONLY_IN_TESTS")\n')
     git(repo, "add", ".")
     assert result(repo, ".env.example").details == ("NB_VAR is missing (read at demo.ipynb cell 2 line 3)",)
-
-
-@pytest.mark.parametrize(("source", "names"), [
-    ('import os\nos.getenv("A")\nos.environ.get("B", "x")\nos.environ["C"]\n', ["A", "B", "C"]),
-    ('from os import environ, getenv\ngetenv("A")\nenviron["B"]\nif "C" in environ: pass\n', ["A", "B", "C"]),
-    ('import os\nos.environ["WRITTEN"] = "1"\nos.environ.setdefault("DEFAULTED", "1")\n'
-     'del os.environ["GONE"]\n', []),
-    ('import os\nos.getenv(f"KEY_{1}")\nos.getenv(name)\n', []),
-    ("from pydantic import Field\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n"
-     "class S(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix='app_')\n"
-     "    api_key: str\n    debug: bool = False\n"
-     "    region: str = Field('eu', validation_alias='AWS_REGION')\n",
-     ["APP_API_KEY", "APP_DEBUG", "AWS_REGION"]),
-    ("def broken(:\n", []),
-])
-def test_env_reads_finds_reads_not_writes(source: str, names: list[str]) -> None:
-    assert sorted(name for name, _ in env_reads(source)) == names
 
 
 @POSIX_ONLY

@@ -1,0 +1,121 @@
+"""Which environment variables does this code read? Found by parsing Python, never by running it.
+
+`helpers.checklist` uses this to check that ``.env.example`` names every variable the code reads.
+A read is any of these, in a ``.py`` file or a notebook's code cells::
+
+    os.getenv("NAME")            getenv("NAME")             os.environ.get("NAME")
+    os.environ["NAME"]           "NAME" in os.environ       (reads, not assignments or del)
+    class S(BaseSettings): name: str   # NAME, after model_config's env_prefix, or the field's
+                                       # alias / validation_alias
+
+Only names written as string constants can be seen: ``os.getenv(f"KEY_{n}")`` or
+``os.getenv(name)`` are decided at run time. IPython magics and shell lines (``%...``, ``!...``)
+in notebook cells are skipped, since they are not Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+# A file holding none of these words reads nothing: skip it before parsing (most files).
+_HINTS = ("environ", "getenv", "BaseSettings")
+
+
+def env_reads(source: str) -> Iterator[tuple[str, int]]:
+    """(variable name, line) for each environment variable the Python `source` reads.
+
+    Source that does not parse yields nothing.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(_name_of(base) == "BaseSettings" for base in node.bases):
+            yield from _settings_fields(node)
+        elif isinstance(node, ast.Call) and _is_env_getter(node.func) and node.args:
+            yield from _constant(node.args[0], node.lineno)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value):
+            yield from _constant(node.slice, node.lineno)
+        elif (isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn)
+              and _is_environ(node.comparators[0])):
+            yield from _constant(node.left, node.lineno)
+
+
+def env_reads_in_file(path: Path, display: str) -> Iterator[tuple[str, str]]:
+    """(variable name, where) for each read in a ``.py`` file or a notebook (``.ipynb``).
+
+    `display` is the file's name as the caller wants it shown; `where` is ``"app.py:5"`` for a
+    Python file and ``"demo.ipynb cell 2 line 3"`` for a notebook (every cell counted, from 1).
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    if not any(word in text for word in _HINTS):
+        return
+    if not display.endswith(".ipynb"):
+        for variable, line in env_reads(text):
+            yield variable, f"{display}:{line}"
+        return
+    for number, cell in enumerate(_notebook_cells(text), 1):
+        if cell.get("cell_type") == "code":
+            for variable, line in env_reads(_without_magics(cell.get("source", ""))):
+                yield variable, f"{display} cell {number} line {line}"
+
+
+def _notebook_cells(text: str) -> list[dict]:
+    try:
+        return json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return []
+
+
+def _without_magics(source: str | list[str]) -> str:
+    """The cell's source with magic and shell lines blanked (line numbers stay right)."""
+    lines = "".join(source).splitlines()
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def _settings_fields(cls: ast.ClassDef) -> Iterator[tuple[str, int]]:
+    prefix = ""
+    for stmt in cls.body:
+        if isinstance(stmt, ast.Assign) and any(_name_of(t) == "model_config" for t in stmt.targets):
+            prefix = _keyword(stmt.value, "env_prefix") or ""
+    for stmt in cls.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        if stmt.target.id == "model_config" or "ClassVar" in ast.unparse(stmt.annotation):
+            continue
+        alias = _keyword(stmt.value, "validation_alias") or _keyword(stmt.value, "alias")
+        yield alias or (prefix + stmt.target.id).upper(), stmt.lineno
+
+
+def _keyword(call: ast.expr | None, name: str) -> str | None:
+    if isinstance(call, ast.Call):
+        for keyword in call.keywords:
+            if keyword.arg == name and isinstance(keyword.value, ast.Constant):
+                return str(keyword.value.value)
+    return None
+
+
+def _constant(node: ast.expr, line: int) -> Iterator[tuple[str, int]]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+        yield node.value, line
+
+
+def _name_of(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _is_environ(node: ast.expr) -> bool:
+    return _name_of(node) == "environ"
+
+
+def _is_env_getter(func: ast.expr) -> bool:
+    if _name_of(func) == "getenv":
+        return True
+    return isinstance(func, ast.Attribute) and func.attr == "get" and _is_environ(func.value)

@@ -1,0 +1,56 @@
+"""Tests for helpers.env_reads: which environment variables Python code and notebooks read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.env_reads import env_reads, env_reads_in_file
+
+
+@pytest.mark.parametrize(("source", "names"), [
+    ('import os\nos.getenv("A")\nos.environ.get("B", "x")\nos.environ["C"]\n', ["A", "B", "C"]),
+    ('from os import environ, getenv\ngetenv("A")\nenviron["B"]\nif "C" in environ: pass\n', ["A", "B", "C"]),
+    ('import os\nif "A" not in os.environ: pass\n', ["A"]),
+    ('import os\nos.environ["WRITTEN"] = "1"\nos.environ.setdefault("DEFAULTED", "1")\n'
+     'del os.environ["GONE"]\n', []),
+    ('import os\nos.getenv(f"KEY_{1}")\nos.getenv(name)\n', []),
+    ("from pydantic import Field\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n"
+     "class S(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix='app_')\n"
+     "    api_key: str\n    debug: bool = False\n"
+     "    region: str = Field('eu', validation_alias='AWS_REGION')\n",
+     ["APP_API_KEY", "APP_DEBUG", "AWS_REGION"]),
+    ("from typing import ClassVar\nfrom pydantic_settings import BaseSettings\n"
+     "class S(BaseSettings):\n    registry: ClassVar[dict] = {}\n    token: str\n", ["TOKEN"]),
+    ("def broken(:\n", []),
+])
+def test_env_reads_finds_reads_not_writes(source: str, names: list[str]) -> None:
+    assert sorted(name for name, _ in env_reads(source)) == names
+
+
+def test_each_read_comes_with_its_line() -> None:
+    assert list(env_reads('import os\n\nKEY = os.getenv("OPENAI_API_KEY")\n')) == [("OPENAI_API_KEY", 3)]
+
+
+def test_a_python_file_reports_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text('import os\n\nMODEL = os.environ["DEFAULT_MODEL"]\n')
+    assert list(env_reads_in_file(tmp_path / "app.py", "src/app.py")) == [("DEFAULT_MODEL", "src/app.py:3")]
+
+
+def test_a_notebook_reports_code_cells_only_and_skips_magics(tmp_path: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell('Prose: `os.getenv("PROSE_ONLY")`'),
+        nbformat.v4.new_code_cell('%load_ext dotenv\n!echo $SHELL_ONLY\nimport os\nos.getenv("NB_VAR")'),
+    ]
+    nbformat.write(notebook, tmp_path / "demo.ipynb")
+    assert list(env_reads_in_file(tmp_path / "demo.ipynb", "demo.ipynb")) == [
+        ("NB_VAR", "demo.ipynb cell 2 line 4")]
+
+
+def test_unreadable_or_broken_files_yield_nothing(tmp_path: Path) -> None:
+    (tmp_path / "broken.ipynb").write_text("{ not json, but it mentions getenv")
+    assert list(env_reads_in_file(tmp_path / "broken.ipynb", "broken.ipynb")) == []
+    assert list(env_reads_in_file(tmp_path / "missing.py", "missing.py")) == []
