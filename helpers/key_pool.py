@@ -5,7 +5,7 @@
     pool = KeyPool.from_env("OPENAI_API_KEY")          # OPENAI_API_KEY, OPENAI_API_KEY_1, ...
     reply = call_with_failover(pool, lambda key: client.with_options(api_key=key).models.list())
 
-Each key is in one state, decided from the real ``openai`` exception the call raised:
+Each key is in one state, set from the real ``openai`` exception a call with it raised:
 
 ========  =================================================  ===========================
 state     why                                                until
@@ -16,14 +16,13 @@ parked    429 ``insufficient_quota``: waiting will not help  `KeyPool.reinstate`
 retired   401 / 403: revoked, wrong or not allowed           `KeyPool.reinstate`
 ========  =================================================  ===========================
 
-Why not the SDK alone: ``openai.OpenAI(api_key=pool.acquire)`` resolves the key before every
-request, so it spreads load, but the callable never learns that a request failed, so a revoked key
-keeps being handed out. `call_with_failover` closes that loop. It never sleeps: when no key can be
-used it raises `NoHealthyKeyError` at once, saying when the earliest key is usable again, and
-waiting (or not) is the caller's visible choice. Turn the SDK's own retries off
-(``max_retries=0``) so a 429 comes back to the pool instead of sleeping inside the SDK.
-
-Keys are only ever shown by `fingerprint`; ``repr``, stats, logs and errors never hold a key.
+``openai.OpenAI(api_key=pool.acquire)`` alone spreads load (the SDK asks for a key before every
+request), but the callable never hears that a request failed, so a revoked key keeps being handed
+out. `call_with_failover` reports each failure back to the pool. It never sleeps: when no key can be
+used it raises `NoHealthyKeyError` at once, saying when the earliest key is usable again. Turn the
+SDK's own retries off (``max_retries=0``) so a 429 comes back to the pool instead of sleeping
+inside the SDK. Keys are only ever shown by `fingerprint`: ``repr``, stats, logs and errors never
+hold a key.
 
 Why our own: the SDK's retries know one key only, and routers that balance deployments (LiteLLM's,
 for one) are a large dependency for this job; this module needs nothing beyond the SDK.
@@ -53,7 +52,7 @@ T = TypeVar("T")
 
 
 class KeyState(StrEnum):
-    """Where a key stands; see the table in the module docstring."""
+    """Where a key stands, from least to most serious; see the table in the module docstring."""
 
     OK = "ok"
     COOLING = "cooling"
@@ -61,9 +60,7 @@ class KeyState(StrEnum):
     RETIRED = "retired"
 
 
-# Plain module names for the hot path: looking a member up on an Enum class costs ~100 ns each time.
-_OK, _COOLING = KeyState.OK, KeyState.COOLING
-_SEVERITY = {KeyState.OK: 0, KeyState.COOLING: 1, KeyState.PARKED: 2, KeyState.RETIRED: 3}
+_SEVERITY = {state: rank for rank, state in enumerate(KeyState)}
 
 
 class NoKeysConfiguredError(ValueError):
@@ -99,13 +96,28 @@ class KeyStats:
 
 @dataclass
 class _Slot:
+    """One key and what the pool knows about it."""
+
     key: str
     label: str
+    fingerprint: str
     state: KeyState = KeyState.OK
-    usable_at: float = 0.0
+    usable_at: float = 0.0  # clock time when a cooling key may be handed out again
     uses: int = 0
     failures: int = 0
     last_error: str | None = None
+
+    def state_at(self, now: float) -> KeyState:
+        """The state at `now`: a cooling key whose rest is over is ok again."""
+        if self.state is KeyState.COOLING and now >= self.usable_at:
+            return KeyState.OK
+        return self.state
+
+    def stats_at(self, now: float) -> KeyStats:
+        state = self.state_at(now)
+        usable_in = self.usable_at - now if state is KeyState.COOLING else 0.0
+        return KeyStats(self.label, self.fingerprint, state, self.uses, self.failures, usable_in,
+                        self.last_error)
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -137,7 +149,7 @@ def _describe(error: BaseException) -> str:
 
 
 class KeyPool:
-    """Thread-safe round-robin over healthy keys. Safe to share between threads and coroutines.
+    """Round-robin over healthy keys. Safe to share between threads and between coroutines.
 
     keys: the keys, or ``{label: key}`` (labels such as variable names show up in stats). Keys are
     stripped; empty ones and duplicates are dropped (the first label wins).
@@ -156,18 +168,15 @@ class KeyPool:
         transient_cooldown: float = 1.0,
     ) -> None:
         labelled = keys if isinstance(keys, Mapping) else {f"key {n}": k for n, k in enumerate(keys, 1)}
-        self._slots: list[_Slot] = []
-        seen: set[str] = set()
+        distinct: dict[str, str] = {}  # key -> label
         for label, raw in labelled.items():
-            key = raw.strip()
-            if key and key not in seen:
-                seen.add(key)
-                self._slots.append(_Slot(key, label))
-        if not self._slots:
+            distinct.setdefault(raw.strip(), label)
+        distinct.pop("", None)
+        if not distinct:
             raise NoKeysConfiguredError("KeyPool needs at least one non-empty key")
+        self._slots = [_Slot(key, label, fingerprint(key)) for key, label in distinct.items()]
         self._clock, self._wall_clock = clock, wall_clock
         self.default_cooldown, self.transient_cooldown = default_cooldown, transient_cooldown
-        self._by_key = {slot.key: slot for slot in self._slots}
         self._cursor = 0
         self._lock = threading.Lock()
 
@@ -190,23 +199,16 @@ class KeyPool:
         return len(self._slots)
 
     def __repr__(self) -> str:
-        with self._lock:
-            now = self._clock()
-            inner = ", ".join(f"{fingerprint(s.key)}:{self._state(s, now)}" for s in self._slots)
-        return f"KeyPool([{inner}])"
-
-    # -- handing out keys -----------------------------------------------------------------------
+        return "KeyPool([" + ", ".join(f"{s.fingerprint}:{s.state}" for s in self.stats()) + "])"
 
     def acquire(self, *, exclude: Collection[str] = ()) -> str:
         """The next healthy key in turn (skipping `exclude`), or `NoHealthyKeyError` at once."""
         with self._lock:
-            now = self._clock()
-            count = len(self._slots)
+            now, count = self._clock(), len(self._slots)
             for step in range(count):
                 index = (self._cursor + step) % count
                 slot = self._slots[index]
-                usable = slot.state is _OK or (slot.state is _COOLING and now >= slot.usable_at)
-                if usable and slot.key not in exclude:
+                if slot.state_at(now) is KeyState.OK and slot.key not in exclude:
                     self._cursor = index + 1
                     slot.uses += 1
                     return slot.key
@@ -216,52 +218,46 @@ class KeyPool:
         """`acquire` for ``openai.AsyncOpenAI(api_key=pool.acquire_async)`` (it wants a coroutine)."""
         return self.acquire()
 
-    # -- what happened ----------------------------------------------------------------------------
-
     def record_failure(self, key: str, error: BaseException) -> bool:
         """Update `key`'s state from `error`; return False if the error is not about the key."""
         verdict = self._classify(error)
         if verdict is None:
             return False
         state, rest = verdict
+        described = _describe(error)
         with self._lock:
-            slot, now = self._slot(key), self._clock()
+            slot, now = self._find(key), self._clock()
             slot.failures += 1
-            slot.last_error = _describe(error)
+            slot.last_error = described
+            before = slot.state_at(now)
             # Never soften a verdict: a late 429 must not revive a retired key, nor shorten a rest.
-            changed = _SEVERITY[state] > _SEVERITY[self._state(slot, now)]
-            if changed:
-                slot.state, slot.usable_at = state, now + rest
-            elif state is KeyState.COOLING and slot.state is KeyState.COOLING:
-                slot.usable_at = max(slot.usable_at, now + rest)
-        if changed:  # once per change, not once per in-flight request that hit the same wall
+            if _SEVERITY[state] >= _SEVERITY[before]:
+                slot.state, slot.usable_at = state, max(slot.usable_at, now + rest)
+        if _SEVERITY[state] > _SEVERITY[before]:  # log a change once, not once per request in flight
             level = logging.INFO if state is KeyState.COOLING else logging.WARNING  # waiting won't help
-            log.log(level, "key %s (%s) is now %s after %s", fingerprint(key), slot.label,
-                    state, slot.last_error)
+            log.log(level, "key %s (%s) is now %s after %s", slot.fingerprint, slot.label, state, described)
         return True
 
     def reinstate(self, key_or_fingerprint: str) -> None:
         """Put a parked or retired key back in service (after topping up billing, say)."""
         with self._lock:
-            for slot in self._slots:
-                if key_or_fingerprint in (slot.key, fingerprint(slot.key)):
-                    slot.state, slot.usable_at = KeyState.OK, 0.0
-                    return
-        raise KeyError(f"no key {fingerprint(key_or_fingerprint)} (by key or fingerprint) in this pool")
+            slot = self._find(key_or_fingerprint)
+            slot.state, slot.usable_at = KeyState.OK, 0.0
 
     def stats(self) -> list[KeyStats]:
         """One `KeyStats` per key, in configuration order."""
         with self._lock:
             now = self._clock()
-            return [
-                KeyStats(s.label, fingerprint(s.key), self._state(s, now), s.uses, s.failures,
-                         max(s.usable_at - now, 0.0) if s.state is KeyState.COOLING else 0.0, s.last_error)
-                for s in self._slots
-            ]
+            return [slot.stats_at(now) for slot in self._slots]
 
-    # -- inside -----------------------------------------------------------------------------------
+    def _find(self, key_or_fingerprint: str) -> _Slot:
+        for slot in self._slots:
+            if key_or_fingerprint in (slot.key, slot.fingerprint):
+                return slot
+        raise KeyError(f"no key {fingerprint(key_or_fingerprint)} (by key or fingerprint) in this pool")
 
     def _classify(self, error: BaseException) -> tuple[KeyState, float] | None:
+        """The state an error puts its key in, and for how long; None if the key is not to blame."""
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return KeyState.RETIRED, 0.0
         if isinstance(error, openai.RateLimitError):
@@ -273,29 +269,19 @@ class KeyPool:
         transient = isinstance(error, openai.APIConnectionError) or status >= 500 or status == 408
         return (KeyState.COOLING, self.transient_cooldown) if transient else None
 
-    def _slot(self, key: str) -> _Slot:
-        try:
-            return self._by_key[key]
-        except KeyError:
-            raise KeyError(f"no key with fingerprint {fingerprint(key)} in this pool") from None
-
-    @staticmethod
-    def _state(slot: _Slot, now: float) -> KeyState:
-        return _OK if slot.state is _COOLING and now >= slot.usable_at else slot.state
-
     def _no_healthy_key(self, now: float, *, tried: int) -> NoHealthyKeyError:
-        states = Counter(str(self._state(s, now)) for s in self._slots)
+        states = Counter(str(slot.state_at(now)) for slot in self._slots)
         summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-        cooling = [s for s in self._slots if self._state(s, now) is KeyState.COOLING]
+        cooling = [slot for slot in self._slots if slot.state_at(now) is KeyState.COOLING]
         if states[KeyState.OK]:
             return NoHealthyKeyError(
                 f"every usable key was already tried once by this call ({tried} tried; {summary})",
                 retry_in=0.0, states=states)
         if cooling:
-            first = min(cooling, key=lambda s: s.usable_at)
+            first = min(cooling, key=lambda slot: slot.usable_at)
             wait = first.usable_at - now
             return NoHealthyKeyError(
-                f"no healthy key ({summary}); the earliest, {fingerprint(first.key)} ({first.label}), "
+                f"no healthy key ({summary}); the earliest, {first.fingerprint} ({first.label}), "
                 f"is usable again in {wait:.1f} s", retry_in=wait, states=states)
         return NoHealthyKeyError(
             f"no healthy key ({summary}) and waiting will not help: parked keys need quota "

@@ -9,20 +9,16 @@ Every store answers ``get(name) -> str``; code that needs a key does not care wh
 
 `AWSSecretsManagerStore` reads a secret holding a JSON object, returns one field per ``get``, and keeps
 the whole object for `ttl` seconds, so a thousand requests cost one API call, not a thousand.
-``refresh()`` re-reads at once: after a rotation, or when the provider answers 401.
+``refresh()`` re-reads at once: after a rotation, or when the provider answers 401. When AWS is
+unreachable or keeps throttling, a value already cached keeps serving (up to `max_stale` seconds past
+its TTL), with a warning naming the secret. Errors name the store, the secret id and the field, never
+a value.
 
-Why not ``aws-secretsmanager-caching``'s ``SecretCache``? We read its source (1.2.0,
-``cache/items.py``). Its ``refresh_secret_now()`` sleeps 2.5-5 s on purpose (a jitter against retry
-storms), too slow for the request that just got a 401; it reads the wall clock (``datetime.now``) and
-picks a random refresh time between ttl/2 and ttl, so its expiry cannot be tested without sleeping;
-when a refresh fails it quietly serves the old value with nothing to log; and it reads in two calls
-(``DescribeSecret``, then ``GetSecretValue`` for a new version), so it needs two IAM permissions. Ours:
-one JSON object per secret, an injectable clock, an instant ``refresh()``, and a warning when it
-serves a cached value because AWS could not be reached.
-
-When AWS is unreachable or keeps throttling, a value already cached keeps serving, within its TTL and
-up to `max_stale` seconds past it, with a warning on this module's logger naming the secret (never the
-value). Errors name the store, the secret id and the field, never a value.
+Why not ``aws-secretsmanager-caching``'s ``SecretCache`` (1.2.0, ``cache/items.py``): its
+``refresh_secret_now()`` sleeps 2.5-5 s on purpose, too slow for the request that just got a 401; its
+expiry reads the wall clock at a random point between ttl/2 and ttl, so it cannot be tested without
+sleeping; a failed refresh quietly serves the old value with nothing logged; and it reads in two calls
+(``DescribeSecret``, then ``GetSecretValue``), so the app needs two IAM permissions.
 """
 
 from __future__ import annotations
@@ -152,6 +148,7 @@ class AWSSecretsManagerStore:
     retry_after:  seconds to wait, after such a failure, before the next ``get`` tries AWS again.
     max_attempts, backoff: throttled calls are retried `max_attempts` times in all, waiting
                   ``backoff * 2**n`` seconds in between (on top of botocore's own retries).
+    version_stage: the staging label to read; ``"AWSPENDING"`` lets a rotation job test a staged key.
     clock, sleep: injectable for tests (defaults ``time.monotonic`` and ``time.sleep``).
     """
 
@@ -212,28 +209,23 @@ class AWSSecretsManagerStore:
         return self._fields
 
     def _fetch(self, field: str | None) -> dict[str, Any]:
-        from botocore.exceptions import (  # imported here: EnvStore and FileStore work without boto3
-            ClientError,
-            ConnectionError,
-            HTTPClientError,
-            NoCredentialsError,
-        )
+        import botocore.exceptions as aws  # imported here: EnvStore and FileStore work without boto3
 
         where, attempt = self._where(field), 1
         while True:
             try:
                 return self.client.get_secret_value(SecretId=self.secret_id, VersionStage=self.version_stage)
-            except ClientError as err:
+            except aws.ClientError as err:
                 code = err.response.get("Error", {}).get("Code", "")
                 if code in TRANSIENT_CODES and attempt < self.max_attempts:
                     self._sleep(self.backoff * 2 ** (attempt - 1))
                     attempt += 1
                     continue
                 raise self._translate(code, attempt, where) from err
-            except NoCredentialsError as err:
+            except aws.NoCredentialsError as err:
                 raise SecretAccessDeniedError(f"{where}: no AWS credentials found (set a profile, role "
                                               "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)") from err
-            except (ConnectionError, HTTPClientError) as err:
+            except (aws.ConnectionError, aws.HTTPClientError) as err:
                 raise SecretStoreUnavailableError(where, f"unreachable: {type(err).__name__}") from err
 
     def _translate(self, code: str, attempts: int, where: str) -> SecretStoreError:

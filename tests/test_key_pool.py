@@ -139,6 +139,22 @@ def test_a_late_rate_limit_neither_revives_a_retired_key_nor_shortens_a_rest() -
     assert stats_of(pool, A).failures == 4
 
 
+def test_a_key_back_from_its_rest_cools_again_for_the_new_retry_after() -> None:
+    clock = FakeClock()
+    pool = KeyPool([A, B], clock=clock)
+    pool.record_failure(A, rate_limit_error({"retry-after": "10"}))
+    clock.advance(25)
+    assert state_of(pool, A) is KeyState.OK
+    pool.record_failure(A, rate_limit_error({"retry-after": "5"}))
+    assert (state_of(pool, A), stats_of(pool, A).usable_in) == (KeyState.COOLING, 5.0)
+
+
+def test_record_failure_refuses_a_key_it_does_not_hold() -> None:
+    with pytest.raises(KeyError, match=fingerprint(C)) as caught:
+        KeyPool([A]).record_failure(C, rate_limit_error({}))
+    assert C not in str(caught.value)
+
+
 def test_errors_about_the_request_are_not_blamed_on_the_key() -> None:
     provider = FakeProvider({A: "ok", B: "ok"})
     pool = KeyPool([A, B])
