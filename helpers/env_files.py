@@ -1,16 +1,15 @@
 """Keep secrets in a ``.env`` file safely: load it, prove git ignores it, keep its template in sync.
 
-- `load_env` finds ``.env`` from the working directory upward, never above the project root
-  (the git root), loads it and reports which variable *names* it set or skipped. Each problem
-  has its own exception class, whose message names the file (and line), never a value.
+- `load_env` finds ``.env`` from the working directory upward, stopping at the project root (the
+  git root), loads it and reports which variable *names* it set or skipped.
 - `is_git_ignored` asks git itself (``git check-ignore``): the only answer that counts, given
   negations, nested ``.gitignore`` files, global excludes and files that are already tracked.
 - `env_drift` lists the variables that ``.env`` has and ``.env.example`` lacks, and the reverse.
 
-python-dotenv parses and interpolates. What it lacks, and this module adds: a search that stops
-at the project root (`dotenv.find_dotenv` climbs to the filesystem root and can pick up a stray
-``~/.env``), an error instead of a logged warning for a line it cannot parse (with the right
-line number: its warning counts the blank lines before a statement), and a report of the load.
+python-dotenv parses and interpolates. This module adds what it lacks: a search that stops at the
+project root (`dotenv.find_dotenv` climbs to the filesystem root and can pick up a stray
+``~/.env``), an error naming the file and true line number for a line it cannot parse (it only
+logs a warning), and a report of the load. No error message ever contains a value.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ class EnvFileError(Exception):
 
 
 class EnvFileNotFoundError(EnvFileError):
-    """No ``.env`` file where one was expected; the message lists every folder searched."""
+    """No ``.env`` file where one was expected; after a search, the message lists every folder searched."""
 
 
 class EnvSyntaxError(EnvFileError):
@@ -61,15 +60,7 @@ class EnvPathOutsideProjectError(EnvFileError):
 
 
 class GitCheckError(Exception):
-    """git could not say whether a path is ignored."""
-
-
-class GitNotFoundError(GitCheckError):
-    """The ``git`` program is not installed or not on ``PATH``."""
-
-
-class NotInGitRepoError(GitCheckError):
-    """The path is not inside a git work tree."""
+    """git could not say whether a path is ignored: git is missing, or the path is not in a repository."""
 
 
 @dataclass(frozen=True)
@@ -162,8 +153,6 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
         env_path = find_env_file(start=start_dir, root=project_root)
     else:
         env_path = _inside_project(start_dir / path, project_root)
-        if not env_path.exists():
-            raise EnvFileNotFoundError(f"{env_path} does not exist", env_path)
     values = _parse(env_path, interpolate=interpolate)
     target = os.environ if environ is None else environ
     names_set, skipped, without_value = [], [], []
@@ -182,8 +171,8 @@ def is_git_ignored(path: StrPath) -> bool:
     """True if git ignores `path` (it need not exist yet), asked with ``git check-ignore``.
 
     A file git already tracks is *not* ignored, whatever ``.gitignore`` says: adding a rule
-    does not untrack it (``git rm --cached <file>`` does). Raises `NotInGitRepoError` outside a
-    git work tree and `GitNotFoundError` when git is missing.
+    does not untrack it (``git rm --cached <file>`` does). Raises `GitCheckError` when git is
+    missing or `path` is outside any git work tree.
     """
     absolute = Path(path).absolute()
     # Resolve the folder, not the file: a symlinked .env is judged by its own name.
@@ -193,14 +182,11 @@ def is_git_ignored(path: StrPath) -> bool:
         done = subprocess.run(["git", "check-ignore", "-q", "--", str(target)], cwd=folder,
                               capture_output=True, text=True, check=False)
     except FileNotFoundError:
-        raise GitNotFoundError("git is not installed or not on PATH: install git to check "
-                               f"whether {target} is ignored") from None
+        raise GitCheckError("git is not installed or not on PATH: install git to check "
+                            f"whether {target} is ignored") from None
     if done.returncode in (0, 1):
         return done.returncode == 0
-    reason = done.stderr.strip()
-    if "not a git repository" in reason or "outside repository" in reason:
-        raise NotInGitRepoError(f"{target} is not inside a git repository ({reason})")
-    raise GitCheckError(f"git check-ignore failed for {target}: {reason}")
+    raise GitCheckError(f"git check-ignore failed for {target}: {done.stderr.strip()}")
 
 
 def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[str, object]) -> EnvDrift:
@@ -215,10 +201,7 @@ def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[st
 def _names(source: StrPath | Mapping[str, object]) -> tuple[str, ...]:
     if isinstance(source, Mapping):
         return tuple(source)
-    path = Path(source).absolute()
-    if not path.exists():
-        raise EnvFileNotFoundError(f"{path} does not exist", path)
-    return tuple(_parse(path, interpolate=False))
+    return tuple(_parse(Path(source).absolute(), interpolate=False))
 
 
 def _start_and_root(start: StrPath | None, root: StrPath | None) -> tuple[Path, Path]:
@@ -267,6 +250,8 @@ def _malformed_lines(text: str) -> Iterator[int]:
 def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise EnvFileNotFoundError(f"{path} does not exist", path) from None
     except PermissionError:
         raise EnvFileUnreadableError(
             f"{path}: permission denied. Make it readable by your user only: chmod 600 {path}",

@@ -1,26 +1,22 @@
 """Typed application settings that cannot leak a key: `load_settings()` -> `AppSettings`.
 
-The fields mirror ``.env.example``. Values come from these places, the first one that has a
-variable winning::
+The fields mirror ``.env.example``. For each variable, the first place that sets it wins::
 
     real environment variables  >  .env.<APP_ENV>  >  .env  >  secrets folder  >  defaults
 
-* ``.env`` and ``.env.<APP_ENV>`` are looked up from the working directory upward, so a notebook
-  running in ``notebooks/`` finds the project's files. Both come from the same folder: the nearest
-  one holding either file. The search stops at the project root (a folder with ``.git`` or
-  ``pyproject.toml``), so a stray ``~/.env`` is never read.
-* ``APP_ENV`` (dev, test or prod) comes from the ``env`` argument, else the environment, else
-  ``.env``, else ``dev``. In ``prod`` no ``.env`` file is read at all: production keys come from
-  the environment, a mounted secrets folder or a secrets manager.
+* ``.env`` and ``.env.<APP_ENV>`` come from one folder: the nearest one holding either, from the
+  working directory up to the project root (a folder with ``.git`` or ``pyproject.toml``). A
+  notebook in ``notebooks/`` finds the project's files; a stray ``~/.env`` is never read.
+* ``APP_ENV`` (dev, test or prod) is the ``env`` argument, else the environment, else ``.env``,
+  else dev. ``prod`` reads no ``.env`` file: production keys come from the environment, mounted
+  secret files or a secrets manager.
 * The secrets folder (Docker/Kubernetes mounted secrets: one file per variable, named like it,
-  e.g. ``/run/secrets/OPENAI_API_KEY``) is the ``secrets_dir`` argument, else the folder named by
-  the ``SECRETS_DIR`` environment variable, else none.
+  e.g. ``/run/secrets/OPENAI_API_KEY``) is the ``secrets_dir`` argument, else ``$SECRETS_DIR``.
 
-Keys are `SecretStr`: ``print(settings)`` shows ``**********``. Errors become a `SettingsError`
-naming every missing or invalid variable by its environment name, with a hint, and holding no
-value (neither in its message, nor in a chained exception, nor in `SettingsError.errors`). A key
-pasted with whitespace or quotes around it is an error, and ``PYDANTIC_SETTINGS_DEBUG=1`` logs
-which source gave each variable, never a value (pydantic-settings' own debug log shows them all).
+Keys are `SecretStr`. Any problem, including a key pasted with whitespace or quotes around it,
+raises one `SettingsError` naming every bad variable with a fix and holding no value (not in its
+message, its exception chain or `SettingsError.errors`). ``PYDANTIC_SETTINGS_DEBUG=1`` logs which
+source gave each variable, never a value (pydantic-settings' own debug log shows them all).
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from dotenv import dotenv_values
 from pydantic import Field, PositiveInt, SecretStr, StringConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+StrPath = str | os.PathLike[str]
 AppEnv = Literal["dev", "test", "prod"]
 APP_ENVS: tuple[str, ...] = get_args(AppEnv)
 KEY_FIELDS = ("openai_api_key", "anthropic_api_key", "dashscope_api_key", "deepseek_api_key")
@@ -130,7 +127,8 @@ class Problem:
 class SettingsError(Exception):
     """The settings could not be loaded. Lists every problem; never holds a value."""
 
-    def __init__(self, problems: list[Problem], *, app_env: str | None = None, files: tuple[str, ...] = ()):
+    def __init__(self, problems: list[Problem], *, app_env: str | None = None,
+                 files: tuple[str, ...] = ()) -> None:
         self.problems = problems
         self.app_env = app_env
         self.files = files
@@ -146,7 +144,7 @@ class SettingsError(Exception):
         return [asdict(problem) for problem in self.problems]
 
 
-def find_env_dir(start: Path | None = None) -> Path | None:
+def find_env_dir(start: StrPath | None = None) -> Path | None:
     """The nearest folder, from `start` (default: the working directory) upward, holding ``.env``
     or a ``.env.<dev|test|prod>`` file; None if there is none up to the project root.
 
@@ -154,7 +152,7 @@ def find_env_dir(start: Path | None = None) -> Path | None:
     ``.env.dev`` could come from two different folders, and it knows no project root.
     """
     names = [".env"] + [f".env.{name}" for name in APP_ENVS]
-    folder = (start or Path.cwd()).resolve()
+    folder = Path(start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
         if any((candidate / name).is_file() for name in names):
             return candidate
@@ -163,7 +161,7 @@ def find_env_dir(start: Path | None = None) -> Path | None:
     return None
 
 
-def choose_env(env: str | None = None, start: Path | None = None) -> AppEnv:
+def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
     """The environment to load: `env`, else ``$APP_ENV``, else ``APP_ENV`` in ``.env``, else dev."""
     if env is not None:
         return _checked_env(env, "env argument")
@@ -188,7 +186,7 @@ def _checked_env(raw: str, origin: str) -> AppEnv:
     return value  # type: ignore[return-value]
 
 
-def settings_files(env: str | None = None, *, search_from: Path | None = None) -> tuple[Path, ...]:
+def settings_files(env: str | None = None, *, search_from: StrPath | None = None) -> tuple[Path, ...]:
     """The ``.env`` files `load_settings` would read, lowest priority first (none in prod)."""
     app_env = choose_env(env, search_from)
     if app_env == "prod":
@@ -199,13 +197,12 @@ def settings_files(env: str | None = None, *, search_from: Path | None = None) -
     return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if path.is_file())
 
 
-def _secrets_folder(secrets_dir: str | os.PathLike[str] | None) -> Path | None:
-    origin = "secrets_dir argument"
-    if secrets_dir is None:
-        secrets_dir, origin = os.environ.get(SECRETS_DIR_VARIABLE) or None, SECRETS_DIR_VARIABLE
-    if secrets_dir is None:
+def _secrets_folder(secrets_dir: StrPath | None) -> Path | None:
+    origin = "secrets_dir argument" if secrets_dir is not None else SECRETS_DIR_VARIABLE
+    chosen = secrets_dir if secrets_dir is not None else os.environ.get(SECRETS_DIR_VARIABLE)
+    if not chosen:  # unset or empty: no secrets folder (not the working directory)
         return None
-    folder = Path(secrets_dir).expanduser()
+    folder = Path(chosen).expanduser()
     if not folder.is_dir():
         raise SettingsError([Problem(origin, f"names {folder}, which is not a folder",
                                      "point it at the folder where the secrets are mounted")])
@@ -215,8 +212,8 @@ def _secrets_folder(secrets_dir: str | os.PathLike[str] | None) -> Path | None:
 def load_settings(
     env: str | None = None,
     *,
-    search_from: Path | None = None,
-    secrets_dir: str | os.PathLike[str] | None = None,
+    search_from: StrPath | None = None,
+    secrets_dir: StrPath | None = None,
 ) -> AppSettings:
     """Load `AppSettings` from the environment, the ``.env`` files and the secrets folder.
 

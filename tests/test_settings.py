@@ -162,6 +162,8 @@ def test_files_are_found_from_a_subfolder(project: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(project / "notebooks")
     assert find_env_dir() == project
     assert load_settings().openai_api_key.get_secret_value() == KEY
+    assert find_env_dir(str(project / "notebooks")) == project  # a str path works as well as a Path
+    assert load_settings(search_from=str(project)).openai_api_key.get_secret_value() == KEY
 
 
 def test_search_stops_at_the_project_root(project: Path, monkeypatch: pytest.MonkeyPatch):
@@ -241,6 +243,14 @@ def test_quoted_secret_file_is_a_hygiene_error(project: Path):
     assert not holds_part_of(full_text(err), PROD_KEY)
 
 
+def test_an_empty_secrets_dir_means_none(project: Path, monkeypatch: pytest.MonkeyPatch):
+    (project / "OPENAI_API_KEY").write_text(KEY)  # in the working directory: must not be read as a secret
+    monkeypatch.setenv("SECRETS_DIR", "")
+    for secrets_dir in ("", None):
+        err = error_of(load_settings, "prod", secrets_dir=secrets_dir)
+        assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+
+
 @pytest.mark.parametrize("via", ["argument", "SECRETS_DIR"])
 def test_missing_secrets_folder_is_named(project: Path, monkeypatch: pytest.MonkeyPatch, via: str):
     missing = project / "no-such-folder"
@@ -314,6 +324,15 @@ def test_dirty_keys_are_reported_by_variable(project: Path, monkeypatch: pytest.
 def test_quotes_inside_a_dotenv_value_survive_and_are_caught(project: Path):
     (project / ".env").write_text(f"OPENAI_API_KEY=\"'{KEY}'\"\n")  # quoted twice: dotenv removes one pair
     assert error_of(load_settings).problems[0].variable == "OPENAI_API_KEY"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("", "is empty"), (KEY + " ", "starts or ends with whitespace"), (KEY[:20] + "\t" + KEY[20:], "inside"),
+    (f"'{KEY}", "quote mark"), (f"{KEY}`", "quote mark"),
+])
+def test_key_problem_says_what_is_wrong_without_the_key(value: str, expected: str):
+    problem = key_problem(value)
+    assert problem is not None and expected in problem and not holds_part_of(problem, KEY)
 
 
 @pytest.mark.parametrize("clean", [KEY, fake_key("anthropic", 1), fake_key("sk-32", 1), "key-of-a-new-shape"])
