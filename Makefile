@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # JupyterLab refuses to run as root without --allow-root (containers and CI run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: lab test lint unit venv clean
+.PHONY: lab test lint notebooks venv clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,13 @@ lint: $(STAMP)
 test: lint
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser test will be SKIPPED (install it: apt-get install -y chromium)"
 	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest -rs
+
+# For maintainers: re-execute every notebook against the fake provider and save its outputs
+# (nbval then compares against them). Outputs are deterministic: a re-run changes nothing but
+# what notebooks/sanitize.cfg already masks.
+notebooks: $(STAMP)
+	cd notebooks && TUTORIAL_PROVIDER=mock ../$(BIN)/jupyter nbconvert --to notebook --execute \
+		--inplace --ExecutePreprocessor.record_timing=False --log-level=ERROR [0-9]*.ipynb
 
 clean:
 	rm -rf $(VENV)
