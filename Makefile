@@ -24,7 +24,7 @@ lab: $(STAMP)
 		--LabApp.news_url=None $(ROOT_FLAG)
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests benchmarks notebooks
+	$(BIN)/ruff check helpers tests benchmarks notebooks conftest.py
 
 # The notebooks always run against the fake provider in tests, whatever .env says.
 # tests/test_browser.py drives JupyterLab in Debian's Chromium; without it the test is skipped

@@ -1,15 +1,17 @@
 """A detect-secrets plugin for LLM API keys, built on `helpers.key_formats`, and the hook that uses it.
 
-detect-secrets 1.5.0 has a specific rule for legacy OpenAI keys (``sk-...T3BlbkFJ...``), GitHub
-and AWS, but none for OpenAI project/service-account/admin keys, Anthropic, OpenRouter,
-DeepSeek/DashScope (``sk-`` + 32 characters), Google, Hugging Face, Groq, xAI or Perplexity. Its generic
-entropy rule catches those only inside quotes or on ``NAME=value`` lines (never in a log line),
-and even there it misses keys drawn from small alphabets: in quotes it caught 28 of 100
-DeepSeek/DashScope-shaped keys (``sk-`` + 32 lower-case letters and digits), 84 of 100 Hugging Face
-and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys. On top of that a
-heuristic filter drops every line shaped like ``x = f(...)``, so ``client = OpenAI(api_key="sk-...")``
-passes even for the shapes it knows. `LLMKeyDetector` adds every shape of the catalogue, and
-`HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py measures both).
+detect-secrets 1.5.0 has an OpenAI rule (``sk-...T3BlbkFJ...``) that matches only about a third of
+real project/service-account/admin keys (it wants 20 letters or digits on each side of
+``T3BlbkFJ``; those keys also hold ``-`` and ``_``), rules for GitHub and AWS, and none for
+Anthropic, OpenRouter, DeepSeek/DashScope (``sk-`` + 32 characters), Google, Hugging Face, Groq,
+xAI or Perplexity. Its generic entropy rule catches those only inside quotes or on ``NAME=value``
+lines (never in a log line), and even there it misses keys drawn from small alphabets: in quotes
+it caught 28 of 100 DeepSeek/DashScope-shaped keys (``sk-`` + 32 lower-case letters and digits),
+84 of 100 Hugging Face and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys.
+On top of that a heuristic filter drops every line shaped like ``x = f(...)``, so ``client =
+OpenAI(api_key="sk-...")`` passes even for the shapes it knows. `LLMKeyDetector` adds every shape
+of the catalogue, and `HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py
+measures both).
 
 Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.checklist.is_allowed_fake`): the
 tutorial's notebooks and tests hold such fakes on purpose, and the repository must pass its own

@@ -96,14 +96,17 @@ class KeyMatch:
 
 
 # Order matters: where two formats match at the same place the first one listed wins, so the
-# specific shapes come before the generic ones (``sk-proj-`` before any ``sk-``).
+# specific shapes come before the generic ones (``sk-proj-`` before any ``sk-``). The patterns are
+# looser than the providers' current shapes (OpenAI's project keys hold "T3BlbkFJ" between two runs
+# of 74 or 58 characters) so that older and future variants are caught too; the fakes follow the
+# current shapes.
 KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("openai-project", "OpenAI", r"sk-proj-[A-Za-z0-9_\-]{20,}",
-              ("sk-proj-",), "sk-proj-FAKE{152:urlsafe}"),
+              ("sk-proj-",), "sk-proj-FAKE{70:urlsafe}T3BlbkFJ{74:urlsafe}"),
     KeyFormat("openai-service-account", "OpenAI", r"sk-svcacct-[A-Za-z0-9_\-]{20,}",
-              ("sk-svcacct-",), "sk-svcacct-FAKE{152:urlsafe}"),
+              ("sk-svcacct-",), "sk-svcacct-FAKE{70:urlsafe}T3BlbkFJ{74:urlsafe}"),
     KeyFormat("openai-admin", "OpenAI", r"sk-admin-[A-Za-z0-9_\-]{20,}",
-              ("sk-admin-",), "sk-admin-FAKE{96:urlsafe}"),
+              ("sk-admin-",), "sk-admin-FAKE{54:urlsafe}T3BlbkFJ{58:urlsafe}"),
     KeyFormat("anthropic-admin", "Anthropic", r"sk-ant-admin\d\d-[A-Za-z0-9_\-]{20,}",
               ("sk-ant-",), "sk-ant-admin01-FAKE{89:urlsafe}AA"),
     KeyFormat("anthropic", "Anthropic", r"sk-ant-(?:api|sid|oat)\d\d-[A-Za-z0-9_\-]{20,}",

@@ -5,7 +5,7 @@ Load it in the first cell of a notebook::
     %load_ext helpers.notebook_guard
 
 From then on every key shape known to `helpers.key_formats`, and every known secret value, is
-replaced by a marker such as ``[REDACTED openai-project c95ebdf9]`` in everything a cell shows:
+replaced by a marker such as ``[REDACTED openai-project 1ae21d3c]`` in everything a cell shows:
 
 * stdout and stderr (``print``, logging to the console, a thread's output, ``!echo``);
 * ``display()`` output: text/plain, text/html, text/markdown, application/json and other text

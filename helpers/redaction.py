@@ -4,7 +4,7 @@
 marker that keeps the format and a fingerprint (two lines about the same key can be matched) and
 nothing of the key itself::
 
-    [REDACTED openai-project c95ebdf9]
+    [REDACTED openai-project 1ae21d3c]
 
 `install_redaction()` puts one `RedactingFilter` on the *handlers* of the root logger. A filter on
 a logger sees only the records logged on that very logger: records of child loggers (``app.db``)

@@ -1,9 +1,10 @@
 """A client-side spending guard: count what responses say they used, warn early, stop at a limit.
 
-The provider's dashboard has the real limits (a monthly hard cap, an alert e-mail). They act late
-and per organisation or project. `UsageBudget` acts in your process, per request: it reads the
-``usage`` block of each chat completion, calls your alert hook once when a threshold is crossed,
-and refuses further calls once the hard limit is reached::
+The provider's dashboard has budgets and alert e-mails. They act late, per organisation or
+project, and may not stop requests at all (OpenAI's monthly budget only alerts). `UsageBudget`
+acts in your process, per request: it reads the ``usage`` block of each chat completion, calls
+your alert hook once when a threshold is crossed, and refuses further calls once the hard limit is
+reached::
 
     budget = UsageBudget(limit=50_000, alert_at=0.8, on_alert=notify_team)
     ask = budget.metered(lambda key: client.with_options(api_key=key).chat.completions.create(...))

@@ -62,8 +62,19 @@ def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path)
 
     default = found_by("--no-verify")
     ours = found_by(*HOOK_ARGUMENTS, "--plugin", str(PROJECT / "helpers" / "detect_secrets_plugin.py"))
-    assert default == {"openai-legacy", "aws-access-key-id", "github"}
+    openai_shapes = {"openai-legacy", "openai-project", "openai-service-account", "openai-admin"}
+    assert {"openai-legacy", "aws-access-key-id", "github"} <= default <= openai_shapes | {
+        "aws-access-key-id", "github"}  # nothing for Anthropic, Google, DeepSeek, Groq, xAI, ...
     assert ours == {fmt.name for fmt in PROVIDER_SHAPES}
+
+
+def test_default_openai_rule_misses_most_project_keys() -> None:
+    """It wants 20 letters or digits on each side of "T3BlbkFJ"; project keys also hold - and _."""
+    from detect_secrets.plugins.openai import OpenAIDetector
+
+    keys = [real_looking("openai-project", seed) for seed in range(100)]
+    caught = sum(bool(list(OpenAIDetector().analyze_string(f"key: {key}"))) for key in keys)
+    assert 0 < caught < 50, f"detect-secrets' OpenAI rule caught {caught} of 100 project keys"
 
 
 def test_default_detect_secrets_misses_keys_passed_to_a_call_and_low_entropy_shapes(tmp_path: Path) -> None:
