@@ -22,10 +22,12 @@ from functools import cache
 # A key never starts in the middle of a word: "task-management" must not yield "sk-management".
 # It may follow an escape sequence glued to it, though: a written-out \n in repr() or JSON text
 # (a notebook file, a JSON log line), or a colour code such as ESC[31m in terminal output.
+_ESCAPED = r"(?<=\\[nrtbf])"
 _LEFT = (
-    r"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf])"
+    r"(?:(?<![A-Za-z0-9_\-])|" + _ESCAPED +
     r"|(?<=\[[0-9;]m)|(?<=\[[0-9;]{2}m)|(?<=\[[0-9;]{3}m)|(?<=\[[0-9;]{4}m)|(?<=\[[0-9;]{5}m))"
 )
+_WORD_START = rf"(?:\b|{_ESCAPED})"  # where a context word ("Bearer", "api_key") may begin
 _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
 
@@ -141,7 +143,7 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
     # characters for Bearer tokens).
     KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/\-]{16,}=*",
-              ("bearer",), "Bearer FAKE{36:urlsafe}", context=r"\b(?i:bearer)\s+"),
+              ("bearer",), "Bearer FAKE{36:urlsafe}", context=_WORD_START + r"(?i:bearer)\s+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
     KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
@@ -154,7 +156,8 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
                "access_token", "access-token", "accesstoken"),
               "api_key=FAKE{28:alnum}42",
-              context=r"""(?i:\b(?:api[_-]?key|secret[_-]?key|access[_-]?token)["']?\s*[:=]\s*["']?)"""),
+              context=_WORD_START
+              + r"""(?i:(?:api[_-]?key|secret[_-]?key|access[_-]?token)["']?\s*[:=]\s*["']?)"""),
 )
 
 

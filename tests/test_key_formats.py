@@ -142,7 +142,7 @@ def test_prefilter_says_no_only_where_the_full_scan_finds_nothing(text: str) -> 
 
 def test_keys_right_after_escapes_and_colour_codes_are_found() -> None:
     key = fake_key("openai-project")
-    for before in ("\\n", "\\t", "\x1b[31m", "\\u001b[0;31m"):
+    for before in ("\\n", "\\t", "\x1b[31m", "\\u001b[0;31m", "\\tBearer ", "\\napi_key="):
         assert [m.secret for m in find_keys(f"'{before}{key}'")] == [key], before
 
 
