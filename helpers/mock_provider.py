@@ -32,9 +32,7 @@ from typing import Any, Literal, get_args
 
 import httpx2
 import openai
-from dotenv import dotenv_values
 
-from helpers.env_files import EnvFileError, find_env_file
 from helpers.key_formats import fingerprint
 
 Behaviour = Literal[
@@ -76,6 +74,11 @@ def tutorial_mode(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def _mode_in_env_file() -> str | None:
+    # Imported here, so that FakeProvider alone can be copied into a project without env_files.py.
+    from dotenv import dotenv_values
+
+    from helpers.env_files import EnvFileError, find_env_file
+
     try:
         return dotenv_values(find_env_file(), interpolate=False).get(MODE_VARIABLE)
     except EnvFileError:  # no .env at all: the default applies
