@@ -9,17 +9,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from fakes import real_looking
 
 from helpers.checklist import main, reportable_keys, run_checklist
 from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint
 
 PROJECT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="POSIX file permissions")
-
-
-def real_looking(name: str, seed: int = 0) -> str:
-    """A key of the real shape *without* the FAKE marker, made at run time (never stored in a file)."""
-    return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
 
 
 def git(repo: Path, *args: str) -> None:

@@ -8,17 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import real_looking
 
 from helpers.detect_secrets_plugin import HOOK_ARGUMENTS, LLMKeyDetector
 from helpers.key_formats import KEY_FORMATS, fake_key
 
 PROJECT = Path(__file__).resolve().parents[1]
 PROVIDER_SHAPES = [fmt for fmt in KEY_FORMATS if not fmt.context and fmt.name not in {"sk-generic", "jwt"}]
-
-
-def real_looking(name: str, seed: int = 0) -> str:
-    """A key of the real shape without the FAKE marker, made at run time (never stored in a file)."""
-    return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
 
 
 def hook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

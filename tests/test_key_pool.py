@@ -10,6 +10,7 @@ from collections import Counter
 import httpx2
 import openai
 import pytest
+from fakes import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,19 +28,6 @@ from helpers.mock_provider import FakeProvider
 
 KEYS = [fake_key("openai-project", seed) for seed in range(6)]
 A, B, C, D = KEYS[:4]
-
-
-class FakeClock:
-    """Monotonic seconds that move only when a test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def models(provider: FakeProvider):

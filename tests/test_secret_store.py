@@ -17,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from fakes import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -43,19 +44,6 @@ SECRET_ID = "prod/llm-app"
 OLD_KEY = fake_key("openai-project", 1)
 NEW_KEY = fake_key("openai-project", 2)
 ANTHROPIC_KEY = fake_key("anthropic", 1)
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
