@@ -1,10 +1,12 @@
 # Two commands: `make lab` (work through the notebooks) and `make test` (everything CI checks).
-# Both create .venv and install requirements.txt when it is missing or out of date.
+# Both create .venv when it is missing: `make lab` installs requirements.txt (what the notebooks
+# need), `make test` adds requirements-dev.txt (the test and lint tools).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 # JupyterLab refuses to run as root without --allow-root (containers and CI run as root).
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
@@ -19,12 +21,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
 		--LabApp.news_url=None $(ROOT_FLAG)
 
-lint: $(STAMP)
-	$(BIN)/ruff check helpers tests benchmarks notebooks conftest.py
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
 
 # The notebooks always run against the fake provider in tests, whatever .env says.
 # tests/test_browser.py drives JupyterLab in Debian's Chromium; without it the test is skipped

@@ -28,14 +28,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.env_files import EnvFileError, env_drift, is_git_ignored
-from helpers.env_reads import env_reads_in_file
-from helpers.key_formats import KeyMatch, find_keys, might_contain_key
+from .env_files import EnvFileError, env_drift, is_git_ignored
+from .env_reads import env_reads_in_file
+from .key_formats import might_contain_key, reportable_keys
+
+__all__ = [
+    "ChecklistError", "ChecklistReport", "CheckResult", "main", "MAX_FILE_BYTES", "run_checklist",
+    "scan_file", "SECRET_SCANNERS",
+]
 
 MAX_FILE_BYTES = 2_000_000
-ALLOWED_FAKE = re.compile(r"fake|example", re.IGNORECASE)
 SECRET_SCANNERS = ("detect-secrets", "detect_secrets", "gitleaks", "trufflehog")
-_TEMPLATED = re.compile(r"[{}$<>%]")
 _COMMENTED_NAME = re.compile(r"^\s*#\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
 
 
@@ -74,25 +77,6 @@ class ChecklistReport:
         failed = sum(not result.passed for result in self.results)
         lines.append(f"{len(self.results) - failed} passed, {failed} failed")
         return "\n".join(lines)
-
-
-def is_allowed_fake(secret: str) -> bool:
-    """A key that says it is a fake (``FAKE`` or ``EXAMPLE`` inside it, any case)."""
-    return bool(ALLOWED_FAKE.search(secret))
-
-
-def reportable_keys(text: str) -> list[KeyMatch]:
-    """Keys in `text` worth reporting: not allowed fakes, and for formats found by their context
-    (``Bearer``, ``?key=``, ``api_key=``) only random-looking values (a letter, a digit, no
-    template syntax), so ``Bearer YOUR_TOKEN`` or ``?key={api_key}`` in docs are left alone."""
-    return [match for match in find_keys(text) if not is_allowed_fake(match.secret)
-            and (not match.format.context or _looks_random(match.secret))]
-
-
-def _looks_random(value: str) -> bool:
-    """16+ characters with a letter and a digit and no template syntax: not ``YOUR_TOKEN``."""
-    return (len(value) >= 16 and not _TEMPLATED.search(value)
-            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)
 
 
 def scan_file(path: Path, display: str) -> list[str]:

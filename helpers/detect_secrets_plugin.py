@@ -13,7 +13,7 @@ OpenAI(api_key="sk-...")`` passes even for the shapes it knows. `LLMKeyDetector`
 of the catalogue, and `HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py
 measures both).
 
-Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.checklist.is_allowed_fake`): the
+Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.key_formats.is_allowed_fake`): the
 tutorial's notebooks and tests hold such fakes on purpose, and the repository must pass its own
 scan. A real key holding those letters by chance would be missed; for a 150-character random
 key the odds are about 1 in 7,000 for ``FAKE`` (far less for ``EXAMPLE``), the price of keeping
@@ -35,8 +35,13 @@ from pathlib import Path
 
 from detect_secrets.plugins.base import RegexBasedDetector
 
-from helpers.checklist import reportable_keys
-from helpers.key_formats import KEY_FORMATS
+if __package__:
+    from .key_formats import KEY_FORMATS, reportable_keys
+else:  # detect-secrets loads a --plugin file by its path, as a module outside any package
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from key_formats import KEY_FORMATS, reportable_keys  # type: ignore[no-redef]
+
+__all__ = ["HOOK_ARGUMENTS", "LLMKeyDetector", "main"]
 
 HOOK_ARGUMENTS: tuple[str, ...] = (
     # Never send a found secret over the network to "verify" it.

@@ -1,7 +1,8 @@
 """Keep secrets in a ``.env`` file safely: load it, prove git ignores it, keep its template in sync.
 
-- `load_env` finds ``.env`` from the working directory upward, stopping at the project root (the
-  git root), loads it and reports which variable *names* it set or skipped.
+- `load_env` finds ``.env`` from the working directory upward, stopping at the project root
+  (`find_project_root`: the nearest folder with ``.git`` or ``pyproject.toml``), loads it and
+  reports which variable *names* it set or skipped.
 - `is_git_ignored` asks git itself (``git check-ignore``): the only answer that counts, given
   negations, nested ``.gitignore`` files, global excludes and files that are already tracked.
 - `env_drift` lists the variables that ``.env`` has and ``.env.example`` lacks, and the reverse.
@@ -25,9 +26,16 @@ from pathlib import Path
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+__all__ = [
+    "env_drift", "EnvDrift", "EnvFileError", "EnvFileNotFoundError", "EnvFileUnreadableError",
+    "EnvLoadResult", "EnvPathOutsideProjectError", "EnvSyntaxError", "find_env_file", "find_project_root",
+    "folders_up_to_root", "GitCheckError", "is_git_ignored", "load_env", "PROJECT_ROOT_MARKERS", "StrPath",
+]
+
 StrPath = str | os.PathLike[str]
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")  # what python-dotenv's parser counts as a line break
+PROJECT_ROOT_MARKERS = (".git", "pyproject.toml")
 
 
 class EnvFileError(Exception):
@@ -95,16 +103,25 @@ class EnvDrift:
 
 
 def find_project_root(start: StrPath | None = None) -> Path:
-    """The nearest folder at or above `start` (default: the working directory) holding ``.git``.
+    """The project root: the nearest folder at or above `start` (default: the working directory)
+    holding one of `PROJECT_ROOT_MARKERS` (``.git`` or ``pyproject.toml``).
 
-    ``.git`` is a folder in a normal clone and a file in worktrees and submodules. Outside any git
-    repository the answer is the filesystem root.
+    ``.git`` is a folder in a normal clone and a file in worktrees and submodules. Outside any
+    project (a folder with no marker above it, e.g. a project downloaded as a ZIP without
+    ``pyproject.toml``) the answer is `start` itself: a search never climbs above it to load a
+    stray ``~/.env``.
     """
     folder = Path(start if start is not None else os.getcwd()).resolve()
     for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
+        if any((candidate / marker).exists() for marker in PROJECT_ROOT_MARKERS):
             return candidate
-    return Path(folder.anchor)
+    return folder
+
+
+def folders_up_to_root(start: StrPath | None = None) -> Iterator[Path]:
+    """`start` (default: the working directory) and each folder above it, up to the project root."""
+    folder = Path(start if start is not None else os.getcwd()).resolve()
+    yield from _folders_up_to(folder, find_project_root(folder))
 
 
 def find_env_file(filename: str = ".env", *, start: StrPath | None = None,
@@ -139,7 +156,7 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
                  kernel. ``True`` makes the file win: re-running the cell picks up the edit.
     start:       folder to search from (default: the working directory).
     root:        project root; the search stops there and `path` must lie inside it.
-                 Default: the git root above `start` (the filesystem root outside git).
+                 Default: `find_project_root` (``.git`` or ``pyproject.toml``; else `start`).
     interpolate: expand ``${NAME}`` in values (from earlier lines, then ``os.environ``).
                  Default ``False``, unlike python-dotenv: a secret is data, not a template,
                  and python-dotenv expands ``${...}`` even inside single quotes.

@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = ["env_reads", "env_reads_in_file"]
+
 # A file holding none of these words reads nothing: skip it before parsing (most files).
 _HINTS = ("environ", "getenv", "BaseSettings")
 

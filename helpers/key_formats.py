@@ -19,6 +19,11 @@ import string
 from dataclasses import dataclass, field
 from functools import cache
 
+__all__ = [
+    "ALLOWED_FAKE", "ALPHABETS", "fake_key", "find_keys", "fingerprint", "format_named", "is_allowed_fake",
+    "KEY_FORMATS", "KeyFormat", "KeyMatch", "might_contain_key", "reportable_keys",
+]
+
 # A key never starts in the middle of a word: "task-management" must not yield "sk-management".
 # It may follow an escape sequence glued to it, though: a written-out \n in repr() or JSON text
 # (a notebook file, a JSON log line), or a colour code such as ESC[31m in terminal output.
@@ -39,6 +44,8 @@ ALPHABETS = {
     "base32": string.ascii_uppercase + "234567",
 }
 _FAKE_PART = re.compile(r"\{(\d+):(\w+)\}")
+ALLOWED_FAKE = re.compile(r"fake|example", re.IGNORECASE)
+_TEMPLATED = re.compile(r"[{}$<>%]")
 
 
 @dataclass(frozen=True)
@@ -243,3 +250,24 @@ def format_named(name: str) -> KeyFormat:
 def fake_key(name: str = "openai-project", seed: int = 0) -> str:
     """A fake key of the named format, for notebooks and tests: ``fake_key("anthropic", 2)``."""
     return format_named(name).fake(seed)
+
+
+# -- the scan policy: what a scanner (the checklist, the detect-secrets hook) reports ----------
+
+def is_allowed_fake(secret: str) -> bool:
+    """A key that says it is a fake (``FAKE`` or ``EXAMPLE`` inside it, any case)."""
+    return bool(ALLOWED_FAKE.search(secret))
+
+
+def reportable_keys(text: str) -> list[KeyMatch]:
+    """Keys in `text` worth reporting: not allowed fakes, and for formats found by their context
+    (``Bearer``, ``?key=``, ``api_key=``) only random-looking values (a letter, a digit, no
+    template syntax), so ``Bearer YOUR_TOKEN`` or ``?key={api_key}`` in docs are left alone."""
+    return [match for match in find_keys(text) if not is_allowed_fake(match.secret)
+            and (not match.format.context or _looks_random(match.secret))]
+
+
+def _looks_random(value: str) -> bool:
+    """16+ characters with a letter and a digit and no template syntax: not ``YOUR_TOKEN``."""
+    return (len(value) >= 16 and not _TEMPLATED.search(value)
+            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)

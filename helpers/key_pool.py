@@ -45,7 +45,12 @@ from typing import Any, TypeVar
 
 import openai
 
-from helpers.key_formats import fingerprint
+from .key_formats import fingerprint
+
+__all__ = [
+    "call_with_failover", "call_with_failover_async", "KeyPool", "KeyState", "KeyStats",
+    "NoHealthyKeyError", "NoKeysConfiguredError", "parse_retry_after",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

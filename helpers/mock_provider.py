@@ -16,14 +16,12 @@ stays), to script a story: ``["ok", "ok", "rate_limited", "ok"]``.
 
 Every request is recorded by the *fingerprint* of its key, never the key itself.
 
-`tutorial_mode()` says whether the notebooks use this fake (``mock``, the default) or the real
-provider (``live``), from ``TUTORIAL_PROVIDER``.
+Needs: ``key_formats.py`` (fingerprints), and the ``openai`` and ``httpx2`` libraries.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -33,7 +31,12 @@ from typing import Any, Literal, get_args
 import httpx2
 import openai
 
-from helpers.key_formats import fingerprint
+from .key_formats import fingerprint
+
+__all__ = [
+    "BASE_URL", "Behaviour", "BEHAVIOURS", "CREATED", "FakeProvider", "MODEL_IDS", "RecordedRequest",
+    "UnknownBehaviourError",
+]
 
 Behaviour = Literal[
     "ok", "invalid", "forbidden", "rate_limited", "quota_exhausted", "server_error", "unreachable"
@@ -45,44 +48,8 @@ MODEL_IDS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "text-embedding-3-small")
 CREATED = 1_764_201_600  # a fixed timestamp keeps every response, and so every notebook output, stable
 
 
-MODE_VARIABLE = "TUTORIAL_PROVIDER"
-MODES = ("mock", "live")
-
-
 class UnknownBehaviourError(ValueError):
     """A behaviour name that FakeProvider does not know."""
-
-
-class UnknownModeError(ValueError):
-    """``TUTORIAL_PROVIDER`` holds something other than ``mock`` or ``live``."""
-
-
-def tutorial_mode(environ: Mapping[str, str] = os.environ) -> str:
-    """``"mock"`` or ``"live"``: ``TUTORIAL_PROVIDER`` from the environment, else from the project's
-    ``.env`` (the nearest one above the working directory, inside the project), else ``"mock"``.
-
-    The environment wins, so ``make test`` (which sets ``TUTORIAL_PROVIDER=mock``) always runs
-    against the fake, whatever a learner's ``.env`` says.
-    """
-    value = environ.get(MODE_VARIABLE)
-    if value is None:
-        value = _mode_in_env_file()
-    mode = (value or "mock").strip().lower()
-    if mode not in MODES:
-        raise UnknownModeError(f"{MODE_VARIABLE}={value!r} is not a mode; use one of: {', '.join(MODES)}")
-    return mode
-
-
-def _mode_in_env_file() -> str | None:
-    # Imported here, so that FakeProvider alone can be copied into a project without env_files.py.
-    from dotenv import dotenv_values
-
-    from helpers.env_files import EnvFileError, find_env_file
-
-    try:
-        return dotenv_values(find_env_file(), interpolate=False).get(MODE_VARIABLE)
-    except EnvFileError:  # no .env at all: the default applies
-        return None
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
-from helpers.redaction import redact
+from .redaction import redact
+
+__all__ = [
+    "env_secrets", "forget_registered_secrets", "known_secrets", "load_ipython_extension",
+    "MIN_ENV_SECRET_LENGTH", "OUTPUT_FIELDS", "redact_bundle", "redact_content", "redact_message",
+    "redact_text", "redact_value", "RedactingStream", "register_secret", "SECRET_NAME",
+    "unload_ipython_extension", "WITHHELD",
+]
 
 SECRET_NAME = re.compile(r"_(?:KEY|TOKEN|SECRET|PASSWORD)(?:_\d+)?$", re.IGNORECASE)
 MIN_ENV_SECRET_LENGTH = 6

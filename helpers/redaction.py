@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from helpers.key_formats import find_keys, fingerprint
+from .key_formats import find_keys, fingerprint
 
 KNOWN_SECRET = "known-secret"
 FALLBACK = "[record dropped by redaction: {error}]"

@@ -32,6 +32,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+__all__ = [
+    "ACCESS_CODES", "api_key_from", "AWSSecretsManagerStore", "call_with_key_refresh", "ChainStore",
+    "EnvStore", "FileStore", "RefreshableStore", "SecretAccessDeniedError", "SecretFormatError",
+    "SecretNotFoundError", "SecretStore", "SecretStoreError", "SecretStoreUnavailableError",
+    "TRANSIENT_CODES",
+]
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 

@@ -32,13 +32,14 @@ from dotenv import dotenv_values
 from pydantic import Field, PositiveInt, SecretStr, StringConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .env_files import folders_up_to_root
+from .key_hygiene import diagnose_key
+
 StrPath = str | os.PathLike[str]
 AppEnv = Literal["dev", "test", "prod"]
 APP_ENVS: tuple[str, ...] = get_args(AppEnv)
 KEY_FIELDS = ("openai_api_key", "anthropic_api_key", "dashscope_api_key", "deepseek_api_key")
 SECRETS_DIR_VARIABLE = "SECRETS_DIR"
-PROJECT_ROOT_MARKERS = (".git", "pyproject.toml")
-_QUOTES = "\"'`\u201c\u201d\u2018\u2019"  # straight, back and typographic quotes (copied from chat or docs)
 _DEBUG_LOGGER = logging.getLogger("pydantic_settings")
 
 _HINTS = {
@@ -49,23 +50,6 @@ _HINTS = {
     "tutorial_provider": "use mock (the fake provider, no key needed) or live",
 }
 _KEY_HINT = "copy the key again and paste it alone, with nothing around it (no spaces, no quotes)"
-
-
-def key_problem(value: str) -> str | None:
-    """What is wrong with how a key was pasted, or None. Never repeats the value.
-
-    Whitespace and quotes around a key are the commonest cause of a 401 after copy-paste: the
-    provider receives them as part of the key.
-    """
-    if not value:
-        return "is empty"
-    if value != value.strip():
-        return "starts or ends with whitespace (a space, tab or line break pasted with the key)"
-    if any(char.isspace() for char in value):
-        return "contains whitespace inside (a key split over two lines?)"
-    if value[0] in _QUOTES or value[-1] in _QUOTES:
-        return "starts or ends with a quote mark, which the provider would take as part of the key"
-    return None
 
 
 class AppSettings(BaseSettings):
@@ -95,9 +79,9 @@ class AppSettings(BaseSettings):
     @field_validator(*KEY_FIELDS, mode="before")
     @classmethod
     def _key_is_clean(cls, value: Any) -> Any:
-        problem = key_problem(value) if isinstance(value, str) else None
-        if problem:
-            raise ValueError(problem)
+        findings = diagnose_key(value) if isinstance(value, str) else []
+        if findings:
+            raise ValueError("; ".join(findings))
         return value
 
     @classmethod
@@ -153,11 +137,9 @@ def find_env_dir(start: StrPath | None = None) -> Path | None:
     """
     names = [".env"] + [f".env.{name}" for name in APP_ENVS]
     folder = Path(start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
+    for candidate in folders_up_to_root(folder):
         if any((candidate / name).is_file() for name in names):
             return candidate
-        if any((candidate / marker).exists() for marker in PROJECT_ROOT_MARKERS):
-            return None
     return None
 
 
@@ -257,5 +239,5 @@ def _hint(field: str, error: Mapping[str, Any], app_env: str) -> str:
     return f"set {name} in the environment, in .env or .env.{app_env} (see .env.example), or as a secret file"
 
 
-__all__ = ["APP_ENVS", "AppSettings", "Problem", "SettingsError", "choose_env", "find_env_dir", "key_problem",
+__all__ = ["APP_ENVS", "AppSettings", "Problem", "SettingsError", "choose_env", "find_env_dir",
            "load_settings", "settings_files"]

@@ -23,7 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from helpers.key_formats import fingerprint
+from .key_formats import fingerprint
+
+__all__ = [
+    "BudgetAlert", "BudgetExceededError", "MissingUsageError", "POOL", "total_tokens", "UsageBudget",
+]
 
 T = TypeVar("T")
 POOL = "pool"  # the scope name when the budget is shared by every key

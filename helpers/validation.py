@@ -1,8 +1,7 @@
 """Check an API key before relying on it: spot copy-paste mistakes, then ask the provider.
 
-`diagnose_key` looks at the value alone, with no request: empty, whitespace or quotes pasted
-along, invisible or "smart" characters, a placeholder copied from ``.env.example``, a whole
-``NAME=value`` line, a ``Bearer`` prefix, or a key whose shape belongs to another provider.
+`diagnose_key` (from ``key_hygiene.py``) looks at the value alone, with no request: whitespace or
+quotes pasted along, invisible characters, a placeholder, another provider's shape.
 
 `check_key` makes the cheapest authenticated call there is (``models.list``) and tells apart
 what a plain ``True``/``False`` check mixes up::
@@ -19,31 +18,18 @@ several keys are reported by `helpers.key_formats.fingerprint`.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
 import openai
 
-from helpers.key_formats import KEY_FORMATS, find_keys, fingerprint
+from .key_formats import fingerprint
+from .key_hygiene import diagnose_key, is_malformed
+
+__all__ = ["check_key", "check_keys", "ClientFactory", "diagnose_key", "KeyCheck"]
 
 ClientFactory = Callable[[str], Any]  # builds a client with `models.list()`, e.g. openai.OpenAI
-
-_QUOTES = "\"'`\u2018\u2019\u201c\u201d"
-# Whole-value placeholders: "your-openai-api-key-here", "<your key>", "${OPENAI_API_KEY}", "sk-xxxx",
-# "sk-...". Real keys are random characters and never look like this.
-_PLACEHOLDER = re.compile(
-    r"""(?ix)^(?:
-        .*\byour[-_\s].* | .*[-_\s]here | <.*> | \$\{.*\} | \{\{.*\}\} | (?:sk-)?[x*]{4,}
-        | .*(?:\.\.\.|\u2026).* | change[-_]?me | replace[-_]?me | placeholder | todo | none | null
-    )$""")
-_ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*[=:]")
-# Shapes that say where a key stands (Bearer, URL, assignment) or that several providers share:
-# they tell nothing about which provider issued a key.
-_NOT_PROVIDER_SPECIFIC = {"sk-generic", "jwt", "bearer", "url-key", "assigned-key"}
-
 
 class KeyCheck(Enum):
     """What the provider (or, for MALFORMED, the value itself) says about a key."""
@@ -75,27 +61,6 @@ _ADVICE = {
 }
 
 
-def diagnose_key(value: str | None, *, expected_provider: str | None = None,
-                 placeholders: Iterable[str] = ()) -> list[str]:
-    """Copy-paste mistakes in `value`, as sentences that never quote it. Makes no request.
-
-    expected_provider: the provider this variable is for (``"openai"``, ``"anthropic"``, ...,
-                       matched against `helpers.key_formats.KEY_FORMATS`): a key of another
-                       provider's shape is reported. A shape the catalogue does not know is
-                       never a finding (providers change their formats).
-    placeholders:      values to treat as "never filled in", e.g. those of ``.env.example``
-                       (common placeholder forms such as ``your-...-here`` are always caught).
-    An empty list means nothing looks wrong; only the provider can say the key is valid.
-    """
-    if expected_provider is not None and expected_provider.strip().lower() not in _provider_names():
-        raise ValueError(f"unknown expected_provider {expected_provider!r}; choose from: "
-                         f"{', '.join(sorted(_provider_names()))}")
-    findings = _copy_paste_mistakes(value, placeholders)
-    if value and expected_provider:
-        findings += _provider_mismatch(value.strip().strip(_QUOTES), expected_provider)
-    return findings
-
-
 def check_key(api_key: str | None, *, client_factory: ClientFactory | None = None,
               placeholders: Iterable[str] = ()) -> KeyCheck:
     """Ask the provider about `api_key` with one ``models.list`` call, and say what it answered.
@@ -108,7 +73,7 @@ def check_key(api_key: str | None, *, client_factory: ClientFactory | None = Non
     A value with a copy-paste mistake (see `diagnose_key`) is `KeyCheck.MALFORMED`, and is not
     sent anywhere. A key of an unfamiliar shape is sent: only the provider knows its formats.
     """
-    if api_key is None or _copy_paste_mistakes(api_key, placeholders):
+    if api_key is None or is_malformed(api_key, placeholders):
         return KeyCheck.MALFORMED
     factory = client_factory or _default_client
     try:
@@ -145,64 +110,3 @@ def _error_code(err: openai.APIStatusError) -> str | None:
     return code
 
 
-def _copy_paste_mistakes(value: str | None, placeholders: Iterable[str]) -> list[str]:
-    """The findings that make a value MALFORMED: it cannot be a key as it stands."""
-    if value is None:
-        return ["missing: the variable is not set"]
-    if not value.strip():
-        return ["empty: the variable is set but holds no key" + (" (only whitespace)" if value else "")]
-    findings = []
-    if value != value.strip():
-        findings.append("leading or trailing whitespace (a space or newline came with the paste)")
-    core = value.strip().strip(_QUOTES).strip()
-    bearer = core.lower().startswith("bearer ")
-    if any(ch.isspace() for ch in value.strip()) and not bearer:
-        findings.append("whitespace inside the value (a line break or space in the middle)")
-    if value.strip()[0] in _QUOTES or value.strip()[-1] in _QUOTES:
-        findings.append("quote characters around the value: remove them (in a .env file, quote "
-                        "the whole value or nothing)")
-    findings += _odd_characters(value.strip())
-    if bearer:
-        findings.append("starts with 'Bearer ': give the key alone, the SDK adds the prefix")
-    elif _ASSIGNMENT.match(core):
-        findings.append("holds a whole NAME=value line: keep only the value after '='")
-    known = {p.strip().strip(_QUOTES) for p in placeholders if p and p.strip()}
-    if core in known or _PLACEHOLDER.match(core):
-        findings.append("a placeholder, not a key: replace it with your real key (this one was "
-                        "copied from a template such as .env.example)")
-    return findings
-
-
-def _odd_characters(value: str) -> list[str]:
-    """Invisible and non-ASCII characters (zero-width spaces, smart quotes) copied from documents."""
-    odd = [(i, ch) for i, ch in enumerate(value, 1) if not ch.isascii() or not ch.isprintable()]
-    if not odd:
-        return []
-    position, ch = odd[0]
-    name = unicodedata.name(ch, f"U+{ord(ch):04X}")
-    more = f" and {len(odd) - 1} more" if len(odd) > 1 else ""
-    return [f"a non-ASCII or invisible character ({name}) at position {position}{more}: "
-            "retype the key or copy it again from the provider's dashboard"]
-
-
-def _provider_mismatch(value: str, expected: str) -> list[str]:
-    matches = find_keys(value)
-    if len(matches) != 1 or matches[0].end - matches[0].start != len(value):
-        return []
-    fmt = matches[0].format
-    if fmt.name in _NOT_PROVIDER_SPECIFIC or _provider_matches(fmt.provider, expected):
-        return []
-    return [f"has the shape of a key from {fmt.provider} ({fmt.name}), but this setting is for "
-            f"{expected}: check that the key went into the right variable"]
-
-
-def _provider_matches(provider: str, expected: str) -> bool:
-    """``"deepseek"`` matches ``"DeepSeek/DashScope"``; ``"openai"`` matches ``"OpenAI"``."""
-    names = {part.strip().lower() for part in provider.split("/")}
-    return expected.strip().lower() in names
-
-
-def _provider_names() -> set[str]:
-    """Names `diagnose_key(expected_provider=...)` accepts, from the catalogue: openai, deepseek, ..."""
-    return {part.strip().lower() for fmt in KEY_FORMATS if fmt.name not in _NOT_PROVIDER_SPECIFIC
-            for part in fmt.provider.split("/")}

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from fakes import real_looking
 
-from helpers.checklist import main, reportable_keys, run_checklist
-from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint
+from helpers.checklist import main, run_checklist
+from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint, reportable_keys
 
 PROJECT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="POSIX file permissions")
@@ -23,7 +22,7 @@ def git(repo: Path, *args: str) -> None:
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path, real_looking) -> Path:
     """A small repository that passes every check."""
     root = tmp_path / "app"
     root.mkdir()
@@ -72,7 +71,7 @@ def test_a_tracked_env_file_fails_even_when_ignored(repo: Path) -> None:
     assert not result(repo, "API keys").passed
 
 
-def test_a_key_in_a_tracked_file_is_reported_by_line_provider_and_fingerprint(repo: Path) -> None:
+def test_a_key_in_a_tracked_file_is_reported_by_line_provider_and_fingerprint(repo: Path, real_looking):
     key = real_looking("anthropic", 4)
     (repo / "client.py").write_text(f'import anthropic\n\nclient = anthropic.Anthropic(api_key="{key}")\n')
     git(repo, "add", "client.py")
@@ -81,7 +80,7 @@ def test_a_key_in_a_tracked_file_is_reported_by_line_provider_and_fingerprint(re
     assert check.details == (f"client.py:3: Anthropic key (anthropic), fingerprint {fingerprint(key)}",)
 
 
-def test_a_key_in_a_notebook_output_is_found_even_after_an_escaped_newline(repo: Path) -> None:
+def test_a_key_in_a_notebook_output_is_found_even_after_an_escaped_newline(repo: Path, real_looking) -> None:
     key = real_looking("openai-project", 5)
     notebook = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("print(settings)")
@@ -102,7 +101,7 @@ def test_keys_marked_as_fakes_and_placeholders_are_allowed(repo: Path) -> None:
     assert result(repo, "API keys").passed
 
 
-def test_binary_files_are_skipped(repo: Path) -> None:
+def test_binary_files_are_skipped(repo: Path, real_looking) -> None:
     (repo / "blob.bin").write_bytes(b"\0\1\2" + real_looking("groq", 1).encode())
     git(repo, "add", "blob.bin")
     assert result(repo, "API keys").passed
@@ -162,7 +161,7 @@ def test_no_secret_scanning_hook_fails_and_gitleaks_counts(repo: Path) -> None:
     assert result(repo, "pre-commit").passed
 
 
-def test_the_cli_fails_on_every_broken_rule_and_never_shows_the_key(repo: Path) -> None:
+def test_the_cli_fails_on_every_broken_rule_and_never_shows_the_key(repo: Path, real_looking) -> None:
     key = real_looking("openai-project", 9)
     (repo / ".gitignore").write_text("")
     (repo / ".env").write_text(f"OPENAI_API_KEY={key}\n")
@@ -185,7 +184,7 @@ def test_the_cli_explains_a_folder_that_is_not_a_repository(tmp_path: Path, caps
 
 
 @pytest.mark.parametrize("fmt", KEY_FORMATS, ids=lambda f: f.name)
-def test_every_catalogued_shape_is_reportable_unless_marked_fake(fmt) -> None:
+def test_every_catalogued_shape_is_reportable_unless_marked_fake(fmt, real_looking) -> None:
     assert reportable_keys(f"value: {fmt.fake(3)}\n") == []
     real = real_looking(fmt.name, 3)
     [found] = reportable_keys(f"value: {real}\n")

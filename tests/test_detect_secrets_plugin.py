@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes import real_looking
 
 from helpers.detect_secrets_plugin import HOOK_ARGUMENTS, LLMKeyDetector
 from helpers.key_formats import KEY_FORMATS, fake_key
@@ -23,14 +22,14 @@ def hook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("fmt", KEY_FORMATS, ids=lambda f: f.name)
-def test_the_plugin_finds_every_catalogued_shape_and_allows_fakes(fmt) -> None:
+def test_the_plugin_finds_every_catalogued_shape_and_allows_fakes(fmt, real_looking) -> None:
     detector = LLMKeyDetector()
     real = real_looking(fmt.name, 2)
     assert [secret in real for secret in detector.analyze_string(f"2026-01-01 INFO using {real}")] == [True]
     assert list(detector.analyze_string(f"2026-01-01 INFO using {fmt.fake(2)}")) == []
 
 
-def test_the_hook_blocks_a_key_and_shows_where_but_not_the_key(tmp_path: Path) -> None:
+def test_the_hook_blocks_a_key_and_shows_where_but_not_the_key(tmp_path: Path, real_looking) -> None:
     key = real_looking("openai-project", 3)
     (tmp_path / "app.py").write_text(f'from openai import OpenAI\n\nclient = OpenAI(api_key="{key}")\n')
     (tmp_path / "fakes.py").write_text(f'KEY = "{fake_key("openai-project", 3)}"\n')
@@ -45,7 +44,7 @@ def test_the_hook_passes_clean_files(tmp_path: Path) -> None:
     assert hook("app.py", cwd=tmp_path).returncode == 0
 
 
-def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path) -> None:
+def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path, real_looking) -> None:
     """The measurement behind the module docstring: one key per line, in a plain log file."""
     lines = [f"2026-01-01 INFO {fmt.name}: {real_looking(fmt.name, 4)}" for fmt in PROVIDER_SHAPES]
     (tmp_path / "app.log").write_text("\n".join(lines) + "\n")
@@ -64,7 +63,7 @@ def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path)
     assert ours == {fmt.name for fmt in PROVIDER_SHAPES}
 
 
-def test_default_openai_rule_misses_most_project_keys() -> None:
+def test_default_openai_rule_misses_most_project_keys(real_looking) -> None:
     """It wants 20 letters or digits on each side of "T3BlbkFJ"; project keys also hold - and _."""
     from detect_secrets.plugins.openai import OpenAIDetector
 
@@ -73,7 +72,7 @@ def test_default_openai_rule_misses_most_project_keys() -> None:
     assert 0 < caught < 50, f"detect-secrets' OpenAI rule caught {caught} of 100 project keys"
 
 
-def test_default_detect_secrets_misses_keys_passed_to_a_call_and_low_entropy_shapes(tmp_path: Path) -> None:
+def test_default_detect_secrets_misses_keys_passed_to_a_call_and_low_entropy_shapes(tmp_path, real_looking):
     call = f'client = OpenAI(api_key="{real_looking("openai-legacy", 5)}")'
     deepseek = [f'KEY_{seed} = "{real_looking("sk-32", seed)}"' for seed in range(20)]
     (tmp_path / "app.py").write_text("\n".join([call, *deepseek]) + "\n")

@@ -30,28 +30,6 @@ KEY = fake_key("openai-project", 1)
 OTHER_KEY = fake_key("anthropic", 2)
 
 
-def git_init(folder: Path) -> Path:
-    subprocess.run(["git", "init", "-q", str(folder)], check=True)
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Personal git settings (a global excludes file ignoring .env*) must not change the answers."""
-    for name, value in {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-                        "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.excludesFile",
-                        "GIT_CONFIG_VALUE_0": os.devnull}.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A throwaway git repository with a notebooks/ folder, inside an outer folder."""
-    root = git_init(tmp_path / "project")
-    (root / "notebooks").mkdir()
-    return root
-
-
 # -- finding the file ------------------------------------------------------------------------------
 
 def test_load_env_finds_the_project_env_from_a_subfolder(project: Path) -> None:
@@ -89,11 +67,25 @@ def test_the_search_uses_the_working_directory_by_default(project: Path,
     assert find_project_root() == project
 
 
-def test_without_git_the_root_is_the_filesystem_root(tmp_path: Path) -> None:
-    assert find_project_root(tmp_path) == Path(tmp_path.anchor)
+def test_outside_any_project_the_root_is_the_start_folder(tmp_path: Path) -> None:
+    # A project downloaded as a ZIP (no .git, no pyproject.toml) must not load a stray ../.env.
+    (tmp_path / "download").mkdir()
+    (tmp_path / ".env").write_text("A=stray\n")
+    assert find_project_root(tmp_path / "download") == tmp_path / "download"
+    with pytest.raises(EnvFileNotFoundError):
+        find_env_file(start=tmp_path / "download")
     (tmp_path / ".env").write_text("A=1\n")
     (tmp_path / "deep").mkdir()
     assert find_env_file(start=tmp_path / "deep", root=tmp_path) == tmp_path / ".env"
+
+
+@pytest.mark.parametrize("marker", [".git", "pyproject.toml"])
+def test_the_nearest_folder_with_a_marker_is_the_root(tmp_path: Path, marker: str) -> None:
+    (tmp_path / "outer" / "inner" / "notebooks").mkdir(parents=True)
+    (tmp_path / "outer" / ".git").mkdir()
+    (tmp_path / "outer" / "inner" / marker).mkdir() if marker == ".git" else (
+        tmp_path / "outer" / "inner" / marker).write_text("")
+    assert find_project_root(tmp_path / "outer" / "inner" / "notebooks") == tmp_path / "outer" / "inner"
 
 
 def test_a_start_folder_outside_the_root_is_refused(project: Path, tmp_path: Path) -> None:

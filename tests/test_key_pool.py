@@ -10,7 +10,6 @@ from collections import Counter
 import httpx2
 import openai
 import pytest
-from fakes import FakeClock
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from helpers.key_pool import (
     parse_retry_after,
 )
 from helpers.mock_provider import FakeProvider
+from tutorial.clock import FakeClock
 
 KEYS = [fake_key("openai-project", seed) for seed in range(6)]
 A, B, C, D = KEYS[:4]

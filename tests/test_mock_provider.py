@@ -14,8 +14,6 @@ from helpers.mock_provider import (
     FakeProvider,
     RecordedRequest,
     UnknownBehaviourError,
-    UnknownModeError,
-    tutorial_mode,
 )
 
 KEY = fake_key("openai-project", 0)
@@ -167,41 +165,3 @@ def test_unknown_path_and_model_are_404() -> None:
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-0")
     assert client.models.retrieve("gpt-4o").id == "gpt-4o"
-
-
-# -- which provider the notebooks use ------------------------------------------------------------
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """An empty project (a .git folder marks its root) with the notebooks' folder as working dir."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "notebooks").mkdir()
-    monkeypatch.chdir(tmp_path / "notebooks")
-    return tmp_path
-
-
-def test_mode_is_mock_without_any_setting(project) -> None:
-    assert tutorial_mode({}) == "mock"
-
-
-def test_mode_comes_from_the_projects_env_file(project) -> None:
-    (project / ".env").write_text("OPENAI_API_KEY=x\nTUTORIAL_PROVIDER=Live\n")
-    assert tutorial_mode({}) == "live"
-
-
-def test_the_environment_beats_the_env_file(project) -> None:
-    (project / ".env").write_text("TUTORIAL_PROVIDER=live\n")
-    assert tutorial_mode({"TUTORIAL_PROVIDER": "mock"}) == "mock"
-
-
-def test_an_env_file_outside_the_project_is_not_read(project) -> None:
-    (project.parent / ".env").write_text("TUTORIAL_PROVIDER=live\n")
-    try:
-        assert tutorial_mode({}) == "mock"
-    finally:
-        (project.parent / ".env").unlink()
-
-
-def test_an_unknown_mode_names_the_variable_and_the_choices(project) -> None:
-    with pytest.raises(UnknownModeError, match="TUTORIAL_PROVIDER='remote'.*mock, live"):
-        tutorial_mode({"TUTORIAL_PROVIDER": "remote"})

@@ -17,7 +17,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
-from fakes import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -39,6 +38,7 @@ from helpers.secret_store import (
     api_key_from,
     call_with_key_refresh,
 )
+from tutorial.clock import FakeClock
 
 SECRET_ID = "prod/llm-app"
 OLD_KEY = fake_key("openai-project", 1)

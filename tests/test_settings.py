@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from helpers.key_formats import fake_key
+from helpers.key_hygiene import diagnose_key
 from helpers.settings import (
     AppSettings,
     SettingsError,
     choose_env,
     find_env_dir,
-    key_problem,
     load_settings,
     settings_files,
 )
@@ -34,16 +34,13 @@ PROD_KEY = fake_key("openai-project", 4)
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty project folder (with a root marker) as working directory, and no settings in os.environ."""
+def project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared project as working directory, and no settings in os.environ."""
     for name in list(os.environ):
         if name.upper() in FIELD_VARIABLES + OTHER_VARIABLES:
             monkeypatch.delenv(name)
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("")
-    monkeypatch.chdir(root)
-    return root
+    monkeypatch.chdir(project)
+    return project
 
 
 def write(path: Path, **variables: str) -> Path:
@@ -158,7 +155,6 @@ def test_app_env_in_env_file_picks_the_layer(project: Path):
 
 def test_files_are_found_from_a_subfolder(project: Path, monkeypatch: pytest.MonkeyPatch):
     write(project / ".env", OPENAI_API_KEY=KEY)
-    (project / "notebooks").mkdir()
     monkeypatch.chdir(project / "notebooks")
     assert find_env_dir() == project
     assert load_settings().openai_api_key.get_secret_value() == KEY
@@ -327,17 +323,24 @@ def test_quotes_inside_a_dotenv_value_survive_and_are_caught(project: Path):
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("", "is empty"), (KEY + " ", "starts or ends with whitespace"), (KEY[:20] + "\t" + KEY[20:], "inside"),
-    (f"'{KEY}", "quote mark"), (f"{KEY}`", "quote mark"),
+    (KEY + " ", "whitespace"), (KEY[:20] + "\t" + KEY[20:], "inside"), (f"'{KEY}", "quote"),
+    (f"{KEY}`", "quote"), ("\ufeff" + KEY, "ZERO WIDTH NO-BREAK SPACE"), (KEY + "\u200b", "ZERO WIDTH SPACE"),
+    ("your-openai-api-key-here", "placeholder"), (f"OPENAI_API_KEY={KEY}", "NAME=value"),
 ])
-def test_key_problem_says_what_is_wrong_without_the_key(value: str, expected: str):
-    problem = key_problem(value)
-    assert problem is not None and expected in problem and not holds_part_of(problem, KEY)
+def test_settings_refuse_what_diagnose_key_flags_naming_the_variable_not_the_value(
+        project: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str):
+    assert diagnose_key(value)  # one definition of a dirty key, shared with validation
+    monkeypatch.setenv("OPENAI_API_KEY", value)
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert expected in err.problems[0].problem and not holds_part_of(full_text(err), KEY)
 
 
 @pytest.mark.parametrize("clean", [KEY, fake_key("anthropic", 1), fake_key("sk-32", 1), "key-of-a-new-shape"])
-def test_clean_keys_pass(clean: str):
-    assert key_problem(clean) is None
+def test_clean_keys_pass(project: Path, monkeypatch: pytest.MonkeyPatch, clean: str):
+    assert diagnose_key(clean) == []
+    monkeypatch.setenv("OPENAI_API_KEY", clean)
+    assert load_settings().openai_api_key.get_secret_value() == clean
 
 
 # --- PYDANTIC_SETTINGS_DEBUG ----------------------------------------------------------------------
@@ -361,7 +364,7 @@ def test_debug_logging_shows_names_not_values(project: Path, monkeypatch: pytest
 
 PROVIDERS = ("mock", "live")
 ENV_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
-clean_secrets = st.text(ENV_CHARS, min_size=1, max_size=200).filter(lambda s: key_problem(s) is None)
+clean_secrets = st.text(ENV_CHARS, min_size=1, max_size=200).filter(lambda s: not diagnose_key(s))
 # (variable, an invalid value, a fixed invalid value that fails the same way)
 invalid_others = st.one_of(
     st.tuples(st.just("MAX_TOKENS"), st.integers(max_value=0).map(str), st.just("0")),

@@ -1,0 +1,96 @@
+"""Fixtures shared by the test modules: a project folder, a throwaway git repository, a fake clock,
+keys of the real shape without the FAKE marker, and the peer scanners' sample keys."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from helpers.key_formats import fake_key
+from tutorial.clock import FakeClock
+
+DATA = Path(__file__).parent / "data"
+
+
+def peer_corpus() -> list[tuple[str, str]]:
+    """(rule, sample key) pairs of gitleaks' and trufflehog's samples, decoded (see data/README.md)."""
+    with (DATA / "peer-corpus.tsv").open(newline="") as file:
+        rows = csv.DictReader(file, delimiter="\t")
+        return [(f"{row['source']}:{row['rule']}", base64.b64decode(row["reversed_base64"]).decode()[::-1])
+                for row in rows]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes `peer_sample` runs once per sample of the peer corpus."""
+    if "peer_sample" in metafunc.fixturenames:
+        samples = peer_corpus()
+        metafunc.parametrize("peer_sample", [sample for _rule, sample in samples],
+                             ids=[rule for rule, _sample in samples])
+
+
+@pytest.fixture(scope="session")
+def peer_samples() -> list[str]:
+    """Every sample key of the peer corpus, decoded."""
+    return [sample for _rule, sample in peer_corpus()]
+
+
+def make_real_looking(name: str, seed: int = 0) -> str:
+    """A key of the real shape *without* the FAKE marker: what a scanner must report. Made at run
+    time, never stored in a file."""
+    return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
+
+
+@pytest.fixture
+def real_looking() -> Callable[..., str]:
+    return make_real_looking
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Personal git settings (a global excludes file ignoring .env*, hooks, signing) must not change
+    any answer, and every commit has an identity."""
+    for name, value in {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+                        "GIT_CONFIG_COUNT": "4", "GIT_CONFIG_KEY_0": "init.defaultBranch",
+                        "GIT_CONFIG_VALUE_0": "main", "GIT_CONFIG_KEY_1": "user.name",
+                        "GIT_CONFIG_VALUE_1": "Test", "GIT_CONFIG_KEY_2": "user.email",
+                        "GIT_CONFIG_VALUE_2": "test@example.com",
+                        # git's default personal excludes file (~/.config/git/ignore) is read even
+                        # without a global config file
+                        "GIT_CONFIG_KEY_3": "core.excludesFile", "GIT_CONFIG_VALUE_3": os.devnull}.items():
+        monkeypatch.setenv(name, value)
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo`, failing the test on an error; returns its output."""
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """An empty throwaway git repository."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project as the tutorial lays one out: a git repository (its root) with a notebooks/ folder,
+    inside an outer folder that is not part of it."""
+    root = tmp_path / "project"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "notebooks").mkdir()
+    return root
