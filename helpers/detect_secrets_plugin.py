@@ -39,7 +39,7 @@ if __package__:
     from .key_formats import KEY_FORMATS, reportable_keys
 else:  # detect-secrets loads a --plugin file by its path, as a module outside any package
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from key_formats import KEY_FORMATS, reportable_keys  # type: ignore[no-redef]
+    from key_formats import KEY_FORMATS, reportable_keys  # type: ignore[import-not-found,no-redef]
 
 __all__ = ["HOOK_ARGUMENTS", "LLMKeyDetector", "main"]
 
