@@ -3,12 +3,16 @@ the pure redaction of Jupyter messages."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -20,10 +24,15 @@ from pydantic import SecretStr
 from helpers import notebook_guard
 from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.notebook_guard import (
-    OUTPUT_FIELDS,
+    OUTPUT_MESSAGES,
+    SCAN_BUDGET,
     WITHHELD,
+    GuardError,
+    MessageRedactor,
+    SecretValueError,
     env_secrets,
     forget_registered_secrets,
+    is_secret_name,
     known_secrets,
     redact_content,
     redact_message,
@@ -36,6 +45,13 @@ KEY = fake_key("openai-project", 1)
 ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
 ENV_ONLY_MARKER = "[REDACTED known-secret"
 KEY_MARKER = "[REDACTED openai-project"
+# Secrets known only by their variable's name, in the names learners and tools really use.
+NAMED_SECRETS = {
+    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
+    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
+    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
+    "openaiApiKey": "camel-FAKE-case-value",
+}
 
 Outputs = list[dict]
 
@@ -64,6 +80,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelRunner]:
     # Without PYTEST_CURRENT_TEST, which changes how ipykernel captures output: as under Jupyter.
     env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
     env["OPENAI_API_KEY"] = ENV_ONLY_SECRET
+    env.update(NAMED_SECRETS)
     with client.setup_kernel(env=env):
         runner = KernelRunner(client)
         assert runner("%load_ext helpers.notebook_guard") == []
@@ -121,6 +138,52 @@ def test_display(run: KernelRunner, display_call: str, mimetype: str) -> None:
     assert outputs[0]["output_type"] == "display_data"
     assert mimetype in outputs[0]["data"]
     assert_redacted(outputs)
+
+
+@pytest.mark.parametrize("mimetype", [
+    "application/xml", "application/x-yaml", "application/vnd.foo+json", "text/csv",
+    "application/x-custom", "application/octet-stream",
+])
+def test_raw_display_of_every_mime_type(run: KernelRunner, mimetype: str) -> None:
+    value = "{'api_key': key}" if mimetype.endswith("json") else "f'api_key: {key}'"
+    outputs = run(f"from IPython.display import display\n"
+                  f"display({{{mimetype!r}: {value}, 'text/plain': 'x'}}, raw=True)")
+    assert mimetype in outputs[0]["data"]
+    assert_redacted(outputs)
+
+
+def test_display_and_result_metadata(run: KernelRunner) -> None:
+    outputs = run("from IPython.display import display\n"
+                  "display({'text/plain': 'x'}, metadata={'note': key, key: [key]}, raw=True)\n"
+                  "class Shows:\n"
+                  "    def _repr_mimebundle_(self, **kw):\n"
+                  "        return {'text/plain': 'y'}, {'text/plain': {'source': key}}\n"
+                  "Shows()")
+    assert [output["output_type"] for output in outputs] == ["display_data", "execute_result"]
+    assert_redacted(outputs)
+
+
+def test_binary_display_holding_a_key_is_withheld_and_other_images_pass(run: KernelRunner) -> None:
+    png = "b'\\x89PNG\\r\\n\\x1a\\n' + bytes(range(256))"
+    plain = run(f"import base64\nfrom IPython.display import display\n"
+                f"image = base64.b64encode({png}).decode()\n"
+                "display({'image/png': image, 'text/plain': 'a picture'}, raw=True)\nimage")
+    image = plain[1]["data"]["text/plain"].strip("'")
+    assert plain[0]["data"]["image/png"] == image
+    holding = run(f"display({{'image/png': base64.b64encode({png} + key.encode()).decode()}}, raw=True)")
+    assert "image/png" not in holding[0]["data"]
+    assert "withheld" in holding[0]["data"]["text/plain"]
+    encoded = base64.b64encode(KEY.encode()).decode()
+    assert KEY not in shown(holding) and encoded[:40] not in shown(holding)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_SECRETS))
+def test_secret_variables_with_suffixes_and_env_magic(run: KernelRunner, name: str) -> None:
+    secret = NAMED_SECRETS[name]
+    assert_redacted(run(f"import os\nprint(os.environ[{name!r}])"), ENV_ONLY_MARKER, secret)
+    assert_redacted(run(f"%env {name}"), ENV_ONLY_MARKER, secret)
+    everything = shown(run("%env"))  # IPython hides *key*/*token*/*secret* names only
+    assert secret not in everything
 
 
 def test_updated_display(run: KernelRunner) -> None:
@@ -247,18 +310,23 @@ surrounding = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), 
 
 
 @given(fmt=st.sampled_from(KEY_FORMATS), seed=st.integers(0, 10_000), before=surrounding,
-       after=surrounding, msg_type=st.sampled_from(sorted(OUTPUT_FIELDS)))
-def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type) -> None:
+       after=surrounding, msg_type=st.sampled_from(sorted(OUTPUT_MESSAGES)),
+       mimetype=st.text(min_size=1, max_size=30))
+def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type, mimetype) -> None:
     key = fmt.fake(seed)
     text = f"{before} {key}\n{after}"
-    content = {field: text for field in OUTPUT_FIELDS[msg_type]}
-    content["data"] = {"text/plain": text, "text/html": f"<p>{text}</p>", "application/json": {"k": [text]}}
-    content["traceback"] = [text, f"\x1b[31m{text}\x1b[0m"]
+    content = {
+        "text": text, "evalue": text, "ename": text, "traceback": [text, f"\x1b[31m{text}\x1b[0m"],
+        "data": {"text/plain": text, "text/html": f"<p>{text}</p>", "application/json": {"k": [text]},
+                 mimetype: text, "image/png": base64.b64encode(text.encode()).decode()},
+        "metadata": {"note": text, text: 1}, "transient": {"display_id": text},
+        "payload": [{"data": {"text/plain": text}}], "user_expressions": {"x": {"data": {mimetype: text}}},
+        "prompt": text, "history": [[1, 2, text]],
+    }
     msg = {"header": {"msg_type": msg_type}, "content": content, "metadata": {}}
     redacted = redact_message(msg, secrets=())
-    fields = json.dumps({name: redacted["content"][name] for name in OUTPUT_FIELDS[msg_type]})
     secret = find_keys(key)[0].secret  # without its context ("Bearer ", "?key=")
-    assert secret not in fields
+    assert secret not in json.dumps(redacted["content"])
     assert content["data"]["text/plain"] == text  # the original message is not modified
 
 
@@ -281,7 +349,7 @@ def test_binary_outputs_and_other_messages_are_left_alone() -> None:
     content = redact_content("display_data", {"data": image, "metadata": {}}, ())
     assert content["data"]["image/png"] == image["image/png"]
     assert KEY_MARKER in content["data"]["text/plain"]
-    code = {"header": {"msg_type": "execute_input"}, "content": {"code": "x = 1"}}
+    code = {"header": {"msg_type": "execute_input"}, "content": {"code": f"x = {KEY!r}"}}
     assert redact_message(code, secrets=()) is code
 
 
@@ -297,6 +365,7 @@ def test_output_is_withheld_when_redaction_fails(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(notebook_guard, "redact", broken)
     content = redact_content("error", {"ename": "ValueError", "evalue": KEY, "traceback": [KEY]}, ())
+    assert KEY not in json.dumps(content)
     assert content == {"ename": "ValueError", "evalue": WITHHELD, "traceback": [WITHHELD]}
     content = redact_content("execute_result", {"data": {"text/plain": KEY}, "execution_count": 3}, ())
     assert content == {"data": {"text/plain": WITHHELD}, "execution_count": 3}
@@ -314,8 +383,9 @@ def test_env_secrets_by_name_and_length() -> None:
 
 
 def test_register_secret_rejects_empty_values() -> None:
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(SecretValueError, match="non-empty") as raised:
         register_secret("  ")
+    assert isinstance(raised.value, GuardError) and isinstance(raised.value, ValueError)
 
 
 def test_register_secret_accepts_secret_str() -> None:
@@ -325,3 +395,89 @@ def test_register_secret_accepts_secret_str() -> None:
     finally:
         forget_registered_secrets()
     assert "pydantic-FAKE-secret" not in known_secrets()
+
+
+# --- secret variable names ----------------------------------------------------------------------
+
+secret_words = st.sampled_from(["KEY", "API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASS",
+                                "PAT", "SECRET_ACCESS_KEY", "PASSWD", "PWD"])
+name_parts = st.from_regex(r"[A-Z][A-Z0-9]{0,8}", fullmatch=True)
+
+
+@given(prefix=name_parts, word=secret_words, suffix=st.sampled_from(["", "_2", "_PROD", "_OLD", "_DEV"]),
+       lower=st.booleans())
+def test_names_holding_a_secret_word_are_secret(prefix: str, word: str, suffix: str, lower: bool) -> None:
+    name = f"{prefix}_{word}{suffix}"
+    assert is_secret_name(name.lower() if lower else name)
+
+
+@given(prefix=name_parts, word=secret_words, where=st.sampled_from(["_PATH", "_FILE", "_DIR", "_NAME"]))
+def test_names_saying_where_a_secret_is_are_not_secret(prefix: str, word: str, where: str) -> None:
+    assert not is_secret_name(f"{prefix}_{word}{where}")
+
+
+@pytest.mark.parametrize("name", ["KEYBOARD", "MONKEY", "PATH", "PYTHONPATH", "TOKENIZERS_PARALLELISM",
+                                  "BYPASS_CACHE", "PATTERN", "HOME", "PASSENGER_COUNT", "COMPASS"])
+def test_ordinary_names_are_not_secret(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_env_secrets_by_name_and_length() -> None:
+    environ = {
+        "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
+        "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
+        "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
+        **NAMED_SECRETS,
+        "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
+        "SSH_KEY_PATH": "/root/.ssh/id_ed25519",
+    }
+    assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
+                                    "value-four-FAKE", "value-five-FAKE", "value-six-FAKE",
+                                    *NAMED_SECRETS.values()}
+
+
+# --- one preparation per message; big and crafted messages ---------------------------------------
+
+
+def test_a_message_without_secrets_is_passed_on_as_it_is() -> None:
+    content = {"data": {"application/json": {"items": [f"item {i} of an ordinary list" for i in range(400)]}},
+               "metadata": {}}
+    assert redact_content("display_data", content, [ENV_ONLY_SECRET]) is content
+
+
+def test_a_known_value_in_any_spelling_is_found_by_the_cheap_check() -> None:
+    secret = 'pa"ss\\wörd-FAKE'
+    for spelling in (secret, json.dumps(secret), repr(secret)):
+        redacted = redact_content("stream", {"name": "stdout", "text": f"x {spelling} y"}, [secret])
+        assert "FAKE" not in redacted["text"], spelling
+
+
+@pytest.mark.parametrize("padding", ["spaces", "newlines", "key-ish"])
+def test_a_huge_crafted_output_never_shows_the_key(padding: str) -> None:
+    fill = {"spaces": " ", "newlines": "\n", "key-ish": "a"}[padding] * 10_000_000
+    text = f"api_key:{fill} {KEY} sk-{fill}"
+    content = redact_content("stream", {"name": "stdout", "text": text}, ())
+    assert KEY not in content["text"]
+    assert len(content["text"]) < 200  # withheld, with a notice that says why
+    assert "too long" in content["text"]
+
+
+def test_a_long_output_within_the_budget_is_redacted_not_withheld() -> None:
+    text = "<tr><td>row</td></tr>\n" * 40_000 + f"api_key: {KEY}"
+    assert len(text) < SCAN_BUDGET
+    content = redact_content("display_data", {"data": {"text/html": text}}, ())
+    assert KEY not in content["data"]["text/html"] and KEY_MARKER in content["data"]["text/html"]
+
+
+def test_the_budget_counts_the_whole_message() -> None:
+    piece = "x" * (SCAN_BUDGET // 2) + f" {KEY}"
+    content = redact_content("display_data", {"data": {"text/plain": piece, "text/html": piece,
+                                                       "text/markdown": piece}}, ())
+    assert KEY not in json.dumps(content)
+    assert sum(KEY_MARKER in value for value in content["data"].values()) == 1
+
+
+def test_message_redactor_cores_come_from_every_known_value() -> None:
+    redactor = MessageRedactor(["first-FAKE-one", "second-FAKE-two"])
+    assert redactor.needs_redaction("... second-FAKE-two ...")
+    assert not redactor.needs_redaction("nothing secret here")
