@@ -304,6 +304,24 @@ def test_plain_shell_without_kernel(tmp_path) -> None:
     assert ENV_ONLY_MARKER in output
 
 
+def test_plain_shell_logging_set_up_before_loading_and_binary_writes(tmp_path) -> None:
+    output = run_in_plain_shell([
+        "import logging, os, sys; logging.basicConfig(format='%(message)s')",
+        f"key = {KEY!r}",
+        "%load_ext helpers.notebook_guard",
+        "logging.getLogger('app').warning('logged %s', key)",
+        "sys.stdout.write('text then '); sys.stdout.buffer.write(b'bytes ' + key.encode() + b'\\n')",
+        "os.system(f'echo descriptor {key}')",  # documented: a terminal's descriptors are not redirected
+        "%unload_ext helpers.notebook_guard",
+        "logging.getLogger('app').warning('after unload %s', key)",
+    ], tmp_path)
+    assert f"logged {KEY_MARKER}" in output
+    assert f"text then bytes {KEY_MARKER}" in output
+    assert f"descriptor {KEY}" in output
+    assert f"after unload {KEY}" in output
+    assert output.count(KEY) == 2
+
+
 # --- the pure functions -----------------------------------------------------------------------
 
 surrounding = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
@@ -481,3 +499,84 @@ def test_message_redactor_cores_come_from_every_known_value() -> None:
     redactor = MessageRedactor(["first-FAKE-one", "second-FAKE-two"])
     assert redactor.needs_redaction("... second-FAKE-two ...")
     assert not redactor.needs_redaction("nothing secret here")
+
+
+# --- what a kernel leaves behind: the server's console, the history database, the %logstart file --
+
+
+def start_kernel(folder: Path, env: dict[str, str], **launch: object) -> tuple[NotebookClient, Iterator[None]]:
+    """A kernel as Jupyter starts it: the history database where IPYTHONDIR says (nbclient's own
+    default is an in-memory database)."""
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=30, allow_errors=True,
+                            kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                            ipython_hist_file="")
+    return client, client.setup_kernel(env=env, **launch)
+
+
+def kernel_env(**extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    return {**env, "OPENAI_API_KEY": ENV_ONLY_SECRET, **extra}
+
+
+def wait_for(path: Path, text: str, seconds: float = 5.0) -> str:
+    deadline = time.monotonic() + seconds
+    while text not in (content := path.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return content
+
+
+def test_descriptor_level_output_is_redacted_in_the_cell_and_on_the_server_console(tmp_path: Path) -> None:
+    console = tmp_path / "server-console.log"
+    with console.open("wb") as sink:
+        client, kernel = start_kernel(tmp_path, kernel_env(), stdout=sink, stderr=sink)
+        with kernel:
+            run = KernelRunner(client)
+            run(f"import os, subprocess, sys\nkey = {KEY!r}")
+            run("%unload_ext helpers.notebook_guard")  # not loaded: harmless
+            run("os.system(f'echo unguarded {key}')")
+            assert f"unguarded {KEY}" in wait_for(console, "unguarded")  # what ipykernel does alone
+            run("%load_ext helpers.notebook_guard")
+            cells = [run("os.system(f'echo system {key}')"),
+                     run("subprocess.run(['echo', 'child', key])"),
+                     run("print('dunder', key, file=sys.__stdout__, flush=True)"),
+                     run("print('stderr', key, file=sys.__stderr__, flush=True)")]
+            run("subprocess.run(['echo', 'inherited', key], stdout=sys.stdout)")  # console only
+            run("print('done', file=sys.__stdout__, flush=True)")
+            seen = wait_for(console, "done")
+    for outputs in cells:
+        assert_redacted(outputs)
+    for label in ("system", "child", "dunder", "stderr", "inherited"):
+        assert f"{label} {KEY_MARKER}" in seen, label
+    assert seen.count(KEY) == 1  # the one echo written before the guard was loaded
+
+
+def test_history_database_and_logfile_hold_no_key(tmp_path: Path) -> None:
+    ipythondir, logfile = tmp_path / "ipython", tmp_path / "session-log.py"
+    env = kernel_env(IPYTHONDIR=str(ipythondir))
+    client, kernel = start_kernel(tmp_path, env)
+    with kernel:
+        run = KernelRunner(client)
+        run("%load_ext helpers.notebook_guard")
+        run(f"%logstart -o {logfile}")
+        run("get_ipython().history_manager.db_log_output = True")
+        run(f"key = {KEY!r}\nkey")
+        # A secret with no key shape, known only once this very cell has run.
+        run("import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'\nos.environ['LOCAL_DB_PASS']")
+        run("print(key)")
+        run("%logstop")
+    stored = b"".join(path.read_bytes() for path in ipythondir.rglob("history.sqlite*"))
+    assert stored and KEY.encode() not in stored and b"typed-FAKE-in-a-cell" not in stored
+    assert KEY_MARKER.encode() in stored
+    logged = logfile.read_text()
+    assert KEY not in logged and "typed-FAKE-in-a-cell" not in logged
+    assert KEY_MARKER in logged and f"#[Out]# '{KEY_MARKER}" in logged
+    # A new kernel on the same IPython directory, without the guard, looks everywhere.
+    client, kernel = start_kernel(tmp_path, kernel_env(IPYTHONDIR=str(ipythondir)))
+    with kernel:
+        run = KernelRunner(client)
+        found = shown(run("%history -g")) + shown(run("%history -g -o"))
+    assert "key = " in found and KEY_MARKER in found and ENV_ONLY_MARKER in found
+    assert KEY not in found and "typed-FAKE-in-a-cell" not in found
+    with sqlite3.connect(ipythondir / "profile_default" / "history.sqlite") as db:
+        rows = db.execute("SELECT source_raw FROM history").fetchall()
+    assert any(KEY_MARKER in row[0] for row in rows)
