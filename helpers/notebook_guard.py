@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import os
 import re
@@ -88,6 +89,7 @@ logger = logging.getLogger(__name__)
 
 MIN_ENV_SECRET_LENGTH = 6
 SCAN_BUDGET = 1_500_000  # characters per message that may be scanned for key shapes
+_STRING_COST = 64  # what checking one string costs, counted in characters against the budget
 # Words that make a variable name secret, wherever they stand in the name, and last words that
 # say the variable holds something *about* a secret (where it is), not the secret.
 _SECRET_WORDS = frozenset({
@@ -145,6 +147,7 @@ def forget_registered_secrets() -> None:
         _registered.clear()
 
 
+@functools.lru_cache(maxsize=4096)  # the same few dozen names are asked about for every output
 def is_secret_name(name: str) -> bool:
     """Does this variable name say it holds a secret? ``X_API_KEY_PROD``, ``apiKey``, ``DB_PASS``."""
     words = [word.lower() for word in _WORD.findall(name)]
@@ -201,7 +204,13 @@ class MessageRedactor:
         return might_contain_key(text) or any(core in text for core, _ in self._cores)
 
     def text(self, text: str) -> str:
-        """`text` redacted; withheld if it may hold a key and exceeds the budget left."""
+        """`text` redacted; withheld if it may hold a key and exceeds the budget left.
+
+        Once the budget is spent every further string is withheld unchecked: checking costs too.
+        """
+        if self.budget <= 0:
+            return WITHHELD_LARGE.format(size=len(text))
+        self.budget -= _STRING_COST
         if not self.needs_redaction(text):
             return text
         if len(text) > self.budget:
@@ -243,25 +252,34 @@ class MessageRedactor:
 
     def strings_need_redaction(self, value: Any) -> bool:
         """Could anything in `value` need redacting? One pass over all of its text together."""
-        pieces = list(_strings_in(value))
+        pieces = _strings_in(value)
         # NUL is no part of any key, anchor or known-value core, so nothing matches across pieces.
         return self.needs_redaction("\x00".join(pieces))
 
 
-def _strings_in(value: Any) -> Iterator[str]:
+def _strings_in(value: Any) -> list[str]:
     """Every string in a JSON-like value (keys too); binary display data as its decoded bytes."""
+    found: list[str] = []
+    _collect_strings(value, found)
+    return found
+
+
+def _collect_strings(value: Any, found: list[str]) -> None:
     if isinstance(value, str):
-        yield value
+        found.append(value)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings_in(item)
+            if isinstance(item, str):  # the common case, without a call per item
+                found.append(item)
+            else:
+                _collect_strings(item, found)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings_in(key)
+            _collect_strings(key, found)
             if key == "data" and isinstance(item, dict):
-                yield from _bundle_strings(item)
+                found.extend(_bundle_strings(item))
             else:
-                yield from _strings_in(item)
+                _collect_strings(item, found)
 
 
 def _bundle_strings(bundle: dict[Any, Any]) -> Iterator[str]:

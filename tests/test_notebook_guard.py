@@ -389,17 +389,6 @@ def test_output_is_withheld_when_redaction_fails(monkeypatch: pytest.MonkeyPatch
     assert content == {"data": {"text/plain": WITHHELD}, "execution_count": 3}
 
 
-def test_env_secrets_by_name_and_length() -> None:
-    environ = {
-        "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
-        "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
-        "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
-        "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
-    }
-    assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
-                                    "value-four-FAKE", "value-five-FAKE", "value-six-FAKE"}
-
-
 def test_register_secret_rejects_empty_values() -> None:
     with pytest.raises(SecretValueError, match="non-empty") as raised:
         register_secret("  ")
@@ -504,7 +493,8 @@ def test_message_redactor_cores_come_from_every_known_value() -> None:
 # --- what a kernel leaves behind: the server's console, the history database, the %logstart file --
 
 
-def start_kernel(folder: Path, env: dict[str, str], **launch: object) -> tuple[NotebookClient, Iterator[None]]:
+def start_kernel(folder: Path, env: dict[str, str],
+                 **launch: object) -> tuple[NotebookClient, Iterator[None]]:
     """A kernel as Jupyter starts it: the history database where IPYTHONDIR says (nbclient's own
     default is an in-memory database)."""
     client = NotebookClient(nbformat.v4.new_notebook(), timeout=30, allow_errors=True,
