@@ -204,17 +204,16 @@ class MessageRedactor:
         return might_contain_key(text) or any(core in text for core, _ in self._cores)
 
     def text(self, text: str) -> str:
-        """`text` redacted; withheld if it may hold a key and exceeds the budget left.
+        """`text` redacted; withheld unchecked if it is longer than the budget left.
 
-        Once the budget is spent every further string is withheld unchecked: checking costs too.
+        (Only messages that may hold a key get here: checking a huge text costs as much as
+        redacting it, and once the budget is spent every further string is withheld.)
         """
-        if self.budget <= 0:
+        if self.budget <= 0 or len(text) > self.budget:
             return WITHHELD_LARGE.format(size=len(text))
         self.budget -= _STRING_COST
         if not self.needs_redaction(text):
             return text
-        if len(text) > self.budget:
-            return WITHHELD_LARGE.format(size=len(text))
         self.budget -= len(text)
         return redact_text(text, [value for core, value in self._cores if core in text])
 
@@ -222,6 +221,8 @@ class MessageRedactor:
         """`value` (a string, or JSON-like lists and dicts of them) with every secret redacted."""
         if isinstance(value, str):
             return self.text(value)
+        if self.budget <= 0 and isinstance(value, list | tuple | dict):
+            return WITHHELD_LARGE.format(size=len(value))
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         if isinstance(value, dict):
@@ -402,6 +403,12 @@ def _unguard_session(session: Any) -> None:
 # --- streams: a terminal's sys.stdout / sys.stderr, and logging handlers ------------------------
 
 
+def _redact_written(text: str) -> str:
+    """One write to a stream or a descriptor, redacted (withheld if huge and holding a key)."""
+    redactor = MessageRedactor(known_secrets())
+    return redactor.text(text) if redactor.needs_redaction(text) else text
+
+
 class RedactingBuffer:
     """A binary stream (``sys.stdout.buffer``) that redacts what is written to it."""
 
@@ -410,7 +417,7 @@ class RedactingBuffer:
 
     def write(self, data: bytes) -> int:
         text = bytes(data).decode("utf-8", errors="surrogateescape")
-        cleaned = MessageRedactor(known_secrets()).text(text)
+        cleaned = _redact_written(text)
         self.wrapped.write(cleaned.encode("utf-8", errors="surrogateescape"))
         return len(data)
 
@@ -425,7 +432,7 @@ class RedactingStream:
         self.wrapped = wrapped
 
     def write(self, text: str) -> int:
-        self.wrapped.write(MessageRedactor(known_secrets()).text(text))
+        self.wrapped.write(_redact_written(text))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
@@ -517,7 +524,7 @@ class FdRelay:
         if not data:
             return
         text = data.decode("utf-8", errors="surrogateescape")
-        cleaned = MessageRedactor(known_secrets()).text(text).encode("utf-8", errors="surrogateescape")
+        cleaned = _redact_written(text).encode("utf-8", errors="surrogateescape")
         while cleaned:
             cleaned = cleaned[os.write(self._destination, cleaned):]
 
