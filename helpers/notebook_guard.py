@@ -69,6 +69,7 @@ import functools
 import logging
 import os
 import re
+import string
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -367,32 +368,114 @@ def redact_message(msg: dict[str, Any], secrets: Iterable[str] | None = None) ->
 
 # --- in a kernel: wrap session.send ------------------------------------------------------------
 
+_KEYISH = string.ascii_letters + string.digits + "._~+/=%-"  # every character of every key shape
+_GLUE = " \t\"':="  # what stands between a context word (Bearer, api_key) and its key
+MAX_HELD = 4096
 
-def _guarded_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    """`Session.send` that redacts output messages, whether given as a type or as a whole message."""
 
-    def send(stream: Any, msg_or_type: Any, content: dict[str, Any] | None = None,
-             *args: Any, **kwargs: Any) -> Any:
+def split_unfinished(text: str) -> tuple[str, str]:
+    """`text` as (ready to show, unfinished end held back until more text comes).
+
+    The unfinished end is a trailing run of key characters, with the context word before it
+    (``Bearer ``, ``api_key = "``): the start of a key that the next write may finish. Frontends
+    join consecutive stream outputs, so ``print(key[:20], end="")`` then ``print(key[20:])``
+    would put the whole key in the saved notebook if each half were redacted alone.
+    """
+    body = text.rstrip(_KEYISH)
+    if len(text) - len(body) > MAX_HELD:
+        return text, ""
+    glued = body.rstrip(_GLUE)
+    if 0 < len(body) - len(glued) <= 8:
+        word = glued.rstrip(_KEYISH)
+        if len(glued) - len(word) <= 64:
+            body = word
+    return body, text[len(body):]
+
+
+def _parent_id(parent: Any) -> str:
+    header = parent.get("header", parent) if isinstance(parent, dict) else {}
+    return str(header.get("msg_id", "")) if isinstance(header, dict) else ""
+
+
+class _GuardedSend:
+    """`Session.send` that redacts output messages and joins stream text split across messages.
+
+    ipykernel 7.4 sends stream output as whole messages (iostream.py, ``OutStream._flush``) and
+    statuses, displays and errors by type (kernelbase.py). The unfinished end of a stream message
+    is held until the next output of the same request, or its ``idle`` status.
+    """
+
+    def __init__(self, original: Callable[..., Any]) -> None:
+        self.original = original
+        self.session = getattr(original, "__self__", None)
+        self._lock = threading.RLock()
+        self._held: dict[tuple[str, str], tuple[str, Any, Any, dict[str, Any]]] = {}
+        self._finished: list[str] = []  # requests whose idle status has gone (last 100)
+        setattr(self, _GUARD_MARK, original)
+
+    def __call__(self, stream: Any, msg_or_type: Any, content: dict[str, Any] | None = None,
+                 *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if isinstance(msg_or_type, dict):
+                msg_type = msg_or_type.get("header", {}).get("msg_type", "")
+                parent = msg_or_type.get("parent_header") or {}
+                content_now = msg_or_type.get("content") or {}
+            else:
+                msg_type, parent, content_now = msg_or_type, kwargs.get("parent") or {}, content or {}
+            if msg_type == "stream" and isinstance(content_now.get("text"), str):
+                return self._stream(stream, msg_or_type, content, args, kwargs, parent, content_now)
+            self.release(_parent_id(parent), idle=content_now.get("execution_state") == "idle")
+            if isinstance(msg_or_type, dict):
+                msg_or_type = redact_message(msg_or_type)
+            elif msg_or_type in OUTPUT_MESSAGES and content:
+                content = redact_content(msg_or_type, content, known_secrets())
+            return self.original(stream, msg_or_type, content, *args, **kwargs)
+
+    def _stream(self, stream: Any, msg_or_type: Any, content: dict[str, Any] | None, args: tuple[Any, ...],
+                kwargs: dict[str, Any], parent: Any, stream_content: dict[str, Any]) -> Any:
+        name, parent_id = str(stream_content.get("name", "")), _parent_id(parent)
+        for other in [key for key in self._held if key[0] == parent_id and key[1] != name]:
+            self._send_held(other)
+        held = self._held.pop((parent_id, name), ("", None, None, {}))[0]
+        ready, unfinished = split_unfinished(held + stream_content["text"])
+        if unfinished:
+            extra = {"ident": kwargs["ident"]} if "ident" in kwargs else {}
+            self._held[(parent_id, name)] = (unfinished, stream, parent, extra)
+        if not ready:
+            return None
+        new_content = redact_content("stream", {**stream_content, "text": ready}, known_secrets())
         if isinstance(msg_or_type, dict):
-            msg_or_type = redact_message(msg_or_type)
-        elif msg_or_type in OUTPUT_MESSAGES and content:
-            content = redact_content(msg_or_type, content, known_secrets())
-        return original(stream, msg_or_type, content, *args, **kwargs)
+            return self.original(stream, {**msg_or_type, "content": new_content}, content, *args, **kwargs)
+        return self.original(stream, msg_or_type, new_content, *args, **kwargs)
 
-    setattr(send, _GUARD_MARK, original)
-    return send
+    def release(self, parent_id: str | None = None, idle: bool = False) -> None:
+        """Send what is held for request `parent_id` (all of it if None), and for ended requests."""
+        with self._lock:
+            if idle and parent_id:
+                self._finished = [*self._finished[-99:], parent_id]
+            for key in list(self._held):
+                if parent_id is None or key[0] == parent_id or (idle and key[0] in self._finished):
+                    self._send_held(key)
+
+    def _send_held(self, key: tuple[str, str]) -> None:
+        text, stream, parent, extra = self._held.pop(key)
+        content = redact_content("stream", {"name": key[1], "text": text}, known_secrets())
+        if self.session is not None:
+            self.original(stream, self.session.msg("stream", content, parent=parent), **extra)
 
 
 def _guard_session(session: Any) -> None:
-    if not hasattr(session.send, _GUARD_MARK):
-        session.send = _guarded_send(session.send)
+    if not isinstance(session.send, _GuardedSend):
+        session.send = _GuardedSend(session.send)
 
 
 def _unguard_session(session: Any) -> None:
-    original = getattr(session.send, _GUARD_MARK, None)
-    session_class: Any = type(session)
-    if original is None:
+    guarded = session.send
+    if not isinstance(guarded, _GuardedSend):
         return
+    guarded.release()
+    original: Any = guarded.original
+    session_class: Any = type(session)
     bound_to = getattr(original, "__self__", None)
     if bound_to is session and original.__func__ is session_class.send:
         delattr(session, "send")  # back to the class's own method, exactly as before
@@ -426,22 +509,40 @@ class RedactingBuffer:
 
 
 class RedactingStream:
-    """A text stream that redacts everything written to it (and to its ``buffer``)."""
+    """A text stream that redacts everything written to it (and to its ``buffer``).
+
+    The unfinished end of a write (`split_unfinished`) waits for the next write, a ``flush()``
+    (``input()`` flushes its prompt) or `release`, so that a key written in two pieces is whole
+    when it is redacted.
+    """
 
     def __init__(self, wrapped: TextIO) -> None:
         self.wrapped = wrapped
+        self._unfinished = ""
 
     def write(self, text: str) -> int:
-        self.wrapped.write(_redact_written(text))
+        ready, self._unfinished = split_unfinished(self._unfinished + text)
+        if ready:
+            self.wrapped.write(_redact_written(ready))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
+    def release(self) -> None:
+        """Write what is held back, redacted."""
+        held, self._unfinished = self._unfinished, ""
+        if held:
+            self.wrapped.write(_redact_written(held))
+
+    def flush(self) -> None:
+        self.release()
+        self.wrapped.flush()
+
     @property
     def buffer(self) -> RedactingBuffer:
-        self.wrapped.flush()  # text written before the bytes comes out before them
+        self.flush()  # text written before the bytes comes out before them
         return RedactingBuffer(self.wrapped.buffer)
 
     def __getattr__(self, name: str) -> Any:
@@ -458,6 +559,7 @@ def _unwrap_std_streams() -> None:
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, RedactingStream):
+            stream.release()
             setattr(sys, name, stream.wrapped)
 
 
@@ -667,6 +769,7 @@ class _ShellGuard:
             relay.close()
         for handler in self.patched_handlers:
             if isinstance(handler.stream, RedactingStream):
+                handler.stream.release()
                 handler.setStream(handler.stream.wrapped)
         _unwrap_std_streams()
 

@@ -570,3 +570,30 @@ def test_history_database_and_logfile_hold_no_key(tmp_path: Path) -> None:
     with sqlite3.connect(ipythondir / "profile_default" / "history.sqlite") as db:
         rows = db.execute("SELECT source_raw FROM history").fetchall()
     assert any(KEY_MARKER in row[0] for row in rows)
+
+
+# --- a key written in pieces ---------------------------------------------------------------------
+
+
+def joined_streams(outputs: Outputs) -> str:
+    """What JupyterLab keeps of consecutive stream outputs: one text per stream, joined."""
+    return "".join(output.get("text", "") for output in outputs if output["output_type"] == "stream")
+
+
+@pytest.mark.parametrize("pieces", [
+    "print(key[:20], end='', flush=True); time.sleep(0.3); print(key[20:])",
+    "print('Authorization: Bearer', end=' ', flush=True); time.sleep(0.3); print(token)",
+    "print('api_key = \"', end='', flush=True); time.sleep(0.3); print(key[:30], end=''); print(key[30:] + '\"')",
+    "for char in key: print(char, end='', flush=True)\nprint()",
+])
+def test_a_key_written_in_pieces_is_redacted_whole(run: KernelRunner, pieces: str) -> None:
+    outputs = run(f"import time\ntoken = 'FAKE' + 'x9' * 20\n{pieces}")
+    text = joined_streams(outputs)
+    assert KEY not in text and "FAKEx9x9" not in text
+    assert "[REDACTED" in text
+
+
+def test_an_unfinished_line_is_shown_when_the_cell_ends(run: KernelRunner) -> None:
+    outputs = run("print('Loading', end='', flush=True)\nprint('...', end='')")
+    assert joined_streams(outputs) == "Loading..."
+    assert joined_streams(run("print('next cell')")) == "next cell\n"
