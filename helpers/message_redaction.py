@@ -48,14 +48,17 @@ logger = logging.getLogger(__name__)
 MIN_ENV_SECRET_LENGTH = 6
 SCAN_BUDGET = 1_500_000  # characters per message that may be scanned for key shapes
 _STRING_COST = 64  # what checking one string costs, counted in characters against the budget
-# Words that make a variable name secret, wherever they stand in the name, and last words that
-# say the variable holds something *about* a secret (where it is), not the secret.
+# Words that make a variable name secret, wherever they stand in the name (singular only:
+# MAX_TOKENS is a count), and last words that say the variable holds something *about* a
+# secret (where it is, how long it lives), not the secret itself.
 _SECRET_WORDS = frozenset({
-    "key", "keys", "apikey", "secretkey", "accesskey", "privatekey", "token", "tokens",
-    "authtoken", "accesstoken", "secret", "secrets", "password", "passwords", "passwd", "pass",
-    "pwd", "passphrase", "pat", "credential", "credentials",
+    "key", "apikey", "secretkey", "accesskey", "privatekey", "token", "authtoken", "accesstoken",
+    "apitoken", "secret", "clientsecret", "password", "passwd", "pass", "pwd", "passphrase", "pat",
 })
-_NOT_THE_VALUE = frozenset({"path", "file", "dir", "name", "names", "arn", "url", "env", "var", "type"})
+_NOT_THE_VALUE = frozenset({
+    "path", "file", "dir", "name", "arn", "url", "env", "var", "type", "id", "header", "prefix",
+    "ttl", "timeout", "length", "version",
+})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 # Messages whose whole content can carry what user code printed, returned or typed.

@@ -135,12 +135,14 @@ def test_names_holding_a_secret_word_are_secret(prefix: str, word: str, suffix: 
     assert is_secret_name(name.lower() if lower else name)
 
 
-@given(prefix=name_parts, word=secret_words, where=st.sampled_from(["_PATH", "_FILE", "_DIR", "_NAME"]))
+@given(prefix=name_parts, word=secret_words,
+       where=st.sampled_from(["_PATH", "_FILE", "_DIR", "_NAME", "_ID", "_TTL", "_HEADER"]))
 def test_names_saying_where_a_secret_is_are_not_secret(prefix: str, word: str, where: str) -> None:
     assert not is_secret_name(f"{prefix}_{word}{where}")
 
 
 @pytest.mark.parametrize("name", ["KEYBOARD", "MONKEY", "PATH", "PYTHONPATH", "TOKENIZERS_PARALLELISM",
+                                  "MAX_TOKENS", "GOOGLE_APPLICATION_CREDENTIALS", "API_KEY_HEADER",
                                   "BYPASS_CACHE", "PATTERN", "HOME", "PASSENGER_COUNT", "COMPASS"])
 def test_ordinary_names_are_not_secret(name: str) -> None:
     assert not is_secret_name(name)
