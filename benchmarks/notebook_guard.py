@@ -29,7 +29,7 @@ from typing import Any
 from jupyter_client.manager import start_new_kernel
 
 from helpers.key_formats import fake_key
-from helpers.notebook_guard import redact_message
+from helpers.message_redaction import redact_message
 
 ROUNDS = 5
 KERNEL_SETUP = r"""

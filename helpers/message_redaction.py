@@ -40,7 +40,7 @@ __all__ = [
     "env_secrets", "forget_registered_secrets", "GuardError", "is_secret_name", "known_secrets",
     "MessageRedactor", "MIN_ENV_SECRET_LENGTH", "OUTPUT_MESSAGES", "redact_bundle",
     "redact_content", "redact_message", "redact_text", "redact_value", "register_secret",
-    "SCAN_BUDGET", "SecretValueError", "WITHHELD", "WITHHELD_LARGE",
+    "SCAN_BUDGET", "SecretValueError", "WITHHELD", "WITHHELD_ITEMS", "WITHHELD_LARGE",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ OUTPUT_MESSAGES = frozenset({
     "inspect_reply", "input_request", "history_reply",
 })
 WITHHELD = "[output withheld: helpers.notebook_guard could not redact it]"
-WITHHELD_LARGE = "[output withheld: {size} characters that may hold a key, too long to redact]"
+WITHHELD_LARGE = "[output withheld: {size} characters that may hold a key, too much to redact]"
+WITHHELD_ITEMS = "[output withheld: {count} more items that may hold a key, too much to redact]"
 WITHHELD_BINARY = "[{mimetype} output withheld: it holds a key]"
 _TEXT_LIKE = ("json", "xml", "javascript", "yaml", "csv", "svg")
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -182,13 +183,22 @@ class MessageRedactor:
         if isinstance(value, str):
             return self.text(value)
         if self.budget <= 0 and isinstance(value, list | tuple | dict):
-            return WITHHELD_LARGE.format(size=len(value))
+            return WITHHELD_ITEMS.format(count=len(value))
         if isinstance(value, list | tuple):
-            return [self.value(item) for item in value]
+            return self._items(value)
         if isinstance(value, dict):
             return {self.value(key): self.bundle(item) if key == "data" and isinstance(item, dict)
                     else self.value(item) for key, item in value.items()}
         return value
+
+    def _items(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
+        redacted = []
+        for done, item in enumerate(items):
+            if self.budget <= 0:  # one notice for the rest, rather than one per item
+                redacted.append(WITHHELD_ITEMS.format(count=len(items) - done))
+                break
+            redacted.append(self.value(item))
+        return redacted
 
     def bundle(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """A display's MIME type -> data mapping: text of every type redacted, binary checked."""
@@ -200,7 +210,8 @@ class MessageRedactor:
                     continue
                 redacted[mimetype] = data
             else:
-                redacted[self.value(mimetype)] = self.value(data)
+                name = self.value(mimetype)  # before the data, which may spend the budget
+                redacted[name] = self.value(data)
         return redacted
 
     def _binary_holds_secret(self, data: str | bytes) -> bool:

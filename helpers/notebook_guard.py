@@ -78,6 +78,9 @@ from .guard_streams import (
     wrap_std_streams,
 )
 from .message_redaction import (
+    MIN_ENV_SECRET_LENGTH,
+    OUTPUT_MESSAGES,
+    WITHHELD,
     GuardError,
     MessageRedactor,
     SecretValueError,
@@ -85,12 +88,19 @@ from .message_redaction import (
     forget_registered_secrets,
     is_secret_name,
     known_secrets,
+    redact_content,
+    redact_message,
+    redact_text,
+    redact_value,
     register_secret,
 )
 
+# The names learners use (register_secret...) are importable from here, where the guard is.
 __all__ = [
     "env_secrets", "forget_registered_secrets", "GuardError", "is_secret_name", "known_secrets",
-    "load_ipython_extension", "register_secret", "SecretValueError", "unload_ipython_extension",
+    "load_ipython_extension", "MIN_ENV_SECRET_LENGTH", "OUTPUT_MESSAGES", "redact_content",
+    "redact_message", "redact_text", "redact_value", "RedactingStream", "register_secret",
+    "SecretValueError", "unload_ipython_extension", "WITHHELD",
 ]
 
 _GUARD_MARK = "_notebook_guard_original"

@@ -185,7 +185,7 @@ def test_a_huge_crafted_output_never_shows_the_key(padding: str) -> None:
     content = redact_content("stream", {"name": "stdout", "text": text}, ())
     assert KEY not in content["text"]
     assert len(content["text"]) < 200  # withheld, with a notice that says why
-    assert "too long" in content["text"]
+    assert "too much to redact" in content["text"]
 
 
 def test_a_long_output_within_the_budget_is_redacted_not_withheld() -> None:
@@ -201,6 +201,14 @@ def test_the_budget_counts_the_whole_message() -> None:
                                                        "text/markdown": piece}}, ())
     assert KEY not in json.dumps(content)
     assert sum(KEY_MARKER in value for value in content["data"].values()) == 1
+
+
+def test_a_message_of_many_strings_beyond_the_budget_is_withheld_not_leaked() -> None:
+    rows = [f"api_key=1 row {i}" for i in range(100_000)] + [f"api_key: {KEY}"]
+    content = redact_content("display_data", {"data": {"application/json": {"rows": rows}}}, ())
+    redacted_rows = content["data"]["application/json"]["rows"]
+    assert KEY not in json.dumps(content)
+    assert redacted_rows[0] == rows[0] and "too much to redact" in redacted_rows[-1]
 
 
 def test_message_redactor_cores_come_from_every_known_value() -> None:
