@@ -1,9 +1,10 @@
 """What does the notebook guard cost per output? ``python -m benchmarks.notebook_guard``
 
 Part 1, a real kernel (jupyter_client): the same kernel times four kinds of output with the guard
-loaded and unloaded, alternately, five rounds each, so that a slow moment of the machine hits
-both alike. Each figure is the kernel-side cost of one output, from the call to the message
-handed to the I/O thread (``print`` is followed by a flush, which waits for the message):
+loaded and unloaded, side by side for each kind (in a shuffled order), five rounds, so that a
+slow moment of the machine hits both alike. Each figure is the kernel-side cost of one output,
+from the call to the message handed to the I/O thread (``print`` is followed by a flush, which
+waits for the message):
 
 - print:      one ``print`` of an ordinary line;
 - display:    a small ``display(HTML(...))``;
@@ -18,8 +19,8 @@ five runs). Target: none takes more than 1 s.
 
 from __future__ import annotations
 
-import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -47,16 +48,20 @@ def _per_call(action, times):
         action()
     return (time.perf_counter() - start) / times * 1e6
 
-def _bench():
-    def printed():
-        print(_line)
-        sys.stdout.flush()
-    return {
-        'print': _per_call(printed, 100),
-        'display': _per_call(lambda: display(_small), 200),
-        'json-400': _per_call(lambda: display(_json), 100),
-        'html-1mb': _per_call(lambda: display(_html), 3),
-    }
+def _printed():
+    print(_line)
+    sys.stdout.flush()
+
+_CASES = {
+    'print': (_printed, 100),
+    'display': (lambda: display(_small), 200),
+    'json-400': (lambda: display(_json), 100),
+    'html-1mb': (lambda: display(_html), 3),
+}
+
+def _bench(case):
+    action, times = _CASES[case]
+    return _per_call(action, times)
 """
 CASES = ("print", "display", "json-400", "html-1mb")
 
@@ -82,12 +87,13 @@ def kernel_costs() -> dict[str, dict[str, list[float]]]:
     try:
         _run(client, KERNEL_SETUP)
         figures: dict[str, dict[str, list[float]]] = {"guarded": {}, "unguarded": {}}
+        modes = [("guarded", "%load_ext"), ("unguarded", "%unload_ext")]
         for _ in range(ROUNDS):
-            for mode, magic in (("guarded", "%load_ext"), ("unguarded", "%unload_ext")):
-                _run(client, f"{magic} helpers.notebook_guard")
-                result = json.loads(_run(client, "print(json.dumps(_bench()))").splitlines()[-1])
-                for case in CASES:
-                    figures[mode].setdefault(case, []).append(result[case])
+            for case in CASES:  # guarded and unguarded side by side, in a shuffled order
+                for mode, magic in random.sample(modes, len(modes)):
+                    _run(client, f"{magic} helpers.notebook_guard")
+                    printed = _run(client, f"print(_bench({case!r}))")
+                    figures[mode].setdefault(case, []).append(float(printed.split()[-1]))
         return figures
     finally:
         client.stop_channels()
