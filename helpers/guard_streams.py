@@ -23,7 +23,6 @@ from typing import Any, BinaryIO, TextIO
 
 from .message_redaction import (
     OUTPUT_MESSAGES,
-    SCAN_BUDGET,
     MessageRedactor,
     known_secrets,
     redact_content,
@@ -41,6 +40,7 @@ __all__ = [
 _KEYISH = string.ascii_letters + string.digits + "._~+/=%-"  # every character of every key shape
 _GLUE = " \t\"':=?&"  # what stands between a context word (Bearer, api_key, ?key) and its key
 MAX_HELD = 4096
+_RELAY_CHUNK = 1 << 18  # bytes a relay passes on at once when no line ends
 
 
 def split_unfinished(text: str) -> tuple[str, str]:
@@ -156,9 +156,8 @@ def unguard_session(session: Any) -> None:
 
 
 def _redact_written(text: str) -> str:
-    """One write to a stream or a descriptor, redacted (withheld if huge and holding a key)."""
-    redactor = MessageRedactor(known_secrets())
-    return redactor.text(text) if redactor.needs_redaction(text) else text
+    """One write to a stream or a descriptor, redacted (withheld if too much to read)."""
+    return MessageRedactor(known_secrets()).text(text)
 
 
 class RedactingBuffer:
@@ -281,7 +280,7 @@ class FdRelay:
                 break
             pending += chunk
             complete, newline, rest = pending.rpartition(b"\n")
-            if not ready or len(pending) > SCAN_BUDGET:
+            if not ready or len(pending) > _RELAY_CHUNK:
                 self._send(pending)
                 pending = b""
             elif newline:

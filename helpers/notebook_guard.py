@@ -31,9 +31,9 @@ it is redacted: frontends join consecutive stream outputs in the saved notebook.
 end of a stream output (a word with no line end after it) is therefore shown with the next
 output of the cell, or when the cell ends.
 
-A message that may hold a key is scanned up to ``SCAN_BUDGET`` characters (1.5 million); text
-beyond that is withheld with a notice, never shown unredacted, so that no output can stall the
-kernel (see `helpers.message_redaction`).
+So that no output can stall the kernel, a message is read up to 10 million characters and
+redacted up to 1 million; text beyond is withheld with a notice, never shown unredacted (see
+`helpers.message_redaction`).
 
 What it cannot do:
 
@@ -63,7 +63,6 @@ tested without it).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -155,7 +154,7 @@ class _ShellGuard:
                 self.held[cache_name].extend(cache)
                 setattr(history, cache_name, [])
             else:
-                redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+                redactor = MessageRedactor.unbounded(known_secrets())
                 setattr(history, cache_name, [tuple(redactor.value(list(row))) for row in cache])
             original(conn)
 
@@ -186,7 +185,7 @@ class _ShellGuard:
     def _flush_log(self) -> None:
         log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, None)
         held, self.held_log = self.held_log, []
-        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        redactor = MessageRedactor.unbounded(known_secrets())
         for data, kind in held:
             if log_write is not None:
                 log_write(redactor.text(data) if isinstance(data, str) else data, kind)
@@ -196,7 +195,7 @@ class _ShellGuard:
         history = getattr(self.ip, "history_manager", None)
         if history is None or count is None:  # None when the cell is not in history
             return
-        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        redactor = MessageRedactor.unbounded(known_secrets())
         for output in history.outputs.get(count, []):
             output.bundle = redactor.bundle(output.bundle)
         if count in history.exceptions:
