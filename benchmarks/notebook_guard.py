@@ -140,6 +140,8 @@ def _spread(values: list[float]) -> str:
 
 
 def main() -> int:
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    print(f"machine: {os.cpu_count()} cores, load average {load} (figures scale with the load)")
     figures = kernel_costs()
     print(f"Real kernel, cost of one output in microseconds (min median max of {ROUNDS} rounds)")
     print(f"{'output':10} {'unguarded (min/med/max)':>29}   {'guarded (min/med/max)':>29}  "
