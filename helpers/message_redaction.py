@@ -19,7 +19,7 @@ budgets, measured on this project's 2-core machine: `READ_BUDGET` characters may
 anchors (about 30 ns a character) and `SCAN_BUDGET` characters may be redacted (up to 0.4 us a
 character for text crafted against `helpers.key_formats`, e.g. ``api_key:`` then megabytes of
 spaces). Text beyond either budget is withheld with a notice, never shown unredacted: a message
-of more than 10 million characters is withheld whole (Jupyter Server's default data-rate limit,
+of more than 12 million characters is withheld whole (Jupyter Server's default data-rate limit,
 1 MB/s over 3 s, drops such output anyway).
 
 Needs: redaction.py, key_formats.py.
@@ -51,9 +51,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIN_ENV_SECRET_LENGTH = 6
-READ_BUDGET = 10_000_000  # characters per message that may be checked for anchors and known values
+READ_BUDGET = 12_000_000  # characters per message that may be checked for anchors and known values
 SCAN_BUDGET = 1_000_000  # characters per message that may be redacted (scanned for key shapes)
-_STRING_COST = 64  # what handling one string costs, counted in characters against the read budget
+# What handling one string costs beyond its characters, counted in characters of each budget.
+_STRING_COST = 64
+_SCAN_STRING_COST = 32
 # Words that make a variable name secret, wherever they stand in the name (singular only:
 # MAX_TOKENS is a count), and last words that say the variable holds something *about* a
 # secret (where it is, how long it lives), not the secret itself.
@@ -191,14 +193,15 @@ class MessageRedactor:
             return text
         if len(text) > self.budget:
             return WITHHELD_LARGE.format(size=len(text))
-        self.budget -= len(text)
+        self.budget -= len(text) + _SCAN_STRING_COST
         return redact_text(text, [value for core, value in self._cores if core in text])
 
     def value(self, value: Any) -> Any:
         """`value` (a string, or JSON-like lists and dicts of them) with every secret redacted."""
         if isinstance(value, str):
             return self.text(value)
-        if self.budget <= 0 and isinstance(value, list | tuple | dict):
+        spent = self.budget <= 0 or self.read_budget <= _STRING_COST
+        if spent and isinstance(value, list | tuple | dict):
             return WITHHELD_ITEMS.format(count=len(value))
         if isinstance(value, list | tuple):
             return self._items(value)
@@ -210,7 +213,7 @@ class MessageRedactor:
     def _items(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
         redacted = []
         for done, item in enumerate(items):
-            if self.budget <= 0:  # one notice for the rest, rather than one per item
+            if self.budget <= 0 or self.read_budget <= _STRING_COST:  # one notice for the rest
                 redacted.append(WITHHELD_ITEMS.format(count=len(items) - done))
                 break
             redacted.append(self.value(item))

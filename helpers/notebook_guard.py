@@ -31,7 +31,7 @@ it is redacted: frontends join consecutive stream outputs in the saved notebook.
 end of a stream output (a word with no line end after it) is therefore shown with the next
 output of the cell, or when the cell ends.
 
-So that no output can stall the kernel, a message is read up to 10 million characters and
+So that no output can stall the kernel, a message is read up to 12 million characters and
 redacted up to 1 million; text beyond is withheld with a notice, never shown unredacted (see
 `helpers.message_redaction`).
 
