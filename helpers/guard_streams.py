@@ -75,9 +75,8 @@ class GuardedSend:
     is held until the next output of the same request, or its ``idle`` status.
     """
 
-    def __init__(self, original: Callable[..., Any]) -> None:
-        self.original = original
-        self.session = getattr(original, "__self__", None)
+    def __init__(self, session: Any, original: Callable[..., Any]) -> None:
+        self.session, self.original = session, original
         self._lock = threading.RLock()
         self._held: dict[tuple[str, str], tuple[str, Any, Any, dict[str, Any]]] = {}
         self._finished: list[str] = []  # requests whose idle status has gone (last 100)
@@ -129,16 +128,17 @@ class GuardedSend:
     def _send_held(self, key: tuple[str, str]) -> None:
         text, stream, parent, extra = self._held.pop(key)
         content = redact_content("stream", {"name": key[1], "text": text}, known_secrets())
-        if self.session is not None:
-            self.original(stream, self.session.msg("stream", content, parent=parent), **extra)
+        self.original(stream, self.session.msg("stream", content, parent=parent), **extra)
 
 
 def guard_session(session: Any) -> None:
+    """Make a kernel session redact what it sends (once: guarding twice changes nothing)."""
     if not isinstance(session.send, GuardedSend):
-        session.send = GuardedSend(session.send)
+        session.send = GuardedSend(session, session.send)
 
 
 def unguard_session(session: Any) -> None:
+    """Send what is held back, and give the session its own ``send`` again."""
     guarded = session.send
     if not isinstance(guarded, GuardedSend):
         return
@@ -218,12 +218,14 @@ class RedactingStream:
 
 
 def wrap_std_streams() -> None:
+    """Put a `RedactingStream` around ``sys.stdout`` and ``sys.stderr`` (not twice)."""
     for name in ("stdout", "stderr"):
         if not isinstance(getattr(sys, name), RedactingStream):
             setattr(sys, name, RedactingStream(getattr(sys, name)))
 
 
 def unwrap_std_streams() -> None:
+    """Write what the wrappers hold back, and give ``sys.stdout`` / ``sys.stderr`` back."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, RedactingStream):
