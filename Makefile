@@ -25,9 +25,11 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
+# lab-settings/overrides.json turns off JupyterLab's news pop-up and update check (the settings
+# JupyterLab 4.6 honours; --LabApp.news_url alone still asks "Would you like to get notified...").
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-		--LabApp.news_url=None $(ROOT_FLAG)
+		--LabApp.app_settings_dir=$(CURDIR)/lab-settings --LabApp.news_url=None $(ROOT_FLAG)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
