@@ -48,6 +48,8 @@ WRONG = {
                           "will not help): it should let NoHealthyKeyError propagate; it raised TypeError"),
     "strictly less than max_wait": (answer(give_up_when="err.retry_in is None or err.retry_in >= max_wait"),
                                     "exactly max_wait=10 s: it raised NoHealthyKeyError"),
+    "0 taken for unknown": (answer(give_up_when="not err.retry_in or err.retry_in > max_wait"),
+                            "Retry-After: 0 (retry_in is 0, not None: try again at once): it raised"),
     "waits max_wait, not retry_in": (answer(wait="wait(max_wait)"), "it waited 10 s; expected 5 s"),
     "loops until it works": ('''def ask_patiently(pool, fn, wait, max_wait=10.0):
     while True:

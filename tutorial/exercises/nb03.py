@@ -3,9 +3,9 @@ once, when the wait is known and short enough, and otherwise gives up.
 
 The check runs the learner's function against the fake provider in scenarios the notebook does not
 show, and counts: the requests each scenario makes, the waits and their lengths. A wait exactly as
-long as ``max_wait``, one key or two, revoked keys (``retry_in`` is None), a key still rate-limited
-after the wait, an error that is not about the key; a loop that never gives up is stopped and
-reported, and so is a real ``time.sleep``.
+long as ``max_wait``, a wait of 0 s (falsy, but known), one key or two, revoked keys (``retry_in``
+is None), a key still rate-limited after the wait, an error that is not about the key; a loop that
+never gives up is stopped and reported, and so is a real ``time.sleep``.
 
 Needs: exercises/__init__.py, clock.py, helpers/key_pool.py, helpers/mock_provider.py,
 helpers/key_formats.py; openai.
@@ -79,6 +79,8 @@ SCENARIOS = (
              (7.5,), 2, gives_up=False),
     Scenario("both keys rate-limited for exactly max_wait=10 s", (("rate_limited", "ok"),) * 2, 10, 10,
              (10,), 3, gives_up=False),
+    Scenario("both keys rate-limited with Retry-After: 0 (retry_in is 0, not None: try again at once)",
+             (("rate_limited", "ok"),) * 2, 0, 10, (0,), 3, gives_up=False),
     Scenario("both keys rate-limited for 30 s, max_wait=10", (("rate_limited", "ok"),) * 2, 30, 10,
              (), 2, gives_up=True),
     Scenario("both keys revoked (retry_in is None: waiting will not help)", ("invalid",) * 2, 5, 10,
