@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -150,3 +152,26 @@ def test_a_key_in_the_learners_exception_never_reaches_the_output(
     assert len(problems) == 1
     assert key not in problems[0]
     assert problems[0].startswith("checking your answer raised RuntimeError")
+
+
+def test_an_endless_loop_is_stopped_and_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    def spins(answer: Any) -> list[str]:
+        while True:
+            try:
+                answer()
+            except Exception:  # noqa: S112 - a learner's loop that swallows every error
+                continue
+
+    exercise = Exercise("Loop", spins, "stop", "pass", time_limit=0.2)
+    assert exercise.check(lambda: 1) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ checking your answer took more than 0.2 s")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_off_the_main_thread_a_check_still_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    results: list[bool] = []
+    worker = threading.Thread(target=lambda: results.append(exercise_with(sums_to_three).check(lambda: 3)))
+    worker.start()
+    worker.join()
+    assert results == [True]
