@@ -70,8 +70,7 @@ class HangingSecretsManager:
         """A boto3 client pointed at this server (fake credentials, no proxy)."""
         client: SecretsManagerClient = boto3.client(
             "secretsmanager", region_name="us-east-1", endpoint_url=self.url,
-                            aws_access_key_id="FAKEACCESSKEYEXAMPLE",
-                            aws_secret_access_key="FAKE-secret-access-key-EXAMPLE",
+            aws_access_key_id="FAKEACCESSKEYEXAMPLE", aws_secret_access_key="FAKE-secret-access-key-EXAMPLE",
             config=(config or Config()).merge(Config(proxies={})))
         return client
 
