@@ -53,7 +53,8 @@ _RESAVE = ("Save it as UTF-8: in the editor, 'Save with Encoding' > UTF-8; in Wi
 
 
 class EnvFileError(Exception):
-    """A problem with a ``.env`` file: `path` names it; `line` is set when a line is at fault."""
+    """Base class of this module's errors: a problem with a ``.env`` file, or with asking git about
+    one. `path` names the file; `line` is set when a line is at fault."""
 
     def __init__(self, message: str, path: Path, line: int | None = None) -> None:
         super().__init__(message)
@@ -82,7 +83,7 @@ class EnvPathOutsideProjectError(EnvFileError):
     """A ``.env`` path (or the folder to search from) that lies outside the project root."""
 
 
-class GitCheckError(Exception):
+class GitCheckError(EnvFileError):
     """git could not say whether a path is ignored: git is missing, or the path is not in a repository."""
 
 
@@ -217,10 +218,10 @@ def is_git_ignored(path: StrPath) -> bool:
                               capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitCheckError("git is not installed or not on PATH: install git to check "
-                            f"whether {target} is ignored") from None
+                            f"whether {target} is ignored", target) from None
     if done.returncode in (0, 1):
         return done.returncode == 0
-    raise GitCheckError(f"git check-ignore failed for {target}: {done.stderr.strip()}")
+    raise GitCheckError(f"git check-ignore failed for {target}: {done.stderr.strip()}", target)
 
 
 def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[str, object]) -> EnvDrift:

@@ -504,3 +504,11 @@ def test_the_syntax_error_says_python_dotenv_would_only_log_a_warning(project: P
     (project / ".env").write_text("BROKEN LINE\n")
     with pytest.raises(EnvSyntaxError, match="skip it with only a logged warning"):
         load_env(override=False, start=project, environ={})
+
+
+def test_every_error_of_the_module_derives_from_its_one_base() -> None:
+    import helpers.env_files as module
+    errors = [value for value in vars(module).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ == module.__name__]
+    assert GitCheckError in errors and all(issubclass(error, module.EnvFileError) for error in errors)

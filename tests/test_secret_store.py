@@ -926,3 +926,12 @@ def test_on_secret_registers_every_value_with_redaction(aws, debug_log):
     assert sorted(registered) == sorted([PASSWORD, OLD_KEY])
     assert "connecting with password [REDACTED" in debug_log.getvalue()
     assert PASSWORD not in debug_log.getvalue()
+
+
+def test_every_error_of_both_modules_derives_from_secret_store_error():
+    import helpers.aws_secret_store as aws_module
+    import helpers.secret_store as module
+    errors = [value for source in (module, aws_module) for value in vars(source).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ in (module.__name__, aws_module.__name__)]
+    assert len(errors) >= 5 and all(issubclass(error, SecretStoreError) for error in errors)

@@ -560,3 +560,10 @@ def test_a_file_that_turns_bad_after_the_check_still_leaves_nothing_on_the_chain
     err = error_of(load_settings, "prod", secrets_dir=secrets)
     assert err.problems[0].variable == "settings files" and err.__context__ is None
     assert not holds_part_of(chain_text(err), PROD_KEY)
+
+
+def test_every_error_of_the_module_derives_from_settings_error():
+    errors = [value for value in vars(settings_module).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ == settings_module.__name__]
+    assert errors == [SettingsError]
