@@ -180,7 +180,7 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
 
     Nothing is loaded when the file has a problem: `EnvFileNotFoundError`, `EnvSyntaxError`,
     `EnvFileUnreadableError` or `EnvPathOutsideProjectError`, naming the file (and line). Every
-    name and value is checked before the first one is set.
+    name and value is checked (no NUL, no '=' in a name) before the first one is set.
     """
     start_dir, project_root = _start_and_root(start, root)
     if path is None:
@@ -188,7 +188,6 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     else:
         env_path = _inside_project(start_dir / path, project_root)
     values = _parse(env_path, interpolate=interpolate)
-    _check_settable(values, env_path)
     target = os.environ if environ is None else environ
     names_set, skipped, without_value = [], [], []
     for name, value in values.items():
@@ -262,9 +261,11 @@ def _inside_project(path: Path, root: Path) -> Path:
 
 
 def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
-    """The file's variables, after checking every line parses."""
+    """The file's variables, after checking that every line parses and every name can be set (a
+    quoted name such as ``'A=B'`` parses, and ``os.environ`` refuses it)."""
     text = read_env_file(path)
-    bad_lines = tuple(line for line, binding in _statements(text) if binding.error)
+    statements = list(_statements(text))
+    bad_lines = tuple(line for line, binding in statements if binding.error)
     if bad_lines:
         which = "line" if len(bad_lines) == 1 else "lines"
         raise EnvSyntaxError(
@@ -272,6 +273,11 @@ def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
             "own it would skip it with only a logged warning (the text is not shown: it may hold a "
             "secret). Look for a missing '=', an unclosed quote, or a space inside the name.",
             path, bad_lines)
+    unsettable = next((line for line, binding in statements if "=" in (binding.key or "")), None)
+    if unsettable is not None:
+        raise EnvFileUnreadableError(
+            f"{path}, line {unsettable}: a variable name that holds '=' cannot be set in the "
+            "environment; nothing was loaded. Give the variable a plain name.", path, unsettable)
     return dict(dotenv_values(stream=io.StringIO(text), interpolate=interpolate))
 
 
@@ -281,22 +287,6 @@ def _statements(text: str) -> Iterator[tuple[int, Binding]]:
         original = binding.original.string
         leading_blank = original[: len(original) - len(original.lstrip())]
         yield binding.original.line + len(_NEWLINE.findall(leading_blank)), binding
-
-
-def _check_settable(values: Mapping[str, str | None], path: Path) -> None:
-    """Raise `EnvFileUnreadableError` for a name the environment cannot hold (empty, or holding '='),
-    before anything is set. A NUL character cannot reach here: `read_env_file` refuses it."""
-    for name in values:
-        if not name or "=" in name:
-            line = _line_of(name, path)
-            raise EnvFileUnreadableError(
-                f"{path}, line {line}: a variable name that is empty or holds '=' cannot be set in the "
-                "environment; nothing was loaded. Give the variable a plain name.", path, line)
-
-
-def _line_of(name: str, path: Path) -> int | None:
-    return next((line for line, binding in reversed(list(_statements(read_env_file(path))))
-                 if binding.key == name), None)
 
 
 def read_env_file(path: StrPath) -> str:
