@@ -6,6 +6,7 @@ import codecs
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -512,3 +513,32 @@ def test_every_error_of_the_module_derives_from_its_one_base() -> None:
               if isinstance(value, type) and issubclass(value, Exception)
               and value.__module__ == module.__name__]
     assert GitCheckError in errors and all(issubclass(error, module.EnvFileError) for error in errors)
+
+
+@pytest.mark.claims
+def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_gettrace_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-dotenv 1.2.4, dotenv/main.py (find_dotenv, lines 358-361): ``_is_debugger()`` is
+    ``sys.gettrace() is not None``. A debugger or coverage tool built on ``sys.monitoring`` (Python
+    3.12+: debugpy, coverage on 3.14) sets no trace function, so there the search starts from the
+    calling file's folder, as in a plain run."""
+    code, cwd = tmp_path / "code", tmp_path / "cwd"
+    for folder in (code, cwd):
+        folder.mkdir()
+        (folder / ".env").write_text("A=1\n")
+    finder = "import dotenv\n\ndef find():\n    return dotenv.find_dotenv()\n"
+    (code / "finder_fake_module.py").write_text(finder)
+    monkeypatch.syspath_prepend(str(code))
+    monkeypatch.chdir(cwd)
+    import finder_fake_module  # type: ignore[import-not-found]
+
+    previous = sys.gettrace()
+    try:
+        sys.settrace(None)
+        plain = finder_fake_module.find()
+        sys.settrace(lambda *_: None)
+        traced = finder_fake_module.find()
+    finally:
+        sys.settrace(previous)
+        sys.modules.pop("finder_fake_module", None)
+    assert (Path(plain).parent, Path(traced).parent) == (code, cwd)

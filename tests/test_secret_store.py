@@ -585,6 +585,7 @@ def test_zero_downtime_rotation_end_to_end(aws, clock, caplog):
     assert client.models.list().data  # and carries on
 
 
+@pytest.mark.claims
 def test_a_put_secret_value_rotation_moves_awsprevious(aws, clock):
     create(aws, {"openai_api_key": OLD_KEY})
     store = AWSSecretsManagerStore(SECRET_ID, client=aws, clock=clock)
@@ -935,3 +936,17 @@ def test_every_error_of_both_modules_derives_from_secret_store_error():
               if isinstance(value, type) and issubclass(value, Exception)
               and value.__module__ in (module.__name__, aws_module.__name__)]
     assert len(errors) >= 5 and all(issubclass(error, SecretStoreError) for error in errors)
+
+
+@pytest.mark.claims
+def test_moto_answers_a_read_without_a_stage_with_the_old_version_after_a_stage_move(aws):
+    """Notebook 04's note, and why the store always asks for ``VersionStage`` explicitly: moto 5.2,
+    unlike AWS, keeps serving the old version to a GetSecretValue without a stage after
+    ``update_secret_version_stage`` moved AWSCURRENT."""
+    aws.create_secret(Name=SECRET_ID, SecretString="old", ClientRequestToken="version-1-" + "0" * 23 + "1")
+    staged = aws.put_secret_value(SecretId=SECRET_ID, SecretString="new", VersionStages=["AWSPENDING"])
+    aws.update_secret_version_stage(SecretId=SECRET_ID, VersionStage="AWSCURRENT",
+                                    MoveToVersionId=staged["VersionId"],
+                                    RemoveFromVersionId="version-1-" + "0" * 23 + "1")
+    assert aws.get_secret_value(SecretId=SECRET_ID)["SecretString"] == "old"
+    assert aws.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"] == "new"

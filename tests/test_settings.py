@@ -285,6 +285,7 @@ def test_error_is_not_chained_to_the_validation_error(project: Path, monkeypatch
     assert not holds_part_of(full_text(err), KEY)
 
 
+@pytest.mark.claims
 def test_plain_model_error_holds_no_input_in_its_message(project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("MAX_TOKENS", KEY)
