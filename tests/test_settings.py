@@ -568,3 +568,10 @@ def test_every_error_of_the_module_derives_from_settings_error():
               if isinstance(value, type) and issubclass(value, Exception)
               and value.__module__ == settings_module.__name__]
     assert errors == [SettingsError]
+
+
+def test_an_env_file_with_a_utf8_byte_order_mark_loads(project: Path):
+    """Windows PowerShell 5's ``Set-Content -Encoding utf8`` writes one; the first name must still count."""
+    (project / ".env").write_bytes(b"\xef\xbb\xbf" + f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n".encode())
+    loaded = load_settings()
+    assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
