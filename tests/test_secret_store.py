@@ -1,7 +1,9 @@
-"""Tests for helpers.secret_store: every store, the AWS cache and its errors, and a rotation end to end.
+"""Tests for helpers.secret_store and helpers.aws_secret_store: every store, the AWS cache and its
+errors, values and names a store refuses, concurrency under an outage, logging, and a rotation end to end.
 
 AWS Secrets Manager is moto (in process); throttling and access denied come from botocore's Stubber,
-an unreachable endpoint from a ``before-send`` hook. Time is a fake clock: nothing sleeps.
+an unreachable endpoint from a ``before-send`` hook, a hung one from a real socket on 127.0.0.1
+(`benchmarks.secret_store.HangingSecretsManager`). Time is a fake clock: nothing sleeps.
 """
 
 from __future__ import annotations
