@@ -28,8 +28,9 @@ def exercise_cells(notebook: Any) -> tuple[int, int]:
     return exercise, check
 
 
-def text_of(cell: Any) -> str:
-    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+def text_of(cell: Any, stream: str = "stdout") -> str:
+    return "".join(output.get("text", "") for output in cell.outputs
+                   if output.output_type == "stream" and output.get("name") == stream)
 
 
 def errors_in(notebook: Any) -> list[str]:
@@ -82,11 +83,11 @@ def test_the_reference_solution_gets_a_tick_even_when_every_exercise_cell_runs_t
     exercise, _check = exercise_cells(notebook)
     notebook.cells[exercise].source = solution_of(path)
     run = doubled_exercise_block(notebook)
-    NotebookClient(run, timeout=600, kernel_name="python3", allow_errors=True,
+    NotebookClient(run, timeout=600, startup_timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     assert not errors_in(run)
     checks = [run.cells[index] for index in tagged(run, "exercise-check")]
     assert len(checks) == 2
     for cell in checks:
         shown = text_of(cell)
-        assert shown.startswith("✅ ") and "❌" not in shown, shown
+        assert shown.startswith("✅ ") and "❌" not in shown, (shown, text_of(cell, "stderr"))
