@@ -127,7 +127,8 @@ def _beyond_the_checklist(root: Path, repo: _Repo) -> list[str]:
         problems.append(".env.example holds a value from a .env file: a template gets names, never values")
     ignored = _ignored(root, [*repo.tracked, *repo.still_ignored])
     problems += [f"{name} is ignored now: it must stay trackable" for name in repo.tracked if name in ignored]
-    problems += [f"{name} is no longer ignored: keep the .gitignore's rules that were there"
+    problems += [f"{name} is no longer ignored: keep the .gitignore's rules that were there (its last line "
+                 "may lack a newline: text appended right after it joins that rule)"
                  for name in repo.still_ignored if name not in ignored]
     return problems
 
