@@ -129,7 +129,9 @@ class Exercise:
             return [NOT_DONE]
         except _TimedOut:
             return [f"checking your answer took more than {self.time_limit:g} s: is there an endless loop?"]
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - any learner mistake is a ❌, not a traceback
+        except KeyboardInterrupt:  # you pressed stop: that is not the answer's fault
+            raise
+        except BaseException as error:  # noqa: BLE001 - any learner mistake (even sys.exit) is a ❌, not a traceback
             return [f"checking your answer raised {describe_error(error)}"]
 
     def check(self, answer: object) -> bool:
