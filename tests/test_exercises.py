@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import signal
 import threading
 from collections.abc import Callable
@@ -72,11 +73,16 @@ class Learner:
     def method(self) -> None: ...
 
 
+def stable_id(value: object) -> str:
+    """repr() without memory addresses: the same test ids in every pytest-xdist worker."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
 STUBS = [..., None, stub_plain, stub_pass, stub_docstring, stub_returning_ellipsis, stub_closure(),
          Learner().method, lambda x: None, [...], ("a", ...), {"a": ...}, {"f": stub_plain}, [stub_pass]]
 
 
-@pytest.mark.parametrize("stub", STUBS, ids=repr)
+@pytest.mark.parametrize("stub", STUBS, ids=stable_id)
 def test_a_stub_is_not_done_yet_and_the_checker_never_runs(
         stub: object, capsys: pytest.CaptureFixture[str]) -> None:
     def must_not_run(answer: Any) -> list[str]:
@@ -90,7 +96,7 @@ def test_a_stub_is_not_done_yet_and_the_checker_never_runs(
 
 
 @pytest.mark.parametrize("answer", [0, "", False, [], {}, "...", lambda: 3, lambda x: x, print,
-                                    functools.partial(print, 1), [1, 2], {"a": 1}, Learner()], ids=repr)
+                                    functools.partial(print, 1), [1, 2], {"a": 1}, Learner()], ids=stable_id)
 def test_an_answer_that_does_something_is_not_a_stub(answer: object) -> None:
     assert not is_stub(answer)
 
