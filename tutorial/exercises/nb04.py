@@ -136,7 +136,7 @@ def _shown(value: object) -> str:
 def _sandbox() -> Iterator[tuple[SecretsManagerClient, tuple[Path, Path]]]:
     """A moto mock holding the exercise's secret, two mounted folders and a known environment."""
     kept = {name: value for name, value in os.environ.items() if name not in _MOVED}
-    with tempfile.TemporaryDirectory(prefix="store-exercise-") as folder, \
+    with tempfile.TemporaryDirectory(prefix="store-exercise-", ignore_cleanup_errors=True) as folder, \
             mock.patch.dict(os.environ, {**kept, **ENVIRONMENT}, clear=True), mock_aws():
         folders = (Path(folder) / "mounted", Path(folder) / "other-host")
         for mounted, key in zip(folders, (FILE_KEY, OTHER_FILE_KEY), strict=True):
