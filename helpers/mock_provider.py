@@ -199,7 +199,8 @@ class FakeProvider:
         """
         openai_kwargs.setdefault("max_retries", 0)
         http_client = httpx2.Client(transport=WireCheckingTransport(self.handle))
-        return openai.OpenAI(api_key=api_key, base_url=self.base_url, http_client=http_client, **openai_kwargs)
+        return openai.OpenAI(api_key=api_key, base_url=self.base_url, http_client=http_client,
+                             **openai_kwargs)
 
     def async_client(
         self, api_key: str | Callable[[], Awaitable[str]], **openai_kwargs: Any
