@@ -72,7 +72,7 @@ _PLACEHOLDER = re.compile(
         | none | null | nil | undefined
     )$""")
 # A variable's name given as its value: OPENAI_API_KEY=OPENAI_API_KEY, API_KEY, YOUR_TOKEN.
-_VARIABLE_NAME = re.compile(r"^(?:[A-Z0-9]+_)+(?:KEY|TOKEN|SECRET)$")
+_VARIABLE_NAME = re.compile(r"^(?:[A-Z][A-Z0-9]{0,11}_)+(?:KEY|TOKEN|SECRET)$")  # short words, as names have
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*[=:]")
 # Shapes that say where a key stands (Bearer, URL, assignment) or that several providers share:
 # they tell nothing about which provider issued a key.

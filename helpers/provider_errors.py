@@ -153,7 +153,7 @@ def missing_scopes(error: BaseException) -> tuple[str, ...]:
 def describe_error(error: BaseException) -> str:
     """``"RateLimitError 429 project_spend_limit_exceeded"``: class, status and code, no message."""
     status = getattr(error, "status_code", None)
-    code = error_code(error)
+    code = getattr(error, "code", None)
     parts = [type(error).__name__, status, code if code != str(status) else None]
     return " ".join(str(part) for part in parts if part)
 
