@@ -11,18 +11,19 @@ this one call needs. `classify_error` reads the ``openai`` SDK's exception (stat
         classify_error(err)       # ErrorKind.QUOTA, ErrorKind.MISSING_SCOPE, ...
         quota_meaning(err)        # for QUOTA: which limit, and what brings access back
 
-==================  ===================================================================  ==============
-kind                the provider's answer                                                about the key?
-==================  ===================================================================  ==============
-``INVALID_KEY``     401 (revoked, mistyped, another provider's key); 403                 yes: replace it
-``MISSING_SCOPE``   401/403 "Missing scopes: ..." (OpenAI), "scope requirement" (Anthropic)  this call only
-``QUOTA``           429 of type ``insufficient_quota`` (any code, see `QUOTA_CODES`);     its account:
-                    402 (OpenRouter); 400 "usage limits" / "credit balance" (Anthropic)  waiting won't help
-``RATE_LIMIT``      any other 429                                                        wait Retry-After
-``TRANSIENT``       408, 5xx, connection error or timeout                                nothing known
-``UNSENDABLE``      the HTTP library refused to write a header (newline, control char)   a damaged value
-``REQUEST``         any other 4xx (400, 404, 422, ...)                                   no: same for all
-==================  ===================================================================  ==============
+The kinds, and what the provider answered:
+
+- ``INVALID_KEY``: 401 (revoked, mistyped, another provider's key), or 403. Replace the key.
+- ``MISSING_SCOPE``: 401/403 "Missing scopes: ..." (OpenAI) or "does not meet scope requirement"
+  (Anthropic): a good key, restricted from this one call. Grant the scope, or use the key elsewhere.
+- ``QUOTA``: a spent budget; waiting will not help. A 429 of type ``insufficient_quota`` whatever its
+  code (see `QUOTA_CODES`), or a known quota code; 402 (OpenRouter); 400 "usage limits" or "credit
+  balance is too low" (Anthropic).
+- ``RATE_LIMIT``: any other 429: wait for ``Retry-After``.
+- ``TRANSIENT``: 408, 5xx, a connection error or a timeout: nothing is known about the key.
+- ``UNSENDABLE``: the HTTP library refused to write a header (a newline or control character in it):
+  the request never left.
+- ``REQUEST``: any other status (400, 404, 422, ...): about the request, the same with every key.
 
 Where the facts come from (re-check after an upgrade):
 
@@ -31,12 +32,14 @@ Where the facts come from (re-check after an upgrade):
   ``error.code``); the same codes are documented in the SDK, ``openai/types/beta/session_turn_error.py``
   (openai 3.51.0).
 - Missing scopes: OpenAI answers 401 with type ``invalid_request_error``, ``code`` null and the message
-  "You have insufficient permissions for this operation. Missing scopes: api.model.read. ..."
-  (``GET /v1/models`` needs ``api.model.read``, "Models: Read" on a restricted key).
-- OpenRouter: 402 ``{"error": {"code": 402, "message": "Insufficient credits. ..."}}``
-  (https://openrouter.ai/docs, PaymentRequiredResponseError). Anthropic: 400 ``invalid_request_error``
-  "You have reached your specified API usage limits. You will regain access on ..." and "Your
-  credit balance is too low to access the Anthropic API." (https://docs.anthropic.com/en/api/errors).
+  "You have insufficient permissions for this operation. Missing scopes: api.responses.write. ..."
+  (as quoted in github.com/bytedance/trae-agent/issues/162); ``GET /v1/models`` names
+  ``api.model.read`` ("Models: Read" on a restricted key; github.com/marcusquinn/aidevops/issues/24564).
+- OpenRouter: 402 ``{"error": {"code": 402, "message": "Insufficient credits. ..."}}`` (openrouter.ai
+  docs, Python SDK errors, PaymentRequiredResponseError). Anthropic: 400 ``invalid_request_error``
+  "You have reached your specified API usage limits. You will regain access on ..."
+  (github.com/anthropics/claude-code/issues/2127) and "Your credit balance is too low to access the
+  Anthropic API." (github.com/anthropics/anthropic-sdk-typescript/issues/618).
 - The SDK (openai 3.51.0, ``_exceptions.py``): ``APIError.code`` is ``str(body["code"])``, so
   OpenRouter's number 402 arrives as ``"402"``; ``_client.py`` unwraps ``body["error"]``.
 
@@ -95,7 +98,7 @@ _ANTHROPIC_LIMITS = ("the workspace reached its usage limit or has no credit lef
 _UNKNOWN_QUOTA = "a spending or usage limit is reached: check the billing settings; waiting will not help"
 
 _ANTHROPIC_QUOTA_TEXT = re.compile(r"specified API usage limits|credit balance is too low", re.I)
-_SCOPE = r"[a-z][\w:-]*(?:\.[a-z][\w:-]*)*"
+_SCOPE = r"[a-z][a-z_]*(?:[.:][a-z_]+)+"  # api.model.read, user:profile: never a key (no "-", no digits)
 _MISSING_SCOPES = re.compile(rf"missing scopes?:\s*({_SCOPE}(?:\s*,\s*{_SCOPE})*)"
                              rf"|does not meet scope requirement\s+({_SCOPE})", re.I)
 
