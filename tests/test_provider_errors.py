@@ -22,7 +22,8 @@ from helpers.provider_errors import (
 KEY = fake_key("openai-project", 3)
 SCOPE_401 = ("You have insufficient permissions for this operation. Missing scopes: api.model.read. "
              "Check that you have the correct role in your organization (Reader, Writer, Owner) and "
-             "project (Member, Owner), and if you're using a restricted API key, that it has the necessary scopes.")
+             "project (Member, Owner), and if you're using a restricted API key, that it has the "
+             "necessary scopes.")
 
 
 def sdk_error(status: int, body: object, headers: dict[str, str] | None = None) -> openai.APIStatusError:
