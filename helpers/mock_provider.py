@@ -189,6 +189,8 @@ class FakeProvider:
 
     # -- clients -----------------------------------------------------------------------------
 
+    # `openai_kwargs` are passed on to the SDK's constructor as they are (timeout, default_headers, ...):
+    # its own signature types them.
     def client(self, api_key: str | Callable[[], str], **openai_kwargs: Any) -> openai.OpenAI:
         """A real ``openai.OpenAI`` whose HTTP traffic goes to this fake.
 
@@ -301,21 +303,25 @@ class FakeProvider:
         return _error(404, f"Unknown request URL: {request.method} {request.url.path}.",
                       "invalid_request_error", "unknown_url")
 
-    def _completion(self, body: dict[str, Any]) -> dict[str, object]:
+    def _completion(self, body: object) -> dict[str, object]:
+        """A chat completion for the request's JSON `body`, with a ``usage`` block."""
         with self._lock:
             self._completions += 1
             number = self._completions
-        messages: list[dict[str, object]] = body.get("messages", [])
+        request = body if isinstance(body, dict) else {}
+        messages = [m for m in request.get("messages", []) if isinstance(m, dict)]
         prompt = " ".join(str(m.get("content", "")) for m in messages)
         words = f"This is a fake reply from the tutorial's provider to: {prompt}".split()
-        limit = body.get("max_completion_tokens") or body.get("max_tokens") or len(words)
+        asked = request.get("max_completion_tokens") or request.get("max_tokens")
+        limit = asked if isinstance(asked, int) else len(words)
         reply, finish = words[:limit], "stop" if limit >= len(words) else "length"
         prompt_tokens = len(prompt.split()) + 4 * len(messages)
+        model = request.get("model")
         return {
             "id": f"chatcmpl-fake-{number:06d}",
             "object": "chat.completion",
             "created": CREATED,
-            "model": body.get("model", MODEL_IDS[0]),
+            "model": model if isinstance(model, str) else MODEL_IDS[0],
             "choices": [{"index": 0, "finish_reason": finish,
                          "message": {"role": "assistant", "content": " ".join(reply)}}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply),
