@@ -57,12 +57,12 @@ class SecretValue(Protocol):
 
 
 _QUOTES = "\"'`\u2018\u2019\u201c\u201d"
-# Whole-value placeholders (the pattern is anchored at both ends): "your-openai-api-key-here",
+# Whole-value placeholders (always used with fullmatch): "your-openai-api-key-here",
 # "REPLACE_WITH_YOUR_KEY", "<your key>", "${OPENAI_API_KEY}", "sk-xxxx", "sk-proj-XXXX...",
 # "sk-ant-api03-xxxx", "AKIAXXXXXXXXXXXXXXXX", "None". Real keys are random characters and never
 # look like this.
 _PLACEHOLDER = re.compile(
-    r"""(?ix)^(?:
+    r"""(?ix)(?:
         (?:.*[-_\s<{(\[])?your[-_\s].*                 # your-key-here, REPLACE_WITH_YOUR_KEY
         | .*[-_\s]here                                # key-goes-here, INSERT_KEY_HERE
         | <.*> | \$\{.*\} | \$[A-Z_][A-Z0-9_]* | \{\{.*\}\}   # <key>, ${VAR}, $VAR, {{ key }}
@@ -70,9 +70,9 @@ _PLACEHOLDER = re.compile(
         | .*(?:\.\.\.|\u2026).*                          # sk-..., sk-proj-abc...xyz
         | change[-_]?me | replace[-_]?me | placeholder | dummy | todo | tbd | fixme
         | none | null | nil | undefined
-    )$""")
+    )""")
 # A variable's name given as its value: OPENAI_API_KEY=OPENAI_API_KEY, API_KEY, YOUR_TOKEN.
-_VARIABLE_NAME = re.compile(r"^(?:[A-Z][A-Z0-9]{0,11}_)+(?:KEY|TOKEN|SECRET)$")  # short words, as names have
+_VARIABLE_NAME = re.compile(r"(?:[A-Z][A-Z0-9]{0,11}_)+(?:KEY|TOKEN|SECRET)")  # short words, as names have
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*[=:]")
 # Shapes that say where a key stands (Bearer, URL, assignment) or that several providers share:
 # they tell nothing about which provider issued a key.
@@ -147,7 +147,7 @@ def _copy_paste_mistakes(value: str | None, placeholders: Iterable[str]) -> list
 
 def _is_placeholder(core: str, placeholders: Iterable[str]) -> bool:
     known = {p.strip().strip(_QUOTES) for p in placeholders if p and p.strip()}
-    return core in known or bool(_PLACEHOLDER.match(core) or _VARIABLE_NAME.match(core))
+    return core in known or bool(_PLACEHOLDER.fullmatch(core) or _VARIABLE_NAME.fullmatch(core))
 
 
 def _odd_characters(value: str) -> list[str]:

@@ -90,7 +90,8 @@ def test_no_finding_ever_quotes_the_value(core: str, pad: str) -> None:
 
 # One example per alternative of the placeholder pattern, written out by hand (not generated from it).
 PLACEHOLDERS = [
-    "your-openai-api-key-here", "YOUR_API_KEY", "REPLACE_WITH_YOUR_KEY", "<your key>", "sk-your-key",
+    "your-openai-api-key-here", "YOUR_API_KEY", "REPLACE_WITH_YOUR_KEY", "paste_your_openai_key",
+    "<your key>", "sk-your-key", "(your key)",
     "key-goes-here", "INSERT_KEY_HERE", "<OPENAI_API_KEY>", "${OPENAI_API_KEY}", "$OPENAI_API_KEY",
     "{{ openai_api_key }}", "sk-xxxx", "xxxxxxxx", "sk-proj-XXXX...", "sk-proj-XXXXXXXX-XXXXXXXX",
     "sk-ant-api03-xxxx", "sk-or-v1-xxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX", "hf_****************",

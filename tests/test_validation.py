@@ -96,6 +96,7 @@ BLOCK_PAGE = "<!DOCTYPE html><html><body><h1>Access denied by your organisation'
 @pytest.mark.parametrize(("status", "headers", "body", "words"), [
     (200, {"content-type": "text/html"}, BLOCK_PAGE, "HTML page"),
     (200, {"content-type": "application/json"}, BLOCK_PAGE, "HTML page"),  # a portal that lies
+    (200, {"content-type": "text/html; charset=utf-8"}, "Access denied by policy", "HTML page"),
     (200, {"content-type": "text/html"}, "", "empty body"),
     (200, {"content-type": "application/json"}, "  \n", "empty body"),
     (200, {"content-type": "application/json"}, '{"object": "list", "data": [', "not valid JSON"),
