@@ -593,6 +593,7 @@ def test_a_key_retired_mid_run_is_never_handed_out_afterwards(racing) -> None:
     assert 0 < stats_of(pool, victim).uses < 8 * 2000 // 4
 
 
+@pytest.mark.claims
 def test_sdk_callable_api_key_spreads_load_but_never_learns_of_failures() -> None:
     provider = FakeProvider({A: "ok", B: "ok", C: "ok"})
     pool = KeyPool([A, B, C])
@@ -634,6 +635,7 @@ def test_asyncio_many_coroutines_share_one_pool() -> None:
     assert after == Counter({fingerprint(A): 20, fingerprint(C): 20})
 
 
+@pytest.mark.claims
 def test_async_sdk_client_takes_acquire_async() -> None:
     provider = FakeProvider({A: "ok", B: "ok"})
     pool = KeyPool([A, B])

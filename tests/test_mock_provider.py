@@ -53,6 +53,7 @@ def test_replies_are_deterministic_and_respect_max_tokens() -> None:
     assert short.choices[0].finish_reason == "length"
 
 
+@pytest.mark.claims
 @pytest.mark.parametrize(
     ("behaviour", "exception", "status", "code"),
     [
@@ -173,6 +174,7 @@ def test_requests_are_recorded_by_fingerprint_never_by_key() -> None:
     assert KEY not in repr(provider.requests)
 
 
+@pytest.mark.claims
 def test_a_callable_api_key_is_resolved_per_request() -> None:
     provider = FakeProvider({KEY: "ok", OTHER: "ok"})
     keys = iter([KEY, OTHER, KEY])
