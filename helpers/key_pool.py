@@ -51,7 +51,6 @@ Needs: ``key_formats.py`` (fingerprints), ``key_hygiene.py`` (copy-paste mistake
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import os
@@ -68,7 +67,7 @@ import openai
 
 from .key_formats import fingerprint
 from .key_hygiene import SecretValue, diagnose_key
-from .provider_errors import ErrorKind, classify_error, describe_error
+from .provider_errors import MAX_RETRY_AFTER, ErrorKind, classify_error, describe_error, parse_retry_after
 
 __all__ = [
     "call_with_failover", "call_with_failover_async", "InvalidPoolSettingError", "KeyPool", "KeyPoolError",
@@ -78,7 +77,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_RETRY_AFTER = 120.0  # seconds; the SDK's own limit, MAX_RETRY_AFTER_DELAY (openai 3.51.0)
 
 
 class KeyState(StrEnum):
@@ -170,42 +168,6 @@ class _Slot:
         usable_in = self.usable_at - now if state is KeyState.COOLING else 0.0
         return KeyStats(self.label, self.fingerprint, state, self.uses, self.failures, usable_in,
                         self.last_error)
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None,
-                      cap: float = MAX_RETRY_AFTER) -> float | None:
-    """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), 0 to `cap`.
-
-    `now` is the wall-clock time (``time.time()``) used for the date form. A time in the past gives
-    0; a longer wait than `cap` (``1e308``, ``inf``, a date past the year 9999) gives `cap`. Returns
-    ``None`` when no header holds a usable value (missing, ``nan``, not a number nor a date).
-    """
-    lower = {name.lower(): value for name, value in headers.items()}
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        seconds = _number(lower.get(name))
-        if seconds is not None:
-            return min(max(seconds / divisor, 0.0), cap)
-    return _seconds_until_date(lower.get("retry-after"), now, cap)
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float((text or "").strip())
-    except ValueError:
-        return None
-    return None if math.isnan(value) else value
-
-
-def _seconds_until_date(text: str | None, now: float | None, cap: float) -> float | None:
-    parsed = email.utils.parsedate_tz(text) if text else None
-    if parsed is None:
-        return None
-    try:
-        moment = email.utils.mktime_tz(parsed)
-    except (OverflowError, ValueError):  # a year past 9999: as far in the future as it gets
-        return cap
-    wall = time.time() if now is None else now
-    return min(max(moment - wall, 0.0), cap)
 
 
 class KeyPool:

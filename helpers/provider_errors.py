@@ -25,6 +25,13 @@ The kinds, and what the provider answered:
   the request never left.
 - ``REQUEST``: any other status (400, 404, 422, ...): about the request, the same with every key.
 
+`parse_retry_after` reads how long a 429 asks to wait, from ``retry-after-ms`` or ``Retry-After``,
+capped at `MAX_RETRY_AFTER` (120 s). The cap is the SDK's: openai 3.51.0 honours a ``Retry-After``
+only between 0 and ``MAX_RETRY_AFTER_DELAY`` = 120 s (``openai/_constants.py``, used by
+``_calculate_retry_timeout`` in ``openai/_base_client.py``) and does not retry at all above it
+(``_should_retry``). So an absurd value (``1e308``, ``inf``, a date in the year 99999) never means
+"forever", and an unreadable one (``nan``, garbage) means "no header".
+
 Where the facts come from (re-check after an upgrade):
 
 - OpenAI's quota codes: "Troubleshooting API usage and spend limits",
@@ -51,16 +58,22 @@ Needs: the ``openai`` and ``httpx2`` libraries.
 
 from __future__ import annotations
 
+import email.utils
+import math
 import re
+import time
+from collections.abc import Mapping
 from enum import StrEnum
 
 import httpx2
 import openai
 
 __all__ = [
-    "classify_error", "describe_error", "error_code", "ErrorKind", "missing_scopes", "QUOTA_CODES",
-    "quota_meaning",
+    "classify_error", "describe_error", "error_code", "ErrorKind", "MAX_RETRY_AFTER", "missing_scopes",
+    "parse_retry_after", "QUOTA_CODES", "quota_meaning",
 ]
+
+MAX_RETRY_AFTER = 120.0  # seconds: the SDK's MAX_RETRY_AFTER_DELAY (openai/_constants.py, 3.51.0)
 
 
 class ErrorKind(StrEnum):
@@ -159,6 +172,42 @@ def describe_error(error: BaseException) -> str:
     code = getattr(error, "code", None)
     parts = [type(error).__name__, status, code if code != str(status) else None]
     return " ".join(str(part) for part in parts if part)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None,
+                      cap: float = MAX_RETRY_AFTER) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), 0 to `cap`.
+
+    `now` is the wall-clock time (``time.time()``) used for the date form. A time in the past gives
+    0; a longer wait than `cap` (``1e308``, ``inf``, a date past the year 9999) gives `cap`. Returns
+    ``None`` when no header holds a usable value (missing, ``nan``, not a number nor a date).
+    """
+    lower = {name.lower(): value for name, value in headers.items()}
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        seconds = _number(lower.get(name))
+        if seconds is not None:
+            return min(max(seconds / divisor, 0.0), cap)
+    return _seconds_until_date(lower.get("retry-after"), now, cap)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
+
+
+def _seconds_until_date(text: str | None, now: float | None, cap: float) -> float | None:
+    parsed = email.utils.parsedate_tz(text) if text else None
+    if parsed is None:
+        return None
+    try:
+        moment = email.utils.mktime_tz(parsed)
+    except (OverflowError, ValueError):  # a year past 9999: as far in the future as it gets
+        return cap
+    wall = time.time() if now is None else now
+    return min(max(moment - wall, 0.0), cap)
 
 
 def _is_quota(error: openai.APIError, status: int) -> bool:

@@ -19,7 +19,6 @@ from pydantic import SecretStr
 
 from helpers.key_formats import fake_key, fingerprint
 from helpers.key_pool import (
-    MAX_RETRY_AFTER,
     InvalidPoolSettingError,
     KeyPool,
     KeyPoolError,
@@ -31,7 +30,6 @@ from helpers.key_pool import (
     UnknownKeyError,
     call_with_failover,
     call_with_failover_async,
-    parse_retry_after,
 )
 from helpers.mock_provider import OPENAI_QUOTA_CODES, FakeProvider
 from tutorial.clock import FakeClock
@@ -287,57 +285,9 @@ def test_reinstate_refuses_a_key_it_does_not_hold() -> None:
         KeyPool([A]).reinstate(C)
 
 
-# -- Retry-After ----------------------------------------------------------------------------------
-
+# -- Retry-After (parsed by provider_errors, capped by the pool) ----------------------------------
 
 NOW = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
-
-
-@pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [
-        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),  # milliseconds win
-        ({"Retry-After": "20"}, 20.0),
-        ({"retry-after": " 2.5 "}, 2.5),
-        ({"retry-after": "-3"}, 0.0),
-        ({"retry-after-ms": "soon", "retry-after": "7"}, 7.0),
-        ({"retry-after-ms": "nan", "retry-after": "7"}, 7.0),
-        ({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, 30.0),  # an HTTP date, 30 s after `now`
-        ({"retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"}, 0.0),  # a date in the past
-        ({"retry-after": "119.5"}, 119.5),
-        ({"retry-after": "121"}, MAX_RETRY_AFTER),  # capped, as long as the SDK ever waits
-        ({"retry-after": "1e308"}, MAX_RETRY_AFTER),
-        ({"retry-after-ms": "1e308"}, MAX_RETRY_AFTER),
-        ({"retry-after": "1e999"}, MAX_RETRY_AFTER),  # overflows to inf
-        ({"retry-after": "inf"}, MAX_RETRY_AFTER),
-        ({"retry-after": "-inf"}, 0.0),
-        ({"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}, MAX_RETRY_AFTER),
-        ({"retry-after": "Wed, 21 Oct 99999 07:28:00 GMT"}, MAX_RETRY_AFTER),  # past datetime's range
-        ({"retry-after": "nan"}, None),
-        ({"retry-after": "tomorrow-ish"}, None),
-        ({"retry-after": ""}, None),
-        ({}, None),
-    ],
-)
-def test_parse_retry_after(headers, seconds) -> None:
-    assert parse_retry_after(headers, now=NOW) == seconds
-
-
-@given(st.dictionaries(st.sampled_from(["retry-after", "Retry-After", "retry-after-ms"]),
-                       st.one_of(st.text(max_size=40), st.floats().map(repr), st.integers().map(str),
-                                 st.integers(0, 10**6).map(lambda year: f"Wed, 21 Oct {year} 07:28:00 GMT")),
-                       max_size=2),
-       st.floats(0, 1e6))
-def test_parse_retry_after_never_raises_and_stays_between_zero_and_the_cap(headers, cap) -> None:
-    seconds = parse_retry_after(headers, now=NOW, cap=cap)
-    assert seconds is None or 0.0 <= seconds <= cap
-
-
-@pytest.mark.claims
-def test_the_cap_is_the_sdks_own_longest_retry_after() -> None:
-    from openai._constants import MAX_RETRY_AFTER_DELAY  # openai 3.51.0, used in _base_client.py
-
-    assert MAX_RETRY_AFTER == MAX_RETRY_AFTER_DELAY == 120
 
 
 @pytest.mark.parametrize("value", ["1e308", "inf", "Wed, 21 Oct 99999 07:28:00 GMT"])
