@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Iterator
 
 import h11
+import httpx2
 import openai
 import pytest
 
@@ -331,3 +332,20 @@ def test_an_unsendable_key_reaches_the_fake_provider_never() -> None:
     with pytest.raises(openai.APIConnectionError):
         provider.client(KEY + "\n").models.list()
     assert provider.requests == []
+
+
+def test_a_request_without_a_key_and_an_unknown_path_get_the_providers_answers() -> None:
+    provider = FakeProvider({KEY: "ok"})
+    anonymous = provider.handle(httpx2.Request("GET", f"{provider.base_url}/models"))
+    assert anonymous.status_code == 401
+    assert "didn't provide an API key" in anonymous.json()["error"]["message"]
+    nowhere = provider.handle(httpx2.Request("GET", f"{provider.base_url}/nowhere",
+                                             headers={"Authorization": f"Bearer {KEY}"}))
+    assert (nowhere.status_code, nowhere.json()["error"]["code"]) == (404, "unknown_url")
+    assert [r.key_fingerprint for r in provider.requests] == [None, fingerprint(KEY)]
+
+
+def test_a_short_unknown_key_is_masked_whole() -> None:
+    with pytest.raises(openai.AuthenticationError) as caught:
+        FakeProvider({}).client("sk-short-1234").models.list()
+    assert "****" in str(caught.value) and "1234" not in str(caught.value)

@@ -102,6 +102,12 @@ def test_per_key_budgets_are_separate_and_named_by_fingerprint() -> None:
     budget.check(A)
 
 
+def test_remaining_never_goes_below_zero() -> None:
+    budget = UsageBudget(limit=10)
+    budget.add(25)
+    assert (budget.used(), budget.remaining()) == (25, 0)
+
+
 def test_a_response_without_usage_is_an_error_not_zero() -> None:
     budget = UsageBudget(limit=10)
     with pytest.raises(MissingUsageError, match="include_usage"):

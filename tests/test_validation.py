@@ -256,3 +256,39 @@ def test_every_outcome_has_advice() -> None:
     assert all(outcome.advice for outcome in KeyCheck)
     assert {outcome.name for outcome in KeyCheck} == {"VALID", "INVALID", "MISSING_SCOPE", "RATE_LIMITED",
                                                       "QUOTA_EXHAUSTED", "UNREACHABLE", "MALFORMED"}
+
+
+@pytest.fixture
+def counting_server() -> Iterator[tuple[str, list[str]]]:
+    """A real local server answering every request with a 429 rate limit; it records each path."""
+    paths: list[str] = []
+
+    class RateLimited(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            paths.append(self.path)
+            body = (b'{"error": {"message": "Rate limit reached", "type": "requests", '
+                    b'"code": "rate_limit_exceeded"}}')
+            self.send_response(429)
+            self.send_header("content-type", "application/json")
+            self.send_header("retry-after", "0.01")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RateLimited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_default_client_asks_once_and_never_retries_a_429(counting_server, monkeypatch) -> None:
+    url, paths = counting_server
+    monkeypatch.setenv("OPENAI_BASE_URL", url)  # the default client is a plain openai.OpenAI
+    assert check_key(KEY) is KeyCheck.RATE_LIMITED
+    assert paths == ["/v1/models"]  # the SDK's default (max_retries=2) would have asked three times
