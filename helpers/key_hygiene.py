@@ -8,13 +8,16 @@ shape belongs to another provider. Its findings are fixed sentences that never q
 What each mistake does if the key is sent anyway (openai 3.51.0 over a real connection, httpx2
 2.16.2, h11 0.16.0; ``tests/test_mock_provider.py`` checks it against a local HTTP server):
 
-- a newline, tab or space at either end, or any control character: the HTTP library refuses the
-  header, and the SDK raises ``APIConnectionError("Connection error.")`` whose chained
+- a line break (newline, carriage return, vertical tab) anywhere, a NUL, or a space or tab at the
+  end: the HTTP library (h11) refuses the header, and the SDK raises
+  ``APIConnectionError("Connection error.")`` whose chained
   ``LocalProtocolError: Illegal header value b'Bearer sk-...'`` holds the whole key;
 - a non-ASCII character (typographic quote, zero-width space, BOM, a Cyrillic look-alike): the SDK
   raises ``UnicodeEncodeError`` before sending, and its ``.object`` is the whole header, key included;
-- a space or a tab *inside*, or plain ASCII quotes around it: the request is sent, and the
-  provider answers 401.
+- a space or tab at the start or inside, plain ASCII quotes, another control character: the
+  request is sent, and the provider answers 401.
+
+All of these are findings here, so nothing of the kind is ever sent.
 
 Placeholders are matched against the whole value, never a part of it: a real key that happens to
 start with ``none`` or ``todo`` is a key.

@@ -32,8 +32,9 @@ header, and the SDK raises ``APIConnectionError("Connection error.")`` whose *ch
 ``LocalProtocolError: Illegal header value b'Bearer sk-...\\n'``, holds the whole key. The fake
 runs the same h11 check before answering and raises the same chain. (A non-ASCII character, a
 zero-width space or a typographic quote, fails earlier, in the SDK, with ``UnicodeEncodeError``
-whose ``.object`` is the whole header; only a leading space or ASCII quotes reach the server, which
-answers 401.) ``tests/test_mock_provider.py`` checks both against a real local HTTP server.
+whose ``.object`` is the whole header; a leading space, a space or tab inside, or ASCII quotes reach
+the server, which answers 401: see ``key_hygiene.py`` for the whole list.)
+``tests/test_mock_provider.py`` checks each case against the real SDK and a local HTTP server.
 
 Every request is recorded by the *fingerprint* of its key, never the key itself.
 

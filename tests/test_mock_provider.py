@@ -272,6 +272,10 @@ PASTED = {
     "leading space": (" " + KEY, openai.AuthenticationError),
     "ASCII quotes": (f'"{KEY}"', openai.AuthenticationError),
     "tab inside": (KEY[:20] + "\t" + KEY[20:], openai.AuthenticationError),
+    "leading tab": ("\t" + KEY, openai.AuthenticationError),
+    "trailing tab": (KEY + "\t", openai.APIConnectionError),
+    "vertical tab inside": (KEY[:20] + "\x0b" + KEY[20:], openai.APIConnectionError),
+    "control character inside": (KEY[:20] + "\x01" + KEY[20:], openai.AuthenticationError),
 }
 
 
