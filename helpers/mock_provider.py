@@ -60,7 +60,7 @@ from .key_formats import fingerprint
 
 __all__ = [
     "BASE_URL", "Behaviour", "BEHAVIOURS", "CREATED", "FakeProvider", "FakeProviderError", "MODEL_IDS",
-    "RecordedRequest", "UnknownBehaviourError",
+    "OPENAI_QUOTA_BEHAVIOURS", "RecordedRequest", "UnknownBehaviourError", "WireCheckingTransport",
 ]
 
 Behaviour = Literal[
@@ -70,7 +70,9 @@ Behaviour = Literal[
     "unreachable",
 ]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
-OPENAI_QUOTA_CODES = ("quota_exhausted", "credit_balance_exhausted", "organization_spend_limit_exceeded",
+# The behaviours that answer like OpenAI's spent budgets: a 429 of type insufficient_quota, with the
+# older code insufficient_quota ("quota_exhausted") or one of the current codes (named as the code).
+OPENAI_QUOTA_BEHAVIOURS = ("quota_exhausted", "credit_balance_exhausted", "organization_spend_limit_exceeded",
                       "project_spend_limit_exceeded", "organization_usage_limit_exceeded")
 
 BASE_URL = "https://fake-llm.invalid/v1"  # .invalid never resolves: nothing can leave the machine
@@ -269,7 +271,7 @@ class FakeProvider:
             return _error(401, _SCOPE_MESSAGE, "invalid_request_error", None)
         if behaviour == "rate_limited":
             return self._rate_limited()
-        if behaviour in OPENAI_QUOTA_CODES:
+        if behaviour in OPENAI_QUOTA_BEHAVIOURS:
             code = "insufficient_quota" if behaviour == "quota_exhausted" else behaviour
             return _error(429, _QUOTA_MESSAGE, "insufficient_quota", code)
         if behaviour == "insufficient_credits":  # OpenRouter's shape: a number as the code

@@ -31,7 +31,7 @@ from helpers.key_pool import (
     call_with_failover,
     call_with_failover_async,
 )
-from helpers.mock_provider import OPENAI_QUOTA_CODES, FakeProvider
+from helpers.mock_provider import OPENAI_QUOTA_BEHAVIOURS, FakeProvider
 from tutorial.clock import FakeClock
 
 KEYS = [fake_key("openai-project", seed) for seed in range(6)]
@@ -75,7 +75,7 @@ def status_error(cls: type[openai.APIStatusError], status: int) -> openai.APISta
 # -- state transitions --------------------------------------------------------------------------
 
 
-SPENT_BUDGETS = [*OPENAI_QUOTA_CODES, "insufficient_credits", "usage_limits"]
+SPENT_BUDGETS = [*OPENAI_QUOTA_BEHAVIOURS, "insufficient_credits", "usage_limits"]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from helpers.key_formats import fake_key, fingerprint
 from helpers.mock_provider import (
     BEHAVIOURS,
     MODEL_IDS,
-    OPENAI_QUOTA_CODES,
+    OPENAI_QUOTA_BEHAVIOURS,
     FakeProvider,
     FakeProviderError,
     RecordedRequest,
@@ -63,7 +63,7 @@ def test_replies_are_deterministic_and_respect_max_tokens() -> None:
         ("rate_limited", openai.RateLimitError, 429, "rate_limit_exceeded"),
         ("missing_scope", openai.AuthenticationError, 401, None),
         ("quota_exhausted", openai.RateLimitError, 429, "insufficient_quota"),
-        *((name, openai.RateLimitError, 429, name) for name in OPENAI_QUOTA_CODES[1:]),
+        *((name, openai.RateLimitError, 429, name) for name in OPENAI_QUOTA_BEHAVIOURS[1:]),
         ("insufficient_credits", openai.APIStatusError, 402, "402"),  # OpenRouter's number, as a str
         ("usage_limits", openai.BadRequestError, 400, None),
         ("server_error", openai.InternalServerError, 500, None),
@@ -79,7 +79,7 @@ def test_each_failure_raises_the_sdks_own_exception(behaviour, exception, status
     assert provider.requests == [RecordedRequest("GET", "/v1/models", fingerprint(KEY), status)]
 
 
-@pytest.mark.parametrize("behaviour", OPENAI_QUOTA_CODES)
+@pytest.mark.parametrize("behaviour", OPENAI_QUOTA_BEHAVIOURS)
 def test_every_openai_quota_answer_has_the_type_insufficient_quota(behaviour) -> None:
     with pytest.raises(openai.RateLimitError) as caught:
         FakeProvider({KEY: behaviour}).client(KEY).models.list()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from helpers.key_formats import fake_key, fingerprint
-from helpers.mock_provider import OPENAI_QUOTA_CODES, FakeProvider
+from helpers.mock_provider import OPENAI_QUOTA_BEHAVIOURS, FakeProvider
 from helpers.validation import KeyCheck, check_key, check_key_report, check_keys, diagnose_key
 
 KEY = fake_key("openai-project", 1)
@@ -31,7 +31,7 @@ def provider_with(behaviour: str) -> FakeProvider:
     ("forbidden", KeyCheck.INVALID),
     ("missing_scope", KeyCheck.MISSING_SCOPE),
     ("rate_limited", KeyCheck.RATE_LIMITED),
-    *((code, KeyCheck.QUOTA_EXHAUSTED) for code in OPENAI_QUOTA_CODES),
+    *((code, KeyCheck.QUOTA_EXHAUSTED) for code in OPENAI_QUOTA_BEHAVIOURS),
     ("insufficient_credits", KeyCheck.QUOTA_EXHAUSTED),
     ("usage_limits", KeyCheck.QUOTA_EXHAUSTED),
     ("server_error", KeyCheck.UNREACHABLE),
