@@ -125,7 +125,7 @@ def classify_error(error: BaseException) -> ErrorKind | None:
         return ErrorKind.UNSENDABLE if _refused_locally(error) else ErrorKind.TRANSIENT
     status = getattr(error, "status_code", None)
     if not isinstance(status, int):
-        return ErrorKind.REQUEST  # a 2xx body the SDK could not parse: not about the key
+        return ErrorKind.REQUEST  # an API error without a status: nothing says the key is to blame
     if status in (401, 403):
         return ErrorKind.MISSING_SCOPE if missing_scopes(error) else ErrorKind.INVALID_KEY
     if _is_quota(error, status):
