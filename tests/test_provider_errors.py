@@ -111,6 +111,11 @@ def test_exceptions_that_are_not_provider_answers_have_no_kind(error) -> None:
     assert classify_error(error) is None
 
 
+def test_an_api_error_without_a_status_is_not_blamed_on_the_key() -> None:
+    error = openai.APIError("odd", httpx2.Request("GET", "https://provider.invalid/v1/models"), body=None)
+    assert classify_error(error) is ErrorKind.REQUEST
+
+
 def test_a_body_the_sdk_could_not_parse_is_about_the_request() -> None:
     response = httpx2.Response(200, request=httpx2.Request("GET", "https://provider.invalid/v1/models"))
     assert classify_error(openai.APIResponseValidationError(response, body="<html>")) is ErrorKind.REQUEST
