@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint
+from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint, reportable_keys
 from helpers.key_scan import decode_text, findings_in_name, findings_in_text, safe_path
 
 SHAPES = [fmt.name for fmt in KEY_FORMATS if not fmt.context]
@@ -106,3 +106,29 @@ def test_fakes_in_names_and_undecodable_names_print_as_they_are() -> None:
     fake = fake_key("groq", 2)
     assert safe_path(f"fixtures/{fake}.json") == f"fixtures/{fake}.json"
     assert safe_path("data/caf\udce9.txt") == "data/caf\\xe9.txt"  # a Latin-1 name, as git lists it
+
+
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+NOISE = st.text(alphabet=BASE64, min_size=1, max_size=3000)
+GLUE = st.sampled_from(["", " ", "\n", '"', "/", "+", "\\n", "\x1b[31m", "Bearer ", "?access_token=",
+                        'api_key": "', "-", "_", "="])
+
+
+@pure_fixture
+@given(parts=st.lists(st.one_of(NOISE, GLUE, st.sampled_from(SHAPES)), min_size=1, max_size=40),
+       seed=st.integers(0, 100))
+def test_a_long_text_scanned_around_its_anchors_gives_what_a_whole_scan_gives(parts, seed, real_looking):
+    """Long texts are scanned in windows around the anchors (`sk-`, `bearer`, `akia`, ...): the
+    property is that nothing changes, whatever surrounds the keys (base64, escapes, contexts)."""
+    text = "".join(real_looking(part, seed) if part in SHAPES else part for part in parts)
+    text = text + "\n" + "QUJD" * 5000  # past the size from which windows are used
+    whole = [(text.count("\n", 0, m.start) + 1, m.format.name, m.fingerprint) for m in reportable_keys(text)]
+    assert [(f.line, f.format_name, f.fingerprint) for f in findings_in_text(text, "x")] == whole
+
+
+def test_a_key_in_a_large_base64_plot_is_found_at_its_line(real_looking) -> None:
+    noise = "iVBORw0KGgo" + "eyJhbGciOi" * 50 + "AKIA" + "x/y+" * 200_000  # anchors by chance, no key
+    key = real_looking("openai-project", 8)
+    text = f'{{"image/png": "{noise}"}}\n{{"text": "{key}"}}\n'
+    [finding] = findings_in_text(text, "plot.ipynb")
+    assert (finding.line, finding.fingerprint) == (2, fingerprint(key))
