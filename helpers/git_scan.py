@@ -101,8 +101,9 @@ def ignoring_rules(root: Path, paths: list[str], *, personal: bool) -> dict[str,
 
 
 def staged_paths(root: Path) -> list[str]:
-    """Paths the next commit adds or changes (renames count as added)."""
-    return split_z(git(root, "diff", "--cached", "--name-only", "--no-renames", "--diff-filter=d", "-z"))
+    """Paths under `root` the next commit adds or changes (renames count as added), relative to it."""
+    return split_z(git(root, "diff", "--cached", "--name-only", "--relative", "--no-renames",
+                       "--diff-filter=d", "-z"))
 
 
 def read_blobs(root: Path, object_ids: list[str]) -> Iterator[tuple[str, bytes]]:

@@ -125,3 +125,12 @@ def test_blobs_are_streamed_in_order_and_a_missing_object_is_skipped(git_repo) -
 def test_a_folder_that_is_not_a_repository_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(GitScanError, match="not a git work tree"):
         scan_history(tmp_path)
+
+
+def test_a_subfolder_of_a_repository_is_scanned_with_paths_relative_to_it(git_repo, real_looking) -> None:
+    key = real_looking("groq", 6)
+    (git_repo / "service").mkdir()
+    (git_repo / "service" / "app.py").write_text(f'KEY = "{key}"\n')
+    (git_repo / "other.py").write_text(f'KEY = "{key}"\n')
+    git(git_repo, "add", "-A")
+    assert [(f.path, f.fingerprint) for f in scan_index(git_repo / "service")] == [("app.py", fingerprint(key))]
