@@ -183,12 +183,18 @@ def _check_no_keys(root: Path, tracked: list[str], *, staged: bool) -> CheckResu
 
 def _check_history(root: Path) -> CheckResult:
     scan = scan_history(root)
-    read = f"read {scan.blobs:,} blobs ({scan.bytes_read / 1e6:,.1f} MB) of {scan.commits:,} commits"
+    read = f"read {scan.blobs:,} blobs ({_size(scan.bytes_read)}) of {scan.commits:,} commits"
     return CheckResult("no API keys anywhere in the history (every blob of every ref)", not scan.findings,
                        "revoke each key at its provider first; then rewrite the history with "
                        "`git filter-repo --replace-text FILE` (a line `<key>==>REMOVED` per key), "
                        "force-push, and have everyone clone again",
                        (*(str(finding) for finding in scan.findings), read))
+
+
+def _size(count: int) -> str:
+    if count >= 1e6:
+        return f"{count / 1e6:,.1f} MB"
+    return f"{count / 1e3:.1f} KB" if count >= 1e3 else f"{count} bytes"
 
 
 def _check_example(root: Path, tracked: list[str]) -> CheckResult:
