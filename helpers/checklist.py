@@ -27,23 +27,19 @@ The checks:
 Findings name ``file:line``, the provider and the key's fingerprint, never the key, also when
 the key is in a file name. Git reading and key scanning live in `helpers.git_scan`.
 
-Needs: ``git_scan.py``, ``key_formats.py``, ``env_files.py``, ``env_reads.py``; python-dotenv
-(through env_files) and PyYAML (check 6); git on PATH.
+Needs: ``git_scan.py``, ``key_scan.py``, ``key_formats.py``, ``env_files.py``, ``env_reads.py``,
+``hook_config.py``; python-dotenv (env_files) and PyYAML (hook_config); git on PATH.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
-import shutil
 import sys
-import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Literal
 
 from .env_files import EnvFileError, env_drift
@@ -57,15 +53,15 @@ from .git_scan import (
     tracked_files,
     untracked_files,
 )
+from .hook_config import HookConfigError, MissingYAMLError, secret_scanning_hooks
 from .key_scan import safe_path
 
 __all__ = [
-    "ChecklistError", "ChecklistReport", "CheckResult", "git_filter_repo", "main", "MissingDependencyError",
-    "Mode", "run_checklist", "SECRET_SCANNERS", "TEMPLATE_SUFFIXES",
+    "ChecklistError", "ChecklistReport", "CheckResult", "main", "MissingDependencyError",
+    "Mode", "run_checklist", "TEMPLATE_SUFFIXES",
 ]
 
 Mode = Literal["worktree", "staged", "history"]
-SECRET_SCANNERS = ("detect-secrets", "detect_secrets", "gitleaks", "trufflehog")
 TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist")
 _ENV_PATHSPECS = (":(glob)**/.env", ":(glob)**/.env.*", ":(glob)**/*.env", ":(glob)**/.envrc")
 _COMMENTED_NAME = re.compile(r"^\s*#\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
@@ -235,41 +231,15 @@ def _check_permissions(root: Path, env_files: list[str]) -> CheckResult:
 def _check_hook(root: Path) -> CheckResult:
     title = "a secret-scanning pre-commit hook is configured"
     fix = "add a detect-secrets (or gitleaks) hook to .pre-commit-config.yaml, then `pre-commit install`"
-    config = root / ".pre-commit-config.yaml"
-    if not config.is_file():
-        return CheckResult(title, False, fix, (".pre-commit-config.yaml is missing",))
-    hooks, problem = _configured_hooks(config.read_text(encoding="utf-8", errors="replace"))
-    if problem:
-        return CheckResult(title, False, "fix .pre-commit-config.yaml: pre-commit cannot read it", (problem,))
-    found = any(scanner in hook for hook in hooks for scanner in SECRET_SCANNERS)
+    try:
+        found = secret_scanning_hooks(root / ".pre-commit-config.yaml")
+    except MissingYAMLError as err:
+        raise MissingDependencyError(str(err)) from None
+    except HookConfigError as err:
+        return CheckResult(title, False, fix if "missing" in str(err) else
+                           "fix .pre-commit-config.yaml: pre-commit cannot read it", (str(err),))
     missing = "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml"
-    return CheckResult(title, found, fix, () if found else (missing,))
-
-
-def _configured_hooks(text: str) -> tuple[list[str], str]:
-    """The ``id`` and ``entry`` of every hook, or a problem (without quoting the file) if it is not YAML."""
-    yaml = _import_yaml()
-    problem = ""
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = ".pre-commit-config.yaml is not valid YAML" + (f" (line {mark.line + 1})" if mark else "")
-    if problem:
-        return [], problem
-    repos = config.get("repos") if isinstance(config, dict) else None
-    hooks = [hook for repo in repos if isinstance(repo, dict) for hook in repo.get("hooks") or []
-             if isinstance(hook, dict)] if isinstance(repos, list) else []
-    return [str(hook.get(field, "")) for hook in hooks for field in ("id", "entry")], ""
-
-
-def _import_yaml() -> ModuleType:
-    try:
-        yaml = importlib.import_module("yaml")
-    except ImportError:
-        raise MissingDependencyError("check 6 reads .pre-commit-config.yaml with PyYAML: "
-                                     "`pip install pyyaml` (pre-commit installs it too)") from None
-    return yaml
+    return CheckResult(title, bool(found), fix, () if found else (missing,))
 
 
 def _is_env_file(path: str) -> bool:
@@ -281,16 +251,6 @@ def _is_env_file(path: str) -> bool:
 def _is_test(path: str) -> bool:
     parts = path.split("/")
     return "tests" in parts[:-1] or parts[-1].startswith("test_") or parts[-1] == "conftest.py"
-
-
-def git_filter_repo() -> Path:
-    """The ``git-filter-repo`` command installed next to this Python (the venv's bin), not a system one."""
-    scripts = sysconfig.get_path("scripts")
-    found = shutil.which("git-filter-repo", path=scripts)
-    if found is None:
-        raise MissingDependencyError(f"git-filter-repo is not installed in {scripts}: "
-                                     "`python -m pip install git-filter-repo==2.47.0`")
-    return Path(found)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,9 @@ Needs: ``key_scan.py``, ``key_formats.py``; git on PATH. No PyPI library.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sysconfig
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,8 +25,8 @@ from typing import IO
 from .key_scan import Finding, decode_text, findings_in_name, findings_in_text
 
 __all__ = [
-    "git", "GitScanError", "HistoryScan", "ignoring_rules", "read_blobs", "scan_files", "scan_history",
-    "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
+    "git", "git_filter_repo", "GitScanError", "HistoryScan", "ignoring_rules", "read_blobs", "scan_files",
+    "scan_history", "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
 ]
 
 # One `git log` pass over every ref: for each commit (oldest first) the blobs it adds or changes.
@@ -73,6 +75,17 @@ def split_z(output: bytes) -> list[str]:
 def tracked_files(root: Path) -> list[str]:
     """Every path in the index (what `git ls-files` lists), each once."""
     return list(dict.fromkeys(split_z(git(root, "ls-files", "-z"))))
+
+
+def git_filter_repo() -> Path:
+    """The ``git-filter-repo`` command installed next to this Python (a venv's bin), not a system one:
+    the tool git's documentation recommends to rewrite a history (``--replace-text`` for a key)."""
+    scripts = sysconfig.get_path("scripts")
+    found = shutil.which("git-filter-repo", path=scripts)
+    if found is None:
+        raise GitScanError(f"git-filter-repo is not installed in {scripts}: "
+                           "`python -m pip install git-filter-repo==2.47.0`")
+    return Path(found)
 
 
 def untracked_files(root: Path, pathspecs: tuple[str, ...], *, ignored: bool) -> list[str]:

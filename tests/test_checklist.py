@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.checklist import git_filter_repo, main, run_checklist
+from helpers.checklist import main, run_checklist
+from helpers.git_scan import git_filter_repo
 from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint, reportable_keys
 
 PROJECT = Path(__file__).resolve().parents[1]

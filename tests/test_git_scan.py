@@ -133,4 +133,5 @@ def test_a_subfolder_of_a_repository_is_scanned_with_paths_relative_to_it(git_re
     (git_repo / "service" / "app.py").write_text(f'KEY = "{key}"\n')
     (git_repo / "other.py").write_text(f'KEY = "{key}"\n')
     git(git_repo, "add", "-A")
-    assert [(f.path, f.fingerprint) for f in scan_index(git_repo / "service")] == [("app.py", fingerprint(key))]
+    found = scan_index(git_repo / "service")
+    assert [(f.path, f.fingerprint) for f in found] == [("app.py", fingerprint(key))]
