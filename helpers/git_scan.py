@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from .key_scan import Finding, decode_text, findings_in_name, findings_in_text
 
@@ -129,21 +129,21 @@ def read_blobs(root: Path, object_ids: list[str]) -> Iterator[tuple[str, bytes]]
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
         raise GitScanError(_NO_GIT) from None
-    assert process.stdin is not None and process.stdout is not None  # noqa: S101 - both are pipes
+    answers = cast(IO[bytes], process.stdout)  # both are pipes: never None here
     feeder = threading.Thread(target=_feed, args=(process.stdin, object_ids), daemon=True)
     feeder.start()
     try:
         for _ in object_ids:
-            header = process.stdout.readline().split()
+            header = answers.readline().split()
             if len(header) != 3:  # "<id> missing", or git stopped
                 continue
-            data = process.stdout.read(int(header[2]))
-            process.stdout.read(1)  # the newline after each object
+            data = answers.read(int(header[2]))
+            answers.read(1)  # the newline after each object
             yield header[0].decode(), data
     finally:
         process.kill()
         process.wait()
-        process.stdout.close()
+        answers.close()
         feeder.join()
 
 
