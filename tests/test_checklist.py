@@ -416,3 +416,27 @@ def test_the_project_pre_commit_hook_runs_the_staged_checklist() -> None:
     config = yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())
     entries = [hook.get("entry", "") for repo in config["repos"] for hook in repo["hooks"]]
     assert "python -m helpers.checklist --staged" in entries
+
+
+@pytest.mark.parametrize("how", [["commit", "-q", "-m", "x"], ["commit", "-q", "-a", "-m", "x"],
+                                 ["commit", "-q", "-m", "x", "--", "client.py"]],
+                         ids=["git commit", "git commit -a", "git commit PATH"])
+def test_as_a_git_hook_staged_mode_stops_the_commit_that_would_record_a_key(repo: Path, real_looking, how):
+    """Inside `git commit`, git points GIT_INDEX_FILE at the index being committed (a temporary one
+    for `-a` and for PATH): what the hook reads is what the commit records."""
+    (repo / "client.py").write_text('import os\nKEY = os.environ["OPENAI_API_KEY"]\n')
+    commit_all(repo, "start")
+    key = real_looking("anthropic", 21)
+    (repo / "client.py").write_text(f'KEY = "{key}"\n')
+    if how == ["commit", "-q", "-m", "x"]:
+        git(repo, "add", "client.py")  # the others take it from the working tree themselves
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m helpers.checklist --staged\n')
+    hook.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run(["git", "-C", str(repo), *how], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"client.py:1: Anthropic key (anthropic), fingerprint {fingerprint(key)}" in done.stderr  # git
+    assert key not in done.stdout + done.stderr  # sends a hook's output to stderr
+    assert "5 passed, 1 failed" in done.stderr
