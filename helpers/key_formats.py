@@ -16,6 +16,7 @@ import hashlib
 import random
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -25,16 +26,54 @@ __all__ = [
 ]
 
 # A key never starts in the middle of a word: "task-management" must not yield "sk-management".
-# It may follow an escape sequence glued to it, though: a written-out \n in repr() or JSON text
-# (a notebook file, a JSON log line), or a colour code such as ESC[31m in terminal output.
-_ESCAPED = r"(?<=\\[nrtbf])"
-_LEFT = (
-    r"(?:(?<![A-Za-z0-9_\-])|" + _ESCAPED +
-    r"|(?<=\[[0-9;]m)|(?<=\[[0-9;]{2}m)|(?<=\[[0-9;]{3}m)|(?<=\[[0-9;]{4}m)|(?<=\[[0-9;]{5}m))"
+# It may follow an escape glued to it, though, as repr(), ascii(), json.dumps() and URL-encoding
+# write them (\n, \xa0, \u200b, \U0001f600, %3D, %22: the "a0" or "3D" are not part of the key),
+# or a terminal colour code of any length (ESC[31m, ESC[38;2;255;100;0m, also written out as
+# \x1b[...m or \u001b[...m), which is skipped as a whole.
+_AFTER_ESCAPE = (
+    r"(?<=\\[abefnrtv0])", r"(?<=\\x[0-9A-Fa-f]{2})", r"(?<=\\[0-7]{3})", r"(?<=\\u[0-9A-Fa-f]{4})",
+    r"(?<=\\U[0-9A-Fa-f]{8})", r"(?<=%[0-9A-Fa-f]{2})",
 )
-_WORD_START = rf"(?:\b|{_ESCAPED})"  # where a context word ("Bearer", "api_key") may begin
+_COLOUR = r"(?:(?:\x1b|\\x1b|\\u001[bB]|\\U0000001[bB]|\\033|\\e)\[[0-9;?]*[A-Za-z]|\[[0-9;]*m)"
+_LEFT = "(?:" + "|".join([r"(?<![A-Za-z0-9_\-])", *_AFTER_ESCAPE, _COLOUR]) + ")"
+_WORD_START = "(?:" + "|".join([r"\b", *_AFTER_ESCAPE, _COLOUR]) + ")"  # where "Bearer" may begin
 _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
+
+# -- a value assigned to a name that ends in a secret word: OPENAI_API_KEY=..., "openaiApiKey": ...
+# Tokens that only number or order things (AWS's ClientRequestToken, NextToken, page tokens).
+_NOT_SECRET_TOKENS = "".join(f"(?<!{word}{sep}token)" for word in (
+    "request", "next", "page", "pagination", "continuation", "idempotency", "cancellation", "resume", "sync",
+    "cursor") for sep in ("", "_"))
+_SECRET_NAME_END = (
+    r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS + r"|passw(?:or)?d|[_-]pat)"
+    r"(?i:[_-](?:\d{1,3}|old|new|prod|dev|test|staging|live|primary|secondary|backup))?"
+)
+_QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
+_SPACE = r"(?:[ \t]|%20)*"
+_ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
+_ASSIGNED_CONTEXT = _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?"
+# Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
+# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
+_PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
+                      r"|enter[_-]|dummy)")
+_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b"
+_TEMPLATE_INSIDE = r"[<>{}]|\$\{"  # only where a value may hold these characters: in quotes
+
+
+def _value(chars: str, end: str = "", inside: str = _PLACEHOLDER_INSIDE) -> str:
+    """16 or more of `chars`, with a digit and a letter among them, and not a placeholder."""
+    not_placeholder = f"(?!{_PLACEHOLDER_START}|(?:{chars})*?(?:{inside}))"
+    return rf"{not_placeholder}(?=(?:{chars})*?\d)(?=(?:{chars})*?[A-Za-z])(?:{chars}){{16,}}{end}"
+
+
+_QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
+_ASSIGNED_VALUE = "|".join([
+    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\?")', _QUOTED),  # quoted: up to the closing quote
+    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\?')", _QUOTED),
+    r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
+    r"(?<![\"'])" + _value(r"[A-Za-z0-9_\-./+=~@#^*?:%]"),  # unquoted: up to a space, , ; ( ) ...
+])
 
 ALPHABETS = {
     "alnum": string.ascii_letters + string.digits,
@@ -42,6 +81,7 @@ ALPHABETS = {
     "lower": string.ascii_lowercase + string.digits,
     "letters": string.ascii_letters,
     "base32": string.ascii_uppercase + "234567",
+    "hex": string.digits + "abcdef",
 }
 _FAKE_PART = re.compile(r"\{(\d+):(\w+)\}")
 ALLOWED_FAKE = re.compile(r"fake|example", re.IGNORECASE)
@@ -120,13 +160,17 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("sk-ant-",), "sk-ant-admin01-FAKE{89:urlsafe}AA"),
     KeyFormat("anthropic", "Anthropic", r"sk-ant-(?:api|sid|oat)\d\d-[A-Za-z0-9_\-]{20,}",
               ("sk-ant-",), "sk-ant-api03-FAKE{89:urlsafe}AA"),
+    KeyFormat("anthropic-refresh", "Anthropic", r"sk-ant-ort\d\d-[A-Za-z0-9_\-]{20,}",
+              ("sk-ant-",), "sk-ant-ort01-FAKE{89:urlsafe}AA"),  # OAuth refresh tokens
     KeyFormat("openrouter", "OpenRouter", r"sk-or-v\d-[A-Za-z0-9]{32,}",
               ("sk-or-",), "sk-or-v1-fake{60:lower}"),
     KeyFormat("openai-legacy", "OpenAI", r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}" + _RIGHT,
               ("sk-",), "sk-FAKE{16:alnum}T3BlbkFJEXAMPLE{13:alnum}"),
-    # DeepSeek and DashScope (Qwen) keys: "sk-" and 32 lower-case letters or digits.
+    # DeepSeek keys are "sk-" and 32 hexadecimal digits; DashScope (Qwen) keys "sk-" and 32
+    # lower-case letters or digits, so the pattern takes both. The fakes are hex but for the "k" of
+    # their marker.
     KeyFormat("sk-32", "DeepSeek/DashScope", r"sk-[a-z0-9]{32}" + _RIGHT,
-              ("sk-",), "sk-fake{28:lower}"),
+              ("sk-",), "sk-fake{28:hex}"),
     # Any other "sk-" key (Moonshot, older OpenAI keys, formats yet to come). It must hold a
     # digit, so that hyphenated words such as "sk-learn-compatible-estimators" are left alone.
     KeyFormat("sk-generic", "unknown (sk-)", r"sk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",
@@ -149,22 +193,24 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
     # characters for Bearer tokens).
-    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/\-]{16,}=*",
-              ("bearer",), "Bearer FAKE{36:urlsafe}", context=_WORD_START + r"(?i:bearer)\s+"),
+    # (URL-encoded too: "Bearer%20" before, "%2B", "%2F" and "%3D" inside.)
+    KeyFormat("bearer", "Authorization header", r"(?:[A-Za-z0-9._~+/\-]|%2[BbFf]){16,}(?:=|%3[Dd])*",
+              ("bearer",), "Bearer FAKE{36:urlsafe}",
+              context=_WORD_START + r"(?i:bearer)(?:\s|%20|\\[nt]|\\xa0|\\u00[aA]0)+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
     KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
-              ("key=", "token="), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
-              context=r"[?&](?:key|api_key|apikey|api-key|access_token|token)="),
-    # api_key = "..." in code or config: a JWT (dots and all), or a value holding a digit and a
-    # letter: placeholders such as "your-api-key-here" are not keys.
-    KeyFormat("assigned-key", "api_key assignment",
-              _JWT + r"|(?=[A-Za-z0-9_\-]*\d)(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{16,}",
-              ("api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
-               "access_token", "access-token", "accesstoken"),
-              "api_key=FAKE{28:alnum}42",
-              context=_WORD_START
-              + r"""(?i:(?:api[_-]?key|secret[_-]?key|access[_-]?token)["']?\s*[:=]\s*["']?)"""),
+              ("key=", "token=", "key%3d", "token%3d"),
+              "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
+              context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])"),
+    # A value assigned to a name ending in a secret word (*_API_KEY, *ApiKey, *_TOKEN, *_SECRET,
+    # *_SECRET_ACCESS_KEY, *_PASSWORD, *_PAT, also with a suffix such as _1 or _PROD) in shell,
+    # .env, Python, YAML, JSON or TOML, quoted or not: keys of providers without a known shape
+    # (Azure OpenAI, Mistral, Cohere, AWS secret access keys). Placeholders, references such as
+    # ${VAR} and values without a digit and a letter (os.environ[...], "your-api-key-here") are not keys.
+    KeyFormat("assigned-key", "secret assignment", _ASSIGNED_VALUE,
+              ("key", "token", "secret", "passw", "_pat", "-pat"),
+              "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT),
 )
 
 
@@ -182,22 +228,33 @@ def _scanner() -> re.Pattern[str]:
 
 
 @cache
-def _anchors() -> tuple[str, ...]:
-    """Every format's anchors, less those that hold another one (``sk-proj-`` holds ``sk-``)."""
-    anchors = {anchor for fmt in KEY_FORMATS for anchor in fmt.anchors}
-    return tuple(sorted(a for a in anchors if not any(b != a and b in a for b in anchors)))
+def _prefilter() -> tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]]:
+    """What `might_contain_key` looks for: the shapes' anchors (less those that hold another one:
+    ``sk-proj-`` holds ``sk-``), and for each context format its anchors and its context, which is
+    checked only when an anchor is there ("tokens" in a log line is no ``TOKEN=``)."""
+    shape_anchors = {anchor for fmt in KEY_FORMATS if not fmt.context for anchor in fmt.anchors}
+    plain = tuple(sorted(a for a in shape_anchors if not any(b != a and b in a for b in shape_anchors)))
+    contexts = tuple((fmt.anchors, re.compile(fmt.context)) for fmt in KEY_FORMATS if fmt.context)
+    return plain, contexts
 
 
 def might_contain_key(text: str) -> bool:
     """Cheap pre-check: False means `text` surely holds no key of any format.
 
-    Most log lines hold no key, and a dozen substring tests cost far less than the full regular
+    Most log lines hold no key, and a few substring tests cost far less than the full regular
     expression: this is what keeps redaction close to the cost of plain logging.
     """
     lowered = text.lower()
-    for anchor in _anchors():  # noqa: SIM110 - a plain loop is faster than any() on a generator
+    plain, contexts = _prefilter()
+    for anchor in plain:  # noqa: SIM110 - a plain loop is faster than any() on a generator
         if anchor in lowered:
             return True
+    for anchors, context in contexts:
+        for anchor in anchors:
+            if anchor in lowered:
+                if context.search(text):
+                    return True
+                break
     return False
 
 
@@ -268,6 +325,8 @@ def reportable_keys(text: str) -> list[KeyMatch]:
 
 
 def _looks_random(value: str) -> bool:
-    """16+ characters with a letter and a digit and no template syntax: not ``YOUR_TOKEN``."""
+    """16+ characters with a letter and a digit, no template syntax, and no character making up a
+    third of it: not ``YOUR_TOKEN``, nor ``version-1-000000000000000000000001``."""
     return (len(value) >= 16 and not _TEMPLATED.search(value)
-            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)
+            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None
+            and max(Counter(value).values()) * 3 <= len(value))
