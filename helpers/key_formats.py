@@ -18,7 +18,7 @@ import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = [
     "ALLOWED_FAKE", "ALPHABETS", "fake_key", "find_keys", "fingerprint", "format_named", "is_allowed_fake",
@@ -35,8 +35,9 @@ _AFTER_ESCAPE = (
     r"(?<=\\U[0-9A-Fa-f]{8})", r"(?<=%[0-9A-Fa-f]{2})",
 )
 _COLOUR = r"(?:(?:\x1b|\\x1b|\\u001[bB]|\\U0000001[bB]|\\033|\\e)\[[0-9;?]*[A-Za-z]|\[[0-9;]*m)"
-_LEFT = "(?:" + "|".join([r"(?<![A-Za-z0-9_\-])", *_AFTER_ESCAPE, _COLOUR]) + ")"
-_WORD_START = "(?:" + "|".join([r"\b", *_AFTER_ESCAPE, _COLOUR]) + ")"  # where "Bearer" may begin
+_LEFT = "(?:" + "|".join([r"(?<![A-Za-z0-9_\-])", *_AFTER_ESCAPE]) + ")"  # or a _COLOUR before
+# Where "Bearer" may begin; the look-ahead only makes a failing position fail fast.
+_WORD_START = r"(?=[Bb\x1b\\\[])(?:" + "|".join([r"\b", *_AFTER_ESCAPE, _COLOUR]) + ")"
 _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
 
@@ -52,7 +53,7 @@ _SECRET_NAME_END = (
 _QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
 _SPACE = r"(?:[ \t]|%20)*"
 _ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
-_ASSIGNED_CONTEXT = _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?"
+_ASSIGNED_CONTEXT = r"(?=[AaSsTtPp_\-][PpEeOoAa])" + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
 # placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
@@ -100,6 +101,8 @@ class KeyFormat:
     fake:     template for `fake`: literal text plus ``{N:alphabet}`` for N random characters.
     context:  optional expression that must come right before the secret (``Bearer ``,
               ``?key=``); it is matched but is not part of the secret.
+    after_anchor: what must follow an anchor in the lower-cased text for the text to be worth a
+              scan (``token`` followed by ``=`` or ``:``, not ``tokens``); empty: nothing.
     """
 
     name: str
@@ -108,6 +111,7 @@ class KeyFormat:
     anchors: tuple[str, ...]
     fake_template: str = field(repr=False)
     context: str = ""
+    after_anchor: str = ""
 
     def fake(self, seed: int | random.Random = 0) -> str:
         """A deterministic fake of this shape (the same seed gives the same key).
@@ -188,7 +192,7 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("aws-access-key-id", "AWS", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + _RIGHT,
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
-              ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "ghp_FAKE{32:alnum}"),
+              ("gh",), "ghp_FAKE{32:alnum}", after_anchor=r"[pousr]_|ub_pat_"),
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
@@ -200,9 +204,9 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
     KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
-              ("key=", "token=", "key%3d", "token%3d"),
-              "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
-              context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])"),
+              ("key", "token"), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
+              context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])",
+              after_anchor="=|%3d"),
     # A value assigned to a name ending in a secret word (*_API_KEY, *ApiKey, *_TOKEN, *_SECRET,
     # *_SECRET_ACCESS_KEY, *_PASSWORD, *_PAT, also with a suffix such as _1 or _PROD) in shell,
     # .env, Python, YAML, JSON or TOML, quoted or not: keys of providers without a known shape
@@ -210,32 +214,77 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     # ${VAR} and values without a digit and a letter (os.environ[...], "your-api-key-here") are not keys.
     KeyFormat("assigned-key", "secret assignment", _ASSIGNED_VALUE,
               ("key", "token", "secret", "passw", "_pat", "-pat"),
-              "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT),
+              "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT,
+              after_anchor=r"(?:or)?d?(?:[_-]\w{1,9})?(?:\\?[\"']|%2[27])?\]?(?:[ \t]|%20)*(?:[:=]|%3[ad])"),
 )
 
 
-@cache
-def _scanner() -> re.Pattern[str]:
-    """All formats as one alternation, each secret in its own named group: one pass per text.
+@lru_cache(maxsize=256)
+def _scanner(formats: tuple[int, ...] | None = None) -> re.Pattern[str]:
+    """The formats numbered `formats` (all by default) as one alternation, each secret in its own
+    named group: one pass per text.
 
     Formats known by their shape share one left boundary, tested once per position rather than
-    once per format (four times faster on a text that holds a key); formats known by their
-    context bring their own.
+    once per format (four times faster on a text that holds a key), and only where a shape can
+    start: each starts with one of its anchors, in any case. Formats known by their context bring
+    their own.
     """
-    shapes = [f"(?P<k{i}>{fmt.pattern})" for i, fmt in enumerate(KEY_FORMATS) if not fmt.context]
-    contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in enumerate(KEY_FORMATS) if fmt.context]
-    return re.compile("|".join([f"{_LEFT}(?:{'|'.join(shapes)})", *contexts]))
+    chosen = [(i, KEY_FORMATS[i]) for i in (range(len(KEY_FORMATS)) if formats is None else formats)]
+    shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
+    starts = sorted({c for _i, fmt in shapes for anchor in fmt.anchors for c in (anchor[0], anchor[0].upper())})
+    left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
+    either = "|".join(f"(?P<k{i}>{fmt.pattern})" for i, fmt in shapes)
+    contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in chosen if fmt.context]
+    return re.compile("|".join([f"{left}(?:{either})"] * bool(shapes) + contexts))
+
+
+_Followed = tuple[str, re.Pattern[str], frozenset[int]]
 
 
 @cache
-def _prefilter() -> tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]]:
-    """What `might_contain_key` looks for: the shapes' anchors (less those that hold another one:
-    ``sk-proj-`` holds ``sk-``), and for each context format its anchors and its context, which is
-    checked only when an anchor is there ("tokens" in a log line is no ``TOKEN=``)."""
-    shape_anchors = {anchor for fmt in KEY_FORMATS if not fmt.context for anchor in fmt.anchors}
-    plain = tuple(sorted(a for a in shape_anchors if not any(b != a and b in a for b in shape_anchors)))
-    contexts = tuple((fmt.anchors, re.compile(fmt.context)) for fmt in KEY_FORMATS if fmt.context)
-    return plain, contexts
+def _prefilter() -> tuple[tuple[tuple[str, frozenset[int]], ...], tuple[_Followed, ...]]:
+    """The anchors `might_contain_key` looks for, each with the formats it stands for.
+
+    Shapes: an anchor alone suffices; one that holds another (``sk-proj-`` holds ``sk-``) is left
+    out, and the shorter one stands for both. Contexts: an anchor counts only where their
+    `after_anchor` follows it ("tokens" in a log line is no ``TOKEN=``).
+    """
+    alone = {anchor for fmt in KEY_FORMATS if not fmt.after_anchor for anchor in fmt.anchors}
+    plain = tuple(
+        (anchor, frozenset(i for i, fmt in enumerate(KEY_FORMATS) if not fmt.after_anchor
+                           and any(anchor in other for other in fmt.anchors)))
+        for anchor in sorted(alone) if not any(other != anchor and other in anchor for other in alone))
+    after: dict[str, dict[int, str]] = {}
+    for i, fmt in enumerate(KEY_FORMATS):
+        for anchor in fmt.anchors if fmt.after_anchor else ():
+            after.setdefault(anchor, {})[i] = fmt.after_anchor
+    followed = tuple((anchor, re.compile("|".join(dict.fromkeys(after[anchor].values()))),
+                      frozenset(after[anchor])) for anchor in sorted(after))
+    return plain, followed
+
+
+def _candidates(text: str) -> tuple[int, ...]:
+    """The numbers of the formats that may match in `text`: those whose anchors it holds.
+    Scanning for those alone is several times faster than scanning for all."""
+    lowered = text.lower()
+    plain, followed = _prefilter()
+    found: set[int] = set()
+    for anchor, formats in plain:
+        if anchor in lowered:
+            found |= formats
+    for anchor, after, formats in followed:
+        if anchor in lowered and not formats <= found and _is_followed(lowered, anchor, after):
+            found |= formats
+    return tuple(sorted(found))
+
+
+def _is_followed(lowered: str, anchor: str, after: re.Pattern[str]) -> bool:
+    at = lowered.find(anchor)
+    while at >= 0:
+        if after.match(lowered, at + len(anchor)):
+            return True
+        at = lowered.find(anchor, at + 1)
+    return False
 
 
 def might_contain_key(text: str) -> bool:
@@ -245,17 +294,21 @@ def might_contain_key(text: str) -> bool:
     expression: this is what keeps redaction close to the cost of plain logging.
     """
     lowered = text.lower()
-    plain, contexts = _prefilter()
+    plain, followed = _anchors()
     for anchor in plain:  # noqa: SIM110 - a plain loop is faster than any() on a generator
         if anchor in lowered:
             return True
-    for anchors, context in contexts:
-        for anchor in anchors:
-            if anchor in lowered:
-                if context.search(text):
-                    return True
-                break
+    for anchor, after in followed:
+        if anchor in lowered and _is_followed(lowered, anchor, after):
+            return True
     return False
+
+
+@cache
+def _anchors() -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """`_prefilter` without the formats, for the quick check."""
+    plain, followed = _prefilter()
+    return tuple(anchor for anchor, _ in plain), tuple((anchor, after) for anchor, after, _ in followed)
 
 
 def _own_shape(secret: str, found: KeyFormat) -> KeyFormat:
@@ -277,7 +330,7 @@ def find_keys(text: str) -> list[KeyMatch]:
     if not might_contain_key(text):
         return []
     matches = []
-    for m in _scanner().finditer(text):
+    for m in _scanner(_candidates(text)).finditer(text):
         group = m.lastgroup or ""
         fmt = KEY_FORMATS[int(group[1:])]
         secret = m.group(group)
