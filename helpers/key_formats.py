@@ -47,13 +47,15 @@ _NOT_SECRET_TOKENS = "".join(f"(?<!{word}{sep}token)" for word in (
     "request", "next", "page", "pagination", "continuation", "idempotency", "cancellation", "resume", "sync",
     "cursor") for sep in ("", "_"))
 _SECRET_NAME_END = (
-    r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS + r"|passw(?:or)?d|[_-]pat)"
+    r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS
+    + r"|passw(?:or)?d|[_-]pat)"
     r"(?i:[_-](?:\d{1,3}|old|new|prod|dev|test|staging|live|primary|secondary|backup))?"
 )
 _QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
 _SPACE = r"(?:[ \t]|%20)*"
 _ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
-_ASSIGNED_CONTEXT = r"(?=[AaSsTtPp_\-][PpEeOoAa])" + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?"
+_ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
+                     + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
 # placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
@@ -231,7 +233,7 @@ def _scanner(formats: tuple[int, ...] | None = None) -> re.Pattern[str]:
     """
     chosen = [(i, KEY_FORMATS[i]) for i in (range(len(KEY_FORMATS)) if formats is None else formats)]
     shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
-    starts = sorted({c for _i, fmt in shapes for anchor in fmt.anchors for c in (anchor[0], anchor[0].upper())})
+    starts = sorted({c for _, fmt in shapes for a in fmt.anchors for c in (a[0], a[0].upper())})
     left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
     either = "|".join(f"(?P<k{i}>{fmt.pattern})" for i, fmt in shapes)
     contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in chosen if fmt.context]
@@ -298,7 +300,7 @@ def might_contain_key(text: str) -> bool:
     for anchor in plain:  # noqa: SIM110 - a plain loop is faster than any() on a generator
         if anchor in lowered:
             return True
-    for anchor, after in followed:
+    for anchor, after in followed:  # noqa: SIM110 - as above
         if anchor in lowered and _is_followed(lowered, anchor, after):
             return True
     return False

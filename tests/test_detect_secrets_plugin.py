@@ -131,8 +131,9 @@ def scan_with_default_detect_secrets(folder: Path, *files: str) -> dict[str, set
 def test_default_keyword_rule_flags_secret_names_in_env_files_whatever_the_value(tmp_path: Path) -> None:
     """detect-secrets 1.5.0 (plugins/keyword.py): a name holding "api_key" followed by any word is a
     "Secret Keyword", placeholders included; only templates such as ${VAR} or <...> are spared."""
-    values = [deepseek_key(1), "your-openai-api-key-here", "changeme", "hello", "${OPENAI_API_KEY}", "<your key>"]
-    (tmp_path / ".env").write_text("".join(f"OPENAI_API_KEY_{n}={value}\n" for n, value in enumerate(values, 1)))
+    values = [deepseek_key(1), "your-openai-api-key-here", "changeme", "hello", "${KEY}", "<your key>"]
+    lines = [f"OPENAI_API_KEY_{n}={value}\n" for n, value in enumerate(values, 1)]
+    (tmp_path / ".env").write_text("".join(lines))
     assert scan_with_default_detect_secrets(tmp_path, ".env") == {".env": {1, 2, 3, 4}}
     assert lines_found_by_our_hook(tmp_path, ".env") == {1}
 
