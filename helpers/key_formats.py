@@ -42,10 +42,11 @@ _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
 
 # -- a value assigned to a name that ends in a secret word: OPENAI_API_KEY=..., "openaiApiKey": ...
-# Tokens that only number or order things (AWS's ClientRequestToken, NextToken, page tokens).
+# Tokens that only number or order things: page tokens, and AWS's idempotency tokens
+# (ClientToken, ClientRequestToken, ChangeToken, LifecycleActionToken, a paginator's output_token).
 _NOT_SECRET_TOKENS = "".join(f"(?<!{word}{sep}token)" for word in (
-    "request", "next", "page", "pagination", "continuation", "idempotency", "cancellation", "resume", "sync",
-    "cursor") for sep in ("", "_"))
+    "request", "client", "change", "action", "next", "page", "pagination", "continuation", "idempotency",
+    "cancellation", "resume", "sync", "cursor", "input", "output") for sep in ("", "_"))
 _SECRET_NAME_END = (
     r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS
     + r"|passw(?:or)?d|[_-]pat)"
@@ -53,7 +54,10 @@ _SECRET_NAME_END = (
 )
 _QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
 _SPACE = r"(?:[ \t]|%20)*"
-_ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
+# = or => or :=; a colon only before a space or a quote (YAML, JSON, headers; not secret:x in an
+# ARN); or a Python annotation, x: str = ...
+_ASSIGN = (r"""(?:=>|:=|=|%3[AaDd]|:(?=[ \t"'\\]|%2[027])"""
+           r"|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))")
 _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
                      + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
@@ -71,11 +75,14 @@ def _value(chars: str, end: str = "", inside: str = _PLACEHOLDER_INSIDE) -> str:
 
 
 _QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
+_UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?:%]"
+# Unquoted, an attribute path is code, not a value: token = self._next_token2, x = windll.advapi32.F
+_ATTRIBUTE_PATH = rf"(?![A-Za-z_]\w{{0,40}}(?:\.[A-Za-z_]\w{{0,40}})+(?!{_UNQUOTED}))"
 _ASSIGNED_VALUE = "|".join([
     r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\?")', _QUOTED),  # quoted: up to the closing quote
     r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\?')", _QUOTED),
     r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
-    r"(?<![\"'])" + _value(r"[A-Za-z0-9_\-./+=~@#^*?:%]"),  # unquoted: up to a space, , ; ( ) ...
+    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED),  # unquoted: up to a space , ; ( ) ...
 ])
 
 ALPHABETS = {
