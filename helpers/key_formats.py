@@ -52,7 +52,7 @@ _SECRET_NAME_END = (
     + r"|passw(?:or)?d|[_-]pat)"
     r"(?i:[_-](?:\d{1,3}|old|new|prod|dev|test|staging|live|primary|secondary|backup))?"
 )
-_QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
+_QUOTE = r"""(?:\\{0,3}["']|%2[27])"""  # also escaped (\" in JSON, \\" in its repr) and URL-encoded
 _SPACE = r"(?:[ \t]|%20)*"
 # = or => or :=; a colon only before a space or a quote (YAML, JSON, headers; not secret:x in an
 # ARN); or a Python annotation, x: str = ...
@@ -60,6 +60,8 @@ _ASSIGN = (r"""(?:=>|:=|=|%3[AaDd]|:(?=[ \t"'\\]|%2[027])"""
            r"|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))")
 _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
                      + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
+# What follows "key", "token", "passw"... in a lower-cased text where _ASSIGNED_CONTEXT may match.
+_AFTER_SECRET_WORD = r"(?:or)?d?(?:[_-]\w{1,9})?" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
 # placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
@@ -79,10 +81,11 @@ _UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?:%]"
 # Unquoted, an attribute path is code, not a value: token = self._next_token2, x = windll.advapi32.F
 _ATTRIBUTE_PATH = rf"(?![A-Za-z_]\w{{0,40}}(?:\.[A-Za-z_]\w{{0,40}})+(?!{_UNQUOTED}))"
 _ASSIGNED_VALUE = "|".join([
-    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\?")', _QUOTED),  # quoted: up to the closing quote
-    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\?')", _QUOTED),
+    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\{0,3}")', _QUOTED),  # quoted: up to the closing quote
+    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\{0,3}')", _QUOTED),
     r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
-    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED),  # unquoted: up to a space , ; ( ) ...
+    # unquoted: up to a space , ; ( ) ..., and not ending in : or . (``KEY=...: invalid key``)
+    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED, r"(?<![:.])"),
 ])
 
 ALPHABETS = {
@@ -201,7 +204,8 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("aws-access-key-id", "AWS", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + _RIGHT,
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
-              ("gh",), "ghp_FAKE{32:alnum}", after_anchor=r"[pousr]_|ub_pat_"),
+              ("gh", "github_pat_"), "ghp_FAKE{32:alnum}",
+              after_anchor=r"(?<=gh)[pousr]_|(?<=github_pat_)"),  # "gh" alone is in "high", "night"
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
@@ -212,7 +216,9 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               context=_WORD_START + r"(?i:bearer)(?:\s|%20|\\[nt]|\\xa0|\\u00[aA]0)+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
-    KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
+    # (A percent-escape belongs to the value, but not an encoded & , " or space: in an encoded
+    # URL, %26 starts the next parameter.)
+    KeyFormat("url-key", "key in a URL", r"(?:[A-Za-z0-9._~+/=\-]|%(?!2[026Cc])){8,}",
               ("key", "token"), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
               context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])",
               after_anchor="=|%3d"),
@@ -224,7 +230,7 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("assigned-key", "secret assignment", _ASSIGNED_VALUE,
               ("key", "token", "secret", "passw", "_pat", "-pat"),
               "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT,
-              after_anchor=r"(?:or)?d?(?:[_-]\w{1,9})?(?:\\?[\"']|%2[27])?\]?(?:[ \t]|%20)*(?:[:=]|%3[ad])"),
+              after_anchor=_AFTER_SECRET_WORD),
 )
 
 
