@@ -13,6 +13,7 @@ import random
 import re
 import string
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from helpers.key_formats import (
     ALLOWED_FAKE,
     KEY_FORMATS,
     KeyFormat,
+    _anchors,
+    _prefilter,
     _scanner,
     fake_key,
     find_keys,
@@ -34,6 +37,15 @@ from helpers.key_formats import (
 )
 
 FORMAT_NAMES = [fmt.name for fmt in KEY_FORMATS]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fresh_caches() -> Iterator[None]:
+    """The catalogue compiles its scanners once and caches them. Start from empty caches, so the
+    code under test (or a mutant of it, under `make mutation`) builds them anew."""
+    for cached in (_scanner, _prefilter, _anchors):
+        cached.cache_clear()
+    yield
 
 # Every entry of the catalogue, written out: deleting an entry fails test_the_catalogue_is_complete.
 EXPECTED_FORMATS = {
@@ -569,3 +581,10 @@ def test_match_repr_shows_the_fingerprint_not_the_key() -> None:
     assert key not in repr(match)
     assert repr(match) == f"KeyMatch(openai-project, 0:{len(key)}, fp={fingerprint(key)})"
     assert match.fingerprint == fingerprint(key)
+
+
+@pytest.mark.parametrize(("name", "text", "secret"), SHAPES, ids=POSITIVE_IDS[:len(SHAPES)])
+def test_a_shape_starts_with_one_of_its_anchors(name: str, text: str, secret: str) -> None:
+    """The scan only tries a shape where one of its anchors' first letters stands (see _scanner)."""
+    assert any(secret.lower().startswith(anchor) for anchor in format_named(name).anchors)
+    assert [m.group(m.lastgroup or "") for m in _scanner().finditer(f"x {secret} y")] == [secret]
