@@ -25,19 +25,22 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
+# lab-settings/overrides.json turns off JupyterLab's news pop-up and update check (the settings
+# JupyterLab 4.6 honours; --LabApp.news_url alone still asks "Would you like to get notified...").
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-		--LabApp.news_url=None $(ROOT_FLAG)
+		--LabApp.app_settings_dir=$(CURDIR)/lab-settings --LabApp.news_url=None $(ROOT_FLAG)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
 
-# The notebooks always run against the fake provider in tests, whatever .env says.
+# The notebooks always run against the fake provider in tests, whatever .env says. Two workers
+# (pytest-xdist): each test file, and so each notebook, runs whole on one of them.
 # tests/test_browser.py drives JupyterLab in Debian's Chromium; without it the test is skipped
 # (-rs prints the reason in the summary).
 test: lint
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser test will be SKIPPED (install it: apt-get install -y chromium)"
-	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest -rs
+	TUTORIAL_PROVIDER=mock $(BIN)/python -m pytest -rs -n 2 --dist loadfile
 
 # For maintainers: re-execute every notebook against the fake provider and save its outputs
 # (nbval then compares against them). Outputs are deterministic: a re-run changes nothing but

@@ -68,10 +68,9 @@ pytestmark = [
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
-    },
 }
+# The news pop-up is turned off by the project's own lab-settings/overrides.json, as `make lab` does:
+# the test checks what a learner gets.
 
 # --- JavaScript run in the page. `panel(path)` finds the open notebook widget by its path. ---
 # The app object is exposed by --LabApp.expose_app_in_browser; the error outputs are read from the
@@ -161,6 +160,7 @@ class LabRun:
     rendered: dict
     screenshot: Path
     dialogs: list[str] = field(default_factory=list)
+    toasts: list[str] = field(default_factory=list)
 
 
 NOTHING_RENDERED = {"mermaid": 0, "mermaidErrors": [], "plots": 0}
@@ -169,6 +169,7 @@ NOTHING_RENDERED = {"mermaid": 0, "mermaidErrors": [], "plots": 0}
 def problems(run: LabRun) -> list[str]:
     """Everything a learner would see go wrong, one line each; empty when the notebook is fine."""
     found = [f"a dialog blocked the notebook: {text!r}" for text in run.dialogs]
+    found += [f"a notification covered the outputs: {text!r}" for text in run.toasts]
     if not run.finished:
         found.append(f"the run did not finish within {NOTEBOOK_RUN_TIMEOUT_MS // 1000} s")
     for cell in run.cells:
@@ -271,7 +272,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               f"--LabApp.app_settings_dir={root / 'lab-settings'}", "--LabApp.news_url=None",
                "--LabApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:
         command.append("--allow-root")
@@ -312,6 +313,11 @@ def _click_menu(page, menu: str, command: str) -> None:
 
 def _open_dialogs(page) -> list[str]:
     return [text.strip() for text in page.locator(".jp-Dialog-content").all_inner_texts()]
+
+
+def _toasts(page) -> list[str]:
+    """Notification toasts on screen (JupyterLab's news question is one)."""
+    return [text.strip() for text in page.locator(".Toastify__toast").all_inner_texts()]
 
 
 def _full_screenshot(page, path: str, target: Path) -> None:
@@ -368,6 +374,7 @@ def run_in_lab(browser, server: LabServer, notebook: Path, screenshot_dir: Path)
         run.rendered = page.evaluate(JS_RENDERED, path)
         run.cells = page.evaluate(JS_CELL_REPORT, path)
         run.dialogs = _open_dialogs(page)
+        run.toasts = _toasts(page)
         _full_screenshot(page, path, run.screenshot)
         return run
     finally:

@@ -95,9 +95,10 @@ def test_this_repository_passes_its_own_scan() -> None:
     assert done.returncode == 0, done.stdout
 
 
-def test_the_pre_commit_hooks_pin_the_versions_of_requirements_txt() -> None:
+def test_the_pre_commit_hooks_pin_the_versions_of_the_requirements() -> None:
     config = (PROJECT / ".pre-commit-config.yaml").read_text()
-    pins = [line.strip() for line in (PROJECT / "requirements.txt").read_text().splitlines()
+    requirements = (PROJECT / "requirements.txt").read_text() + (PROJECT / "requirements-dev.txt").read_text()
+    pins = [line.strip() for line in requirements.splitlines()
             if line.startswith(("detect-secrets==", "ruff==", "python-dotenv=="))]
     assert len(pins) == 3 and all(f'"{pin}"' in config for pin in pins)
     assert "entry: python -m helpers.detect_secrets_plugin" in config
