@@ -1,0 +1,152 @@
+"""tutorial.exercises: the Exercise every notebook's check goes through."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers.key_formats import KEY_FORMATS, fake_key
+from tutorial.exercises import NOT_DONE, Exercise, NotDoneYet, is_stub
+
+
+def exercise_with(checker: Callable[[Any], list[str]]) -> Exercise:
+    return Exercise("Sum", checker, "add the numbers", "answer = 1 + 2")
+
+
+def sums_to_three(answer: Any) -> list[str]:
+    return [] if answer() == 3 else [f"your function returned {answer()!r}, not 3"]
+
+
+def test_a_right_answer_prints_a_tick_and_returns_true(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise_with(sums_to_three).check(lambda: 3) is True
+    out = capsys.readouterr().out
+    assert out.startswith("✅ Sum: ")
+    assert "❌" not in out and "hint" not in out
+
+
+def test_a_wrong_answer_prints_each_problem_then_the_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    two_problems = exercise_with(lambda answer: ["first problem", "second problem"])
+    assert two_problems.check(42) is False
+    assert capsys.readouterr().out.splitlines() == [
+        "❌ first problem", "❌ second problem", "hint: add the numbers"]
+
+
+def test_hint_and_solution_print_what_the_exercise_was_given(capsys: pytest.CaptureFixture[str]) -> None:
+    exercise = exercise_with(sums_to_three)
+    exercise.hint()
+    exercise.solution()
+    assert capsys.readouterr().out == "hint: add the numbers\nanswer = 1 + 2\n"
+
+
+def stub_plain(x: int) -> int: ...  # type: ignore[empty-body]
+
+
+def stub_pass(x: int) -> None:
+    pass
+
+
+def stub_docstring() -> None:
+    """Write me."""
+
+
+def stub_returning_ellipsis() -> object:
+    return ...
+
+
+def stub_closure() -> Callable[[], None]:
+    captured = 1
+
+    def inner() -> None:
+        nonlocal captured
+    return inner
+
+
+class Learner:
+    def method(self) -> None: ...
+
+
+STUBS = [..., None, stub_plain, stub_pass, stub_docstring, stub_returning_ellipsis, stub_closure(),
+         Learner().method, lambda x: None, [...], ("a", ...), {"a": ...}, {"f": stub_plain}, [stub_pass]]
+
+
+@pytest.mark.parametrize("stub", STUBS, ids=repr)
+def test_a_stub_is_not_done_yet_and_the_checker_never_runs(
+        stub: object, capsys: pytest.CaptureFixture[str]) -> None:
+    def must_not_run(answer: Any) -> list[str]:
+        raise AssertionError("the checker ran on a stub")
+
+    assert is_stub(stub)
+    assert exercise_with(must_not_run).check(stub) is False
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"❌ {NOT_DONE}", "hint: add the numbers"]
+    assert "replace the `...`" in lines[0]
+
+
+@pytest.mark.parametrize("answer", [0, "", False, [], {}, "...", lambda: 3, lambda x: x, print,
+                                    functools.partial(print, 1), [1, 2], {"a": 1}, Learner()], ids=repr)
+def test_an_answer_that_does_something_is_not_a_stub(answer: object) -> None:
+    assert not is_stub(answer)
+
+
+def test_a_checker_that_finds_a_stub_deeper_down_reports_not_done(capsys: pytest.CaptureFixture[str]) -> None:
+    def finds_stub(answer: Any) -> list[str]:
+        raise NotDoneYet
+
+    assert exercise_with(finds_stub).check(7) is False
+    assert capsys.readouterr().out.splitlines()[0] == f"❌ {NOT_DONE}"
+
+
+class BrokenMessage(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def raises(error: BaseException) -> Callable[[], int]:
+    def answer() -> int:
+        raise error
+    return answer
+
+
+def recurses() -> int:
+    return recurses()
+
+
+@pytest.mark.parametrize("answer, kind", [
+    (raises(ValueError("bad value")), "ValueError: bad value"),
+    (raises(KeyError("OPENAI_API_KEY")), "KeyError: 'OPENAI_API_KEY'"),
+    (raises(SystemExit(2)), "SystemExit: 2"),
+    (raises(BrokenMessage()), "BrokenMessage: (the message could not be read)"),
+    (raises(AttributeError()), "AttributeError"),
+    (recurses, "RecursionError: maximum recursion depth exceeded"),
+    (lambda: None + 1, "TypeError: unsupported operand"),
+])
+def test_whatever_the_answer_raises_is_one_line_not_a_traceback(
+        answer: Callable[[], int], kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise_with(sums_to_three).check(answer) is False
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"❌ checking your answer raised {kind}")
+    assert lines[-1] == "hint: add the numbers"
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_a_very_long_exception_message_is_cut_short(capsys: pytest.CaptureFixture[str]) -> None:
+    exercise_with(sums_to_three).check(raises(ValueError("x" * 10_000)))
+    assert len(capsys.readouterr().out) < 500
+
+
+@given(kind=st.sampled_from([fmt.name for fmt in KEY_FORMATS if not fmt.context]),
+       seed=st.integers(0, 1000), before=st.text(max_size=20), after=st.sampled_from(["", " ", "\n", "'"]))
+def test_a_key_in_the_learners_exception_never_reaches_the_output(
+        kind: str, seed: int, before: str, after: str) -> None:
+    key = fake_key(kind, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
+    exercise = exercise_with(sums_to_three)
+    problems = exercise.problems(raises(RuntimeError(f"{before} {key}{after}")))
+    assert len(problems) == 1
+    assert key not in problems[0]
+    assert problems[0].startswith("checking your answer raised RuntimeError")

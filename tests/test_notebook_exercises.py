@@ -1,0 +1,92 @@
+"""Every notebook's exercise: one `exercise` cell and one `exercise-check` cell; the committed notebook
+shows the stub's ❌; the notebook, run in a real kernel with the reference solution in the exercise
+cell, prints ✅; and the exercise's cells can each be run twice in a row."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+PROJECT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def tagged(notebook: Any, tag: str) -> list[int]:
+    return [index for index, cell in enumerate(notebook.cells) if tag in cell.metadata.get("tags", [])]
+
+
+def exercise_cells(notebook: Any) -> tuple[int, int]:
+    (exercise,), (check,) = tagged(notebook, "exercise"), tagged(notebook, "exercise-check")
+    return exercise, check
+
+
+def text_of(cell: Any) -> str:
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+def errors_in(notebook: Any) -> list[str]:
+    return [f"cell {index}: {output.ename}: {output.evalue}" for index, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" for output in cell.outputs if output.output_type == "error"]
+
+
+def solution_of(path: Path) -> str:
+    number = re.match(r"\d\d", path.name)
+    assert number is not None
+    module = importlib.import_module(f"tutorial.exercises.nb{number.group()}")
+    return str(module.exercise.solution_code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_one_exercise_cell_then_its_check_which_shows_the_stubs_cross(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    assert len(tagged(notebook, "exercise")) == 1, "exactly one cell tagged `exercise`"
+    assert len(tagged(notebook, "exercise-check")) == 1, "exactly one cell tagged `exercise-check`"
+    exercise, check = exercise_cells(notebook)
+    assert check == exercise + 1, "the check cell comes right after the exercise cell"
+    assert "..." in notebook.cells[exercise].source, "the exercise ships as a stub"
+    assert "exercise.check(" in notebook.cells[check].source
+    shown = text_of(notebook.cells[check])
+    assert shown.startswith("❌ ") and "\nhint: " in shown and "✅" not in shown
+    assert not errors_in(notebook)
+
+
+def doubled_exercise_block(notebook: Any) -> Any:
+    """The notebook with each code cell of the exercise (its set-up, the exercise, the check) twice
+    in a row, as a learner pressing Shift+Enter twice would run them."""
+    exercise, check = exercise_cells(notebook)
+    start = exercise
+    while start > 0 and notebook.cells[start - 1].cell_type == "code":
+        start -= 1
+    doubled = copy.deepcopy(notebook)
+    doubled.cells = [*notebook.cells[:start],
+                     *(copy.deepcopy(cell) for cell in notebook.cells[start:check + 1] for _twice in (1, 2)),
+                     *notebook.cells[check + 1:]]
+    return doubled
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_the_reference_solution_gets_a_tick_even_when_every_exercise_cell_runs_twice(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUTORIAL_PROVIDER", "mock")
+    search_path = [str(PROJECT), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, search_path)))
+    notebook = nbformat.read(path, as_version=4)
+    exercise, _check = exercise_cells(notebook)
+    notebook.cells[exercise].source = solution_of(path)
+    run = doubled_exercise_block(notebook)
+    NotebookClient(run, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    assert not errors_in(run)
+    checks = [run.cells[index] for index in tagged(run, "exercise-check")]
+    assert len(checks) == 2
+    for cell in checks:
+        shown = text_of(cell)
+        assert shown.startswith("✅ ") and "❌" not in shown, shown
