@@ -32,19 +32,25 @@ _KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykerne
 
 def run_and_save(cells: list[str], folder: Path, name: str) -> NotebookNode:
     """Run `cells` in a new kernel started in `folder`, then save ``folder/name`` and its checkpoint."""
-    notebook = new_notebook(cells=[new_code_cell(source) for source in cells], metadata=_KERNEL)
+    notebook = _notebook(cells)
     _client(notebook, folder).execute(stderr=subprocess.DEVNULL)
     contents = FileContentsManager(root_dir=str(folder))
-    contents.save({"type": "notebook", "format": "json", "content": notebook}, name)
-    contents.create_checkpoint(name)
+    contents.save({"type": "notebook", "format": "json", "content": notebook}, name)  # type: ignore[no-untyped-call]
+    contents.create_checkpoint(name)  # type: ignore[no-untyped-call]
     return notebook
 
 
 def history_search(pattern: str, folder: Path) -> str:
     """What ``%history -g <pattern>`` prints in a new kernel: every past session's matching inputs."""
-    notebook = new_notebook(cells=[new_code_cell(f"%history -g {pattern}")], metadata=_KERNEL)
+    notebook = _notebook([f"%history -g {pattern}"])
     _client(notebook, folder).execute(stderr=subprocess.DEVNULL)
     return "".join(output.get("text", "") for output in notebook.cells[0].outputs)
+
+
+def _notebook(cells: list[str]) -> NotebookNode:
+    code_cells = [new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
+    notebook: NotebookNode = new_notebook(cells=code_cells, metadata=_KERNEL)  # type: ignore[no-untyped-call]
+    return notebook
 
 
 def _client(notebook: NotebookNode, folder: Path) -> NotebookClient:
@@ -67,7 +73,7 @@ def history_database() -> Path:
 
 def where_is(key: str, notebook: Path) -> dict[str, bool]:
     """For each of `PLACES`, whether `key` is there (the history database is read as raw bytes)."""
-    saved = nbformat.read(notebook, as_version=4)
+    saved = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     sources = "".join(cell.source for cell in saved.cells)
     outputs = "".join(str(cell.get("outputs", "")) for cell in saved.cells)
     database = history_database()

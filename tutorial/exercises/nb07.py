@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import keyring
-from keyrings.cryptfile.cryptfile import CryptFileKeyring
+from keyrings.cryptfile.cryptfile import CryptFileKeyring  # type: ignore[import-untyped]
 
 from helpers.key_formats import fake_key
 from tutorial.exercises import Exercise, describe_error
