@@ -35,7 +35,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
 
 # The notebooks always run against the fake provider in tests, whatever .env says. Two workers
-# (pytest-xdist): each test file, and so each notebook, runs whole on one of them.
+# (pytest-xdist, --dist loadfile): each test file runs whole on one of them, so a notebook's cells
+# still run in order in one kernel, as nbval needs.
 # tests/test_browser.py drives JupyterLab in Debian's Chromium; without it the test is skipped
 # (-rs prints the reason in the summary).
 test: lint

@@ -10,11 +10,16 @@
 python-dotenv parses and interpolates. This module adds what it lacks: a search that stops at the
 project root (`dotenv.find_dotenv` climbs to the filesystem root and can pick up a stray
 ``~/.env``), an error naming the file and true line number for a line it cannot parse (it only
-logs a warning), and a report of the load. No error message ever contains a value.
+logs a warning), a clear refusal of a file that is not UTF-8 text (`read_env_file`), a load that
+sets all of the file or nothing, and a report of the load. No error holds a value: not its
+message, and not its exception chain.
+
+Needs: no sibling file; python-dotenv (``pip install python-dotenv``).
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
@@ -23,23 +28,33 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
+try:
+    from dotenv import dotenv_values
+    from dotenv.parser import Binding, parse_stream
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError("helpers.env_files needs python-dotenv: pip install python-dotenv") from missing
 
 __all__ = [
     "env_drift", "EnvDrift", "EnvFileError", "EnvFileNotFoundError", "EnvFileUnreadableError",
     "EnvLoadResult", "EnvPathOutsideProjectError", "EnvSyntaxError", "find_env_file", "find_project_root",
-    "folders_up_to_root", "GitCheckError", "is_git_ignored", "load_env", "PROJECT_ROOT_MARKERS", "StrPath",
+    "folders_up_to_root", "GitCheckError", "is_git_ignored", "load_env", "PROJECT_ROOT_MARKERS",
+    "read_env_file", "StrPath",
 ]
 
 StrPath = str | os.PathLike[str]
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")  # what python-dotenv's parser counts as a line break
 PROJECT_ROOT_MARKERS = (".git", "pyproject.toml")
+# UTF-32 first: the UTF-32-LE mark starts like the UTF-16-LE one
+_WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
+              codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}
+_RESAVE = ("Save it as UTF-8: in the editor, 'Save with Encoding' > UTF-8; in Windows PowerShell 5, "
+           "write it with Set-Content -Encoding utf8 instead of '>'")
 
 
 class EnvFileError(Exception):
-    """A problem with a ``.env`` file: `path` names it; `line` is set when a line is at fault."""
+    """Base class of this module's errors: a problem with a ``.env`` file, or with asking git about
+    one. `path` names the file; `line` is set when a line is at fault."""
 
     def __init__(self, message: str, path: Path, line: int | None = None) -> None:
         super().__init__(message)
@@ -52,7 +67,7 @@ class EnvFileNotFoundError(EnvFileError):
 
 
 class EnvSyntaxError(EnvFileError):
-    """Lines python-dotenv cannot parse (on its own it would skip them with a log warning)."""
+    """Lines python-dotenv cannot parse (on its own it skips them, with only a logged warning)."""
 
     def __init__(self, message: str, path: Path, lines: tuple[int, ...]) -> None:
         super().__init__(message, path, lines[0])
@@ -60,14 +75,15 @@ class EnvSyntaxError(EnvFileError):
 
 
 class EnvFileUnreadableError(EnvFileError):
-    """The file exists but cannot be read: no permission, a folder, or not UTF-8 text."""
+    """The file exists but cannot be used: no permission, a folder, not UTF-8 text, a NUL character,
+    or a variable name the environment cannot hold."""
 
 
 class EnvPathOutsideProjectError(EnvFileError):
     """A ``.env`` path (or the folder to search from) that lies outside the project root."""
 
 
-class GitCheckError(Exception):
+class GitCheckError(EnvFileError):
     """git could not say whether a path is ignored: git is missing, or the path is not in a repository."""
 
 
@@ -163,7 +179,8 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     environ:     where to load the variables (default: ``os.environ``).
 
     Nothing is loaded when the file has a problem: `EnvFileNotFoundError`, `EnvSyntaxError`,
-    `EnvFileUnreadableError` or `EnvPathOutsideProjectError`, naming the file (and line).
+    `EnvFileUnreadableError` or `EnvPathOutsideProjectError`, naming the file (and line). Every
+    name and value is checked (no NUL, no '=' in a name) before the first one is set.
     """
     start_dir, project_root = _start_and_root(start, root)
     if path is None:
@@ -200,10 +217,10 @@ def is_git_ignored(path: StrPath) -> bool:
                               capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitCheckError("git is not installed or not on PATH: install git to check "
-                            f"whether {target} is ignored") from None
+                            f"whether {target} is ignored", target) from None
     if done.returncode in (0, 1):
         return done.returncode == 0
-    raise GitCheckError(f"git check-ignore failed for {target}: {done.stderr.strip()}")
+    raise GitCheckError(f"git check-ignore failed for {target}: {done.stderr.strip()}", target)
 
 
 def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[str, object]) -> EnvDrift:
@@ -244,27 +261,79 @@ def _inside_project(path: Path, root: Path) -> Path:
 
 
 def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
-    """The file's variables, after checking every line parses."""
-    text = _read_text(path)
-    bad_lines = tuple(_malformed_lines(text))
+    """The file's variables, after checking that every line parses and every name can be set (a
+    quoted name such as ``'A=B'`` parses, and ``os.environ`` refuses it)."""
+    text = read_env_file(path)
+    statements = list(_statements(text))
+    bad_lines = tuple(line for line, binding in statements if binding.error)
     if bad_lines:
         which = "line" if len(bad_lines) == 1 else "lines"
         raise EnvSyntaxError(
-            f"{path}, {which} {', '.join(map(str, bad_lines))}: python-dotenv cannot parse this, and "
-            "would skip it silently (the text is not shown: it may hold a secret). Look for a "
-            "missing '=', an unclosed quote, or a space inside the name.", path, bad_lines)
+            f"{path}, {which} {', '.join(map(str, bad_lines))}: python-dotenv cannot parse this; on its "
+            "own it would skip it with only a logged warning (the text is not shown: it may hold a "
+            "secret). Look for a missing '=', an unclosed quote, or a space inside the name.",
+            path, bad_lines)
+    unsettable = next((line for line, binding in statements if "=" in (binding.key or "")), None)
+    if unsettable is not None:
+        raise EnvFileUnreadableError(
+            f"{path}, line {unsettable}: a variable name that holds '=' cannot be set in the "
+            "environment; nothing was loaded. Give the variable a plain name.", path, unsettable)
     return dict(dotenv_values(stream=io.StringIO(text), interpolate=interpolate))
 
 
-def _malformed_lines(text: str) -> Iterator[int]:
+def _statements(text: str) -> Iterator[tuple[int, Binding]]:
+    """(true line number, binding) for each statement python-dotenv's parser finds in `text`."""
     for binding in parse_stream(io.StringIO(text)):
-        if binding.error:
-            original = binding.original.string
-            leading_blank = original[: len(original) - len(original.lstrip())]
-            yield binding.original.line + len(_NEWLINE.findall(leading_blank))
+        original = binding.original.string
+        leading_blank = original[: len(original) - len(original.lstrip())]
+        yield binding.original.line + len(_NEWLINE.findall(leading_blank)), binding
 
 
-def _read_text(path: Path) -> str:
+def read_env_file(path: StrPath) -> str:
+    """The text of a ``.env`` file: UTF-8, a leading UTF-8 byte-order mark dropped (Windows
+    PowerShell 5's ``Set-Content -Encoding utf8`` writes one; python-dotenv 1.2.4 drops it too,
+    in ``dotenv/parser.py``).
+
+    Raises `EnvFileNotFoundError` or `EnvFileUnreadableError` naming the file (and line), with no
+    part of the file on the error or its chain. A file in UTF-16 (Windows PowerShell 5's ``>``) or
+    Latin-1, or one holding a NUL character, is refused: python-dotenv, pydantic-settings and
+    Docker Compose all read ``.env`` files as UTF-8.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    wide = next((name for bom, name in _WIDE_BOMS.items() if data.startswith(bom)), None)
+    if wide:
+        raise EnvFileUnreadableError(f"{path} is saved as {wide} (a byte-order mark says so), not UTF-8. "
+                                     f"{_RESAVE}.", path, 1)
+    text = _utf8_or_none(data.removeprefix(codecs.BOM_UTF8))
+    if text is None:  # raised here, not in an except block: the decode error holds the whole file
+        line = _first_bad_utf8_line(data)
+        raise EnvFileUnreadableError(f"{path}, line {line}: not UTF-8 text (saved as Latin-1 or "
+                                     f"Windows-1252?). {_RESAVE}.", path, line)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise EnvFileUnreadableError(f"{path}, line {line}: a NUL character, which no environment "
+                                     "variable can hold (saved as UTF-16 without a byte-order mark?). "
+                                     f"{_RESAVE}.", path, line)
+    return text
+
+
+def _utf8_or_none(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _first_bad_utf8_line(data: bytes) -> int:
+    """The line of the first byte that is not UTF-8 (lines are split on b"\\n", which UTF-8 keeps)."""
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if _utf8_or_none(line) is None:
+            return number
+    return 1
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -275,11 +344,4 @@ def _read_text(path: Path) -> str:
             path) from None
     except OSError as err:
         raise EnvFileUnreadableError(f"{path} cannot be read: {err.strerror}", path) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        # `from None`: the decode error's own text quotes the offending byte, a piece of the file.
-        line = data[: err.start].count(b"\n") + 1
-        raise EnvFileUnreadableError(
-            f"{path}, line {line}: not UTF-8 text (saved as UTF-16 or Latin-1?). Save it as UTF-8.",
-            path, line) from None
+    return data

@@ -5,12 +5,18 @@ A read is any of these, in a ``.py`` file or a notebook's code cells::
 
     os.getenv("NAME")            getenv("NAME")             os.environ.get("NAME")
     os.environ["NAME"]           "NAME" in os.environ       (reads, not assignments or del)
-    class S(BaseSettings): name: str   # NAME, after model_config's env_prefix, or the field's
+    class S(BaseSettings): name: str   # NAME, after the env_prefix, or the field's
                                        # alias / validation_alias
 
-Only names written as string constants can be seen: ``os.getenv(f"KEY_{n}")`` or
-``os.getenv(name)`` are decided at run time. IPython magics and shell lines (``%...``, ``!...``)
-in notebook cells are skipped, since they are not Python.
+A settings class's ``env_prefix`` may come from ``model_config`` (``SettingsConfigDict(...)``,
+``dict(...)`` or a plain ``{...}``), from a class keyword (``class S(BaseSettings,
+env_prefix="app_")``), or from a settings base class in the same source; a subclass reads its base's
+fields under its own prefix. Only names written as string constants can be seen:
+``os.getenv(f"KEY_{n}")``, ``os.getenv(name)`` or a base class imported from elsewhere are decided
+at run time. IPython magics and shell lines (``%...``, ``!...``) in notebook cells are skipped,
+since they are not Python.
+
+Needs: nothing (the standard library's ``ast``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import ast
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 __all__ = ["env_reads", "env_reads_in_file"]
 
@@ -35,9 +42,10 @@ def env_reads(source: str) -> Iterator[tuple[str, int]]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return
+    classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(_name_of(base) == "BaseSettings" for base in node.bases):
-            yield from _settings_fields(node)
+        if isinstance(node, ast.ClassDef) and _is_settings_class(node, classes, set()):
+            yield from _settings_fields(node, classes)
         elif isinstance(node, ast.Call) and _is_env_getter(node.func) and node.args:
             yield from _constant(node.args[0], node.lineno)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value):
@@ -69,11 +77,12 @@ def env_reads_in_file(path: Path, display: str) -> Iterator[tuple[str, str]]:
                 yield variable, f"{display} cell {number} line {line}"
 
 
-def _notebook_cells(text: str) -> list[dict]:
+def _notebook_cells(text: str) -> list[dict[str, Any]]:
     try:
-        return json.loads(text).get("cells", [])
+        cells = json.loads(text).get("cells", [])
     except (ValueError, AttributeError):
         return []
+    return [cell for cell in cells if isinstance(cell, dict)] if isinstance(cells, list) else []
 
 
 def _without_magics(source: str | list[str]) -> str:
@@ -82,25 +91,81 @@ def _without_magics(source: str | list[str]) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
 
 
-def _settings_fields(cls: ast.ClassDef) -> Iterator[tuple[str, int]]:
-    prefix = ""
+def _is_settings_class(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]) -> bool:
+    """Whether `cls` derives from ``BaseSettings``, directly or through classes of the same source."""
+    seen.add(cls.name)
+    for base in map(_name_of, cls.bases):
+        if base == "BaseSettings" or (base in classes and base not in seen
+                                      and _is_settings_class(classes[base], classes, seen)):
+            return True
+    return False
+
+
+def _settings_fields(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> Iterator[tuple[str, int]]:
+    """Each field of `cls` and of its settings bases in the source, under `cls`'s prefix."""
+    prefix = _env_prefix(cls, classes, set()) or ""
+    for owner in _class_and_bases(cls, classes, set()):
+        for stmt in owner.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            if stmt.target.id == "model_config" or "ClassVar" in ast.unparse(stmt.annotation):
+                continue
+            alias = _keyword(stmt.value, "validation_alias") or _keyword(stmt.value, "alias")
+            yield alias or (prefix + stmt.target.id).upper(), stmt.lineno
+
+
+def _class_and_bases(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
+                     seen: set[str]) -> Iterator[ast.ClassDef]:
+    seen.add(cls.name)
+    yield cls
+    for base in map(_name_of, cls.bases):
+        if base in classes and base not in seen:
+            yield from _class_and_bases(classes[base], classes, seen)
+
+
+def _env_prefix(cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: set[str]) -> str | None:
+    """The class keyword ``env_prefix=``, else ``model_config``'s, else the nearest base's."""
+    seen.add(cls.name)
+    own = _keyword_of(cls.keywords, "env_prefix")
+    for config in _model_configs(cls) if own is None else ():
+        own = _config_value(config, "env_prefix") if own is None else own
+    if own is not None:
+        return own
+    for base in map(_name_of, cls.bases):
+        if base in classes and base not in seen:
+            inherited = _env_prefix(classes[base], classes, seen)
+            if inherited is not None:
+                return inherited
+    return None
+
+
+def _model_configs(cls: ast.ClassDef) -> Iterator[ast.expr | None]:
+    """The values assigned to ``model_config`` in the class body (``=`` or ``: SettingsConfigDict =``)."""
     for stmt in cls.body:
-        if isinstance(stmt, ast.Assign) and any(_name_of(t) == "model_config" for t in stmt.targets):
-            prefix = _keyword(stmt.value, "env_prefix") or ""
-    for stmt in cls.body:
-        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
-            continue
-        if stmt.target.id == "model_config" or "ClassVar" in ast.unparse(stmt.annotation):
-            continue
-        alias = _keyword(stmt.value, "validation_alias") or _keyword(stmt.value, "alias")
-        yield alias or (prefix + stmt.target.id).upper(), stmt.lineno
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if any(_name_of(target) == "model_config" for target in targets):
+                yield stmt.value
+
+
+def _config_value(config: ast.expr | None, name: str) -> str | None:
+    """`name` in ``SettingsConfigDict(...)``, ``dict(...)`` or a ``{...}`` literal."""
+    if isinstance(config, ast.Dict):
+        for key, value in zip(config.keys, config.values, strict=True):
+            if isinstance(key, ast.Constant) and key.value == name and isinstance(value, ast.Constant):
+                return str(value.value)
+        return None
+    return _keyword(config, name)
 
 
 def _keyword(call: ast.expr | None, name: str) -> str | None:
-    if isinstance(call, ast.Call):
-        for keyword in call.keywords:
-            if keyword.arg == name and isinstance(keyword.value, ast.Constant):
-                return str(keyword.value.value)
+    return _keyword_of(call.keywords, name) if isinstance(call, ast.Call) else None
+
+
+def _keyword_of(keywords: list[ast.keyword], name: str) -> str | None:
+    for keyword in keywords:
+        if keyword.arg == name and isinstance(keyword.value, ast.Constant):
+            return str(keyword.value.value)
     return None
 
 

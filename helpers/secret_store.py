@@ -7,46 +7,45 @@ Every store answers ``get(name) -> str``; code that needs a key does not care wh
     client = openai.OpenAI(api_key=api_key_from(store, "openai_api_key"))   # resolved per request
     call_with_key_refresh(store, "openai_api_key", client.models.list)      # survives a rotation
 
-`AWSSecretsManagerStore` reads a secret holding a JSON object, returns one field per ``get``, and keeps
-the whole object for `ttl` seconds, so a thousand requests cost one API call, not a thousand.
-``refresh()`` re-reads at once: after a rotation, or when the provider answers 401. When AWS is
-unreachable or keeps throttling, a value already cached keeps serving (up to `max_stale` seconds past
-its TTL), with a warning naming the secret. Errors name the store, the secret id and the field, never
-a value.
+`AWSSecretsManagerStore` lives in ``aws_secret_store.py`` (it needs boto3) and is importable from
+here too. Every error derives from `SecretStoreError` and names the store, the secret and the field,
+never a value: not in its message, and not on its exception chain. A value holding a character no
+secret is meant to hold (a NUL, a zero-width space, a byte-order mark left inside, a typographic
+quote) is refused with `SecretFormatError`, never returned.
 
-Why not ``aws-secretsmanager-caching``'s ``SecretCache`` (1.2.0, ``cache/items.py``): its
-``refresh_secret_now()`` sleeps 2.5-5 s on purpose, too slow for the request that just got a 401; its
-expiry reads the wall clock at a random point between ttl/2 and ttl, so it cannot be tested without
-sleeping; a failed refresh quietly serves the old value with nothing logged; and it reads in two calls
-(``DescribeSecret``, then ``GetSecretValue``), so the app needs two IAM permissions.
+Needs: nothing for `EnvStore`, `FileStore` and `ChainStore`; ``aws_secret_store.py`` and boto3
+(``pip install boto3``) for `AWSSecretsManagerStore`.
 """
 
 from __future__ import annotations
 
-import json
+import codecs
 import logging
 import os
-import threading
-import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from .aws_secret_store import ACCESS_CODES, DEFAULT_CLIENT_CONFIG, TRANSIENT_CODES, AWSSecretsManagerStore
 
 __all__ = [
     "ACCESS_CODES", "api_key_from", "AWSSecretsManagerStore", "call_with_key_refresh", "ChainStore",
-    "EnvStore", "FileStore", "RefreshableStore", "SecretAccessDeniedError", "SecretFormatError",
-    "SecretNotFoundError", "SecretStore", "SecretStoreError", "SecretStoreUnavailableError",
-    "TRANSIENT_CODES",
+    "check_secret_name", "DEFAULT_CLIENT_CONFIG", "EnvStore", "FileStore", "RefreshableStore",
+    "refuse_unwanted_characters", "SecretAccessDeniedError", "SecretFormatError", "SecretNotFoundError",
+    "SecretStore", "SecretStoreError", "SecretStoreUnavailableError", "TRANSIENT_CODES",
 ]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Error codes worth retrying (throttling, AWS-side failures), and those that mean "not allowed"
-TRANSIENT_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException",
-                             "InternalServiceError", "InternalFailure", "ServiceUnavailable"})
-ACCESS_CODES = frozenset({"AccessDeniedException", "DecryptionFailure", "UnrecognizedClientException",
-                          "InvalidSignatureException", "ExpiredTokenException"})
+_AWS_NAMES = frozenset({"AWSSecretsManagerStore", "ACCESS_CODES", "DEFAULT_CLIENT_CONFIG", "TRANSIENT_CODES"})
+# Byte-order marks, longest first: a UTF-32-LE mark starts with the UTF-16-LE one.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_TYPOGRAPHIC_QUOTES = frozenset("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u00ab\u00bb")
+# Control and format characters (NUL, zero-width spaces, BOM, bidi marks), line and paragraph separators
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class SecretStoreError(Exception):
@@ -54,11 +53,12 @@ class SecretStoreError(Exception):
 
 
 class SecretNotFoundError(SecretStoreError, LookupError):
-    """The store does not have this name (a `ChainStore` then asks the next store)."""
+    """The store does not have this name, or the name cannot be one (a `ChainStore` asks the next store)."""
 
 
 class SecretFormatError(SecretStoreError):
-    """The secret exists but is not what we expect: not JSON, not an object, binary, or a field not text."""
+    """The secret exists but is not what we expect: not JSON, not an object, binary, not text, or
+    holding an invisible or typographic character."""
 
 
 class SecretAccessDeniedError(SecretStoreError):
@@ -66,8 +66,8 @@ class SecretAccessDeniedError(SecretStoreError):
 
 
 class SecretStoreUnavailableError(SecretStoreError):
-    """AWS could not answer (unreachable, or still throttling after our retries) and nothing usable is
-    cached. `reason` says why, in a few words."""
+    """AWS could not answer (unreachable, hanging, or still throttling after our retries) and nothing
+    usable is cached. `reason` says why, in a few words."""
 
     def __init__(self, where: str, reason: str) -> None:
         super().__init__(f"{where}: AWS Secrets Manager could not be read ({reason})")
@@ -88,6 +88,33 @@ class RefreshableStore(SecretStore, Protocol):
     def refresh(self) -> None: ...
 
 
+def check_secret_name(name: str, where: str) -> None:
+    """Raise `SecretNotFoundError` if `name` cannot name a secret: empty, or holding a control
+    character such as NUL (which no environment variable, file name or JSON field of ours has)."""
+    if not name or any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise SecretNotFoundError(f"{where}: {name!r} is not a valid secret name")
+
+
+def refuse_unwanted_characters(value: str, what: str) -> None:
+    """Raise `SecretFormatError` if `value` holds a character no secret is meant to hold.
+
+    Refused: control characters other than tab and line breaks (NUL first of all), invisible
+    format characters (zero-width spaces and joiners, a byte-order mark, bidi marks), Unicode
+    line separators, spaces other than the plain one (no-break space), typographic quotes. Letters
+    of any script and several lines (a PEM certificate) are fine: a secret is not always an API key.
+    The message names the character, never where it stands (that would tell the value's length).
+    """
+    for ch in value:
+        category = unicodedata.category(ch)
+        if ch in "\t\n\r":
+            continue
+        if (category in _INVISIBLE_CATEGORIES or ch in _TYPOGRAPHIC_QUOTES
+                or (category == "Zs" and ch != " ")):
+            name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+            raise SecretFormatError(f"{what} holds an invisible or typographic character ({name}): "
+                                    "copy the secret again as plain text (and save files as UTF-8)")
+
+
 class EnvStore:
     """Secrets from environment variables: ``get("openai_api_key")`` reads ``OPENAI_API_KEY``.
 
@@ -100,10 +127,12 @@ class EnvStore:
         self.prefix = prefix
 
     def get(self, name: str) -> str:
+        check_secret_name(name, repr(self))
         variable = f"{self.prefix}{name}".upper()
         value = self._environ.get(variable, "").strip()
         if not value:
             raise SecretNotFoundError(f"{self!r}: environment variable {variable} is not set or empty")
+        refuse_unwanted_characters(value, f"{self!r}: environment variable {variable}")
         return value
 
     def refresh(self) -> None:
@@ -118,23 +147,29 @@ class FileStore:
 
     Each ``get`` reads the file again, so a secret that Kubernetes updates in place (it swaps the
     ``..data`` symlink atomically) is picked up with no restart. Surrounding whitespace is stripped.
+    Files are UTF-8; a file starting with a byte-order mark is decoded as the mark says (Windows
+    PowerShell 5's ``>`` writes UTF-16), and the mark is not part of the value.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
 
     def get(self, name: str) -> str:
-        if not name or name.startswith(".") or "/" in name or "\\" in name:
+        check_secret_name(name, repr(self))
+        if name.startswith(".") or "/" in name or "\\" in name:
             raise SecretNotFoundError(f"{self!r}: {name!r} is not a valid secret file name")
-        path = self.directory / name
         try:
-            value = path.read_bytes().decode("utf-8").strip()  # bytes: keep a "\r" inside as it is
+            data = (self.directory / name).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise SecretNotFoundError(f"{self!r}: no secret file named {name!r}") from None
-        except UnicodeDecodeError:
-            raise SecretFormatError(f"{self!r}: secret file {name!r} is not UTF-8 text") from None
+        text = _decoded(data)
+        if text is None:  # raised here, not in an except block: a decode error holds the bytes
+            raise SecretFormatError(f"{self!r}: secret file {name!r} is not text (UTF-8, or UTF-16/32 "
+                                    "with a byte-order mark)")
+        value = text.strip()
         if not value:
             raise SecretNotFoundError(f"{self!r}: secret file {name!r} is empty")
+        refuse_unwanted_characters(value, f"{self!r}: secret file {name!r}")
         return value
 
     def refresh(self) -> None:
@@ -144,136 +179,14 @@ class FileStore:
         return f"FileStore({str(self.directory)!r})"
 
 
-class AWSSecretsManagerStore:
-    """One AWS Secrets Manager secret holding a JSON object; ``get(name)`` returns its field `name`.
-
-    secret_id:    the secret's name or ARN.
-    client:       a boto3 ``secretsmanager`` client (default: ``boto3.client("secretsmanager")``).
-    ttl:          seconds a fetched secret is served from memory before the next ``get`` re-reads it.
-    max_stale:    seconds past `ttl` a cached secret may still be served while AWS is unreachable or
-                  throttling (each time with a warning); after that, `SecretStoreUnavailableError`.
-    retry_after:  seconds to wait, after such a failure, before the next ``get`` tries AWS again.
-    max_attempts, backoff: throttled calls are retried `max_attempts` times in all, waiting
-                  ``backoff * 2**n`` seconds in between (on top of botocore's own retries).
-    version_stage: the staging label to read; ``"AWSPENDING"`` lets a rotation job test a staged key.
-    clock, sleep: injectable for tests (defaults ``time.monotonic`` and ``time.sleep``).
-    """
-
-    def __init__(self, secret_id: str, *, client: Any = None, ttl: float = 300.0, max_stale: float = 3600.0,
-                 retry_after: float = 30.0, max_attempts: int = 3, backoff: float = 0.5,
-                 version_stage: str = "AWSCURRENT", clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if ttl < 0 or max_stale < 0 or max_attempts < 1:
-            raise ValueError("ttl and max_stale must be >= 0 and max_attempts >= 1")
-        self.secret_id, self.version_stage = secret_id, version_stage
-        self.ttl, self.max_stale, self.retry_after = ttl, max_stale, retry_after
-        self.max_attempts, self.backoff = max_attempts, backoff
-        self._client, self._clock, self._sleep = client, clock, sleep
-        self._lock = threading.Lock()
-        self._fields: dict[str, Any] | None = None
-        self._fetched_at = 0.0
-        self._next_attempt = 0.0
-        self.version_id: str | None = None  # of the cached value, for logs and demos
-
-    def get(self, name: str) -> str:
-        with self._lock:
-            now = self._clock()
-            fields = self._fields
-            if fields is None or (now - self._fetched_at >= self.ttl and now >= self._next_attempt):
-                fields = self._load(now, name)
-        if name not in fields:
-            near = [f for f in fields if f.lower() == name.lower()]
-            hint = f" (field names are case-sensitive: did you mean {near[0]!r}?)" if near else ""
-            raise SecretNotFoundError(f"{self!r}: the secret has no field {name!r}{hint}")
-        value = fields[name]
-        if not isinstance(value, str):
-            kind = type(value).__name__
-            raise SecretFormatError(f"{self!r}: field {name!r} is a JSON {kind}, not a string")
-        return value
-
-    def refresh(self) -> None:
-        """Re-read the secret now (after a rotation, or a 401). If AWS cannot be reached, the cached
-        value is kept (within `max_stale`) and a warning is logged."""
-        with self._lock:
-            self._load(self._clock(), forced=True)
-
-    def _load(self, now: float, field: str | None = None, forced: bool = False) -> dict[str, Any]:
-        """Fetch the secret into the cache and return its fields; on a transient failure, return the
-        cached fields instead if they are not too old (with a warning)."""
-        try:
-            response = self._fetch(field)
-        except SecretStoreUnavailableError as err:
-            age = now - self._fetched_at
-            if self._fields is None or age > self.ttl + self.max_stale:
-                raise
-            self._next_attempt = now + self.retry_after
-            logger.warning("%r: %s failed (%s); serving the value cached %.0f s ago",
-                           self, "refresh" if forced else "re-reading after the TTL", err.reason, age)
-            return self._fields
-        self._fields = self._parse(response, field)
-        self.version_id = response.get("VersionId")
-        self._fetched_at = self._next_attempt = now
-        return self._fields
-
-    def _fetch(self, field: str | None) -> dict[str, Any]:
-        import botocore.exceptions as aws  # imported here: EnvStore and FileStore work without boto3
-
-        where, attempt = self._where(field), 1
-        while True:
-            try:
-                return self.client.get_secret_value(SecretId=self.secret_id, VersionStage=self.version_stage)
-            except aws.ClientError as err:
-                code = err.response.get("Error", {}).get("Code", "")
-                if code in TRANSIENT_CODES and attempt < self.max_attempts:
-                    self._sleep(self.backoff * 2 ** (attempt - 1))
-                    attempt += 1
-                    continue
-                raise self._translate(code, attempt, where) from err
-            except aws.NoCredentialsError as err:
-                raise SecretAccessDeniedError(f"{where}: no AWS credentials found (set a profile, role "
-                                              "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)") from err
-            except (aws.ConnectionError, aws.HTTPClientError) as err:
-                raise SecretStoreUnavailableError(where, f"unreachable: {type(err).__name__}") from err
-
-    def _translate(self, code: str, attempts: int, where: str) -> SecretStoreError:
-        if code == "ResourceNotFoundException":
-            return SecretNotFoundError(f"{where}: no such secret, or no {self.version_stage} version of it")
-        if code in ACCESS_CODES:
-            return SecretAccessDeniedError(f"{where}: access denied ({code}); check the IAM policy "
-                                           "(secretsmanager:GetSecretValue) and the KMS key policy")
-        if code in TRANSIENT_CODES:
-            return SecretStoreUnavailableError(where, f"{code} {attempts} times in a row")
-        return SecretStoreError(f"{where}: GetSecretValue failed with {code or 'an unknown error'}")
-
-    def _parse(self, response: Mapping[str, Any], field: str | None) -> dict[str, Any]:
-        where = self._where(field)
-        text = response.get("SecretString")
-        if text is None:
-            raise SecretFormatError(f"{where}: the secret is binary; store a JSON object as SecretString")
-        try:
-            fields = json.loads(text)
-        except json.JSONDecodeError:
-            raise SecretFormatError(f"{where}: the secret is not JSON; store a JSON object of "
-                                    'name/value pairs, e.g. {"openai_api_key": "..."}') from None
-        if not isinstance(fields, dict):
-            raise SecretFormatError(f"{where}: the secret is a JSON {type(fields).__name__}, not an object")
-        return fields
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            try:
-                import boto3
-            except ImportError as err:  # pragma: no cover
-                raise ImportError("AWSSecretsManagerStore needs boto3: pip install boto3") from err
-            self._client = boto3.client("secretsmanager")
-        return self._client
-
-    def _where(self, field: str | None) -> str:
-        return f"{self!r}, field {field!r}" if field else repr(self)
-
-    def __repr__(self) -> str:
-        return f"AWSSecretsManagerStore({self.secret_id!r})"
+def _decoded(data: bytes) -> str | None:
+    """`data` decoded as its byte-order mark says (none: UTF-8), without the mark; None if it is not
+    text in that encoding."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 class ChainStore:
@@ -331,3 +244,12 @@ def call_with_key_refresh(store: RefreshableStore, name: str, call: Callable[[],
             raise  # nothing was rotated: the key really is bad
         logger.warning("%r: %r was refused with 401; retrying once with the refreshed key", store, name)
     return call()
+
+
+def __getattr__(name: str) -> object:
+    """``from helpers.secret_store import AWSSecretsManagerStore`` works, and imports boto3 only then."""
+    if name in _AWS_NAMES:
+        from . import aws_secret_store
+
+        return getattr(aws_secret_store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

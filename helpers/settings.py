@@ -13,26 +13,48 @@ The fields mirror ``.env.example``. For each variable, the first place that sets
 * The secrets folder (Docker/Kubernetes mounted secrets: one file per variable, named like it,
   e.g. ``/run/secrets/OPENAI_API_KEY``) is the ``secrets_dir`` argument, else ``$SECRETS_DIR``.
 
-Keys are `SecretStr`. Any problem, including a key pasted with whitespace or quotes around it,
-raises one `SettingsError` naming every bad variable with a fix and holding no value (not in its
-message, its exception chain or `SettingsError.errors`). ``PYDANTIC_SETTINGS_DEBUG=1`` logs which
-source gave each variable, never a value (pydantic-settings' own debug log shows them all).
+Keys are `SecretStr`. Any problem raises one `SettingsError` naming every bad variable (or file)
+with a fix and holding no value (not in its message, its exception chain or `SettingsError.errors`):
+a key pasted with whitespace, quotes or an invisible character (`helpers.key_hygiene.diagnose_key`);
+a key pasted on the wrong line (``DEFAULT_MODEL=sk-...``: a text setting shaped like a key is
+refused, so ``print(settings)`` can never show one); a ``.env`` file saved as UTF-16 or Latin-1 or
+holding a NUL; a secret file that is not UTF-8. ``PYDANTIC_SETTINGS_DEBUG=1`` logs which source gave
+each variable, never a value (pydantic-settings' own debug log shows them all).
+
+Needs: ``env_files.py``, ``key_hygiene.py``, ``key_formats.py``; pydantic-settings and python-dotenv
+(``pip install pydantic-settings python-dotenv``).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from dotenv import dotenv_values
-from pydantic import Field, PositiveInt, SecretStr, StringConstraints, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+try:
+    from dotenv import dotenv_values
+    from pydantic import (
+        Field,
+        PositiveInt,
+        SecretStr,
+        StringConstraints,
+        ValidationError,
+        ValidationInfo,
+        field_validator,
+    )
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from pydantic_settings.exceptions import SettingsError as SettingsSourceError
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError("helpers.settings needs pydantic-settings and python-dotenv: "
+                      "pip install pydantic-settings python-dotenv") from missing
 
-from .env_files import folders_up_to_root
+from .env_files import EnvFileError, folders_up_to_root, read_env_file
+from .key_formats import find_keys
 from .key_hygiene import diagnose_key
 
 StrPath = str | os.PathLike[str]
@@ -50,6 +72,12 @@ _HINTS = {
     "tutorial_provider": "use mock (the fake provider, no key needed) or live",
 }
 _KEY_HINT = "copy the key again and paste it alone, with nothing around it (no spaces, no quotes)"
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # NUL and other controls, zero-width, BOM
+
+
+def _is_plain_text(annotation: object) -> bool:
+    """Whether a field holds free text that ``repr`` shows: ``str`` or ``str | None``, not a Literal."""
+    return annotation is str or (str in get_args(annotation) and SecretStr not in get_args(annotation))
 
 
 class AppSettings(BaseSettings):
@@ -82,6 +110,23 @@ class AppSettings(BaseSettings):
         findings = diagnose_key(value) if isinstance(value, str) else []
         if findings:
             raise ValueError("; ".join(findings))
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_is_not_a_key(cls, value: Any, info: ValidationInfo) -> Any:
+        """A text setting (not a `SecretStr`) would be shown by ``print(settings)``: refuse one that
+        holds a key shape (a key pasted on the wrong line) or an invisible character."""
+        field = cls.model_fields.get(info.field_name or "")
+        if not isinstance(value, str) or field is None or not _is_plain_text(field.annotation):
+            return value
+        keys = find_keys(value)
+        if keys:
+            raise ValueError(f"holds something shaped like an API key ({keys[0].format.name}), which a "
+                             "text setting would show in print(settings): a key pasted on the wrong line?")
+        odd = next((ch for ch in value if unicodedata.category(ch) in _INVISIBLE), None)
+        if odd is not None:
+            raise ValueError(f"holds an invisible character ({unicodedata.name(odd, f'U+{ord(odd):04X}')})")
         return value
 
     @classmethod
@@ -151,7 +196,7 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
         return _checked_env(os.environ["APP_ENV"], "APP_ENV")
     env_dir = find_env_dir(start)
     dotenv = env_dir / ".env" if env_dir else None
-    from_file = dotenv_values(dotenv).get("APP_ENV") if dotenv and dotenv.is_file() else None
+    from_file = _app_env_in(dotenv) if dotenv and dotenv.is_file() else None
     if not from_file:
         return "dev"
     chosen = _checked_env(from_file, "APP_ENV (in .env)")
@@ -159,6 +204,21 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
         raise SettingsError([Problem("APP_ENV", "is set to prod in .env, but prod reads no .env file",
                                      "set APP_ENV=prod in the real environment of the production process")])
     return chosen
+
+
+def _app_env_in(dotenv: Path) -> str | None:
+    try:
+        text = read_env_file(dotenv)
+    except EnvFileError as err:
+        problem = _file_problem(err)
+    else:
+        return dotenv_values(stream=io.StringIO(text)).get("APP_ENV")
+    raise SettingsError([problem])
+
+
+def _file_problem(err: EnvFileError) -> Problem:
+    """A ``.env`` file that cannot be read, as a problem named after the file (the error holds no value)."""
+    return Problem(err.path.name, "cannot be used as it is", str(err).rstrip("."))
 
 
 def _checked_env(raw: str, origin: str) -> AppEnv:
@@ -208,14 +268,47 @@ def load_settings(
     app_env = choose_env(env, search_from)
     files = settings_files(app_env, search_from=search_from)
     folder = _secrets_folder(secrets_dir)
-    try:
-        return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
-    except ValidationError as exc:
-        problems = _problems(exc, app_env)
+    problems = _unreadable_files(files, folder)
+    if not problems:
+        try:
+            return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
+        except ValidationError as exc:
+            problems = _problems(exc, app_env)
+        except (SettingsSourceError, UnicodeDecodeError):  # a file changed since we checked it:
+            # the chained UnicodeDecodeError would hold the file's bytes, so none of it is kept
+            problems = [Problem("settings files", "a file changed while loading and is not UTF-8 text",
+                                "save the .env and secret files as UTF-8 and load again")]
     # Raised outside the except block on purpose: `raise ... from None` would only hide the
     # ValidationError from the printed traceback. It would stay reachable as __context__,
     # whose .errors() holds every raw input value.
     raise SettingsError(problems, app_env=app_env, files=tuple(path.name for path in files))
+
+
+def _unreadable_files(files: tuple[Path, ...], secrets: Path | None) -> list[Problem]:
+    """Problems with the files pydantic-settings would read: a ``.env`` file that `read_env_file`
+    refuses (UTF-16, Latin-1, a NUL), a secret file that is not UTF-8 (pydantic-settings 2.16 reads
+    it with ``read_text(encoding='utf-8')`` and its UnicodeDecodeError would carry the whole file)."""
+    problems = []
+    for path in files:
+        try:
+            read_env_file(path)
+        except EnvFileError as err:
+            problems.append(_file_problem(err))
+    variables = {name.upper() for name in AppSettings.model_fields}
+    for path in sorted(secrets.iterdir()) if secrets else ():
+        if path.name.upper() in variables and path.is_file() and not _is_utf8(path.read_bytes()):
+            problems.append(Problem(path.name.upper(), f"the secret file {path.name} is not UTF-8 text "
+                                    "(saved as UTF-16 or Latin-1?)", "write the file again as UTF-8, "
+                                    "e.g. printf '%s' \"$VALUE\" > FILE"))
+    return problems
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _problems(exc: ValidationError, app_env: str) -> list[Problem]:

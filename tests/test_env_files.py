@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
+import logging
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values, load_dotenv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +27,7 @@ from helpers.env_files import (
     find_project_root,
     is_git_ignored,
     load_env,
+    read_env_file,
 )
 from helpers.key_formats import KEY_FORMATS, fake_key
 
@@ -243,7 +248,8 @@ def test_a_file_that_is_not_utf8_names_the_line_and_no_byte(project: Path) -> No
     assert caught.value.line == 2
     assert "line 2: not UTF-8" in str(caught.value)
     assert "caf" not in str(caught.value) and "0xe9" not in str(caught.value)
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    # no decode error on the chain: its .object is the whole file
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
 # -- is_git_ignored -----------------------------------------------------------------------------------
@@ -368,3 +374,171 @@ def test_no_error_message_ever_holds_the_value(fmt: str, seed: int, broken: str,
         for part in value.split():  # "Bearer <token>" and URLs: no piece of the secret either
             if len(part) >= 8:
                 assert part not in str(caught.value)
+
+
+# -- encodings, NUL characters, and all-or-nothing loading ----------------------------------------
+
+def everything_about(err: BaseException) -> str:
+    """What an exception shows a debugger or Sentry: message, repr, args, and every exception on its
+    chain with the attributes that hold what a decoder was given (``object``, ``doc``)."""
+    parts, current = [], err
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts += [repr(getattr(current, attr)) for attr in ("doc", "object") if hasattr(current, attr)]
+        todo += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+def body(key: str) -> str:
+    return key[len("sk-proj-FAKE"):]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32"])
+def test_a_utf16_or_utf32_file_is_refused_by_name_with_nothing_loaded(project: Path, encoding: str) -> None:
+    """Windows PowerShell 5's ``>`` and Out-File write UTF-16 LE with a byte-order mark."""
+    text = f"A=1\nOPENAI_API_KEY={KEY}\n"
+    big_endian = codecs.BOM_UTF16_BE + text.encode("utf-16-be")
+    data = big_endian if encoding == "utf-16-be-bom" else text.encode(encoding)
+    (project / ".env").write_bytes(data)
+    environ: dict[str, str] = {}
+    with pytest.raises(EnvFileUnreadableError, match=r"\.env is saved as UTF-(16|32)") as caught:
+        load_env(override=False, start=project, environ=environ)
+    assert "Set-Content -Encoding utf8" in str(caught.value) and environ == {}
+    assert body(KEY) not in everything_about(caught.value)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(lines_before=st.integers(0, 5), seed=st.integers(0, 1000),
+       bad=st.sampled_from([b"\xe9", b"\xff", b"\x80\x81"]))
+def test_a_latin1_file_is_refused_naming_its_line_with_no_part_of_it_on_the_chain(
+        lines_before: int, seed: int, bad: bytes) -> None:
+    key = fake_key("openai-project", seed)
+    data = b"".join(f"V{n}=x\n".encode() for n in range(lines_before))
+    data += b"PASSWORD=caf" + bad + f"-{key}\n".encode()
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / ".env").write_bytes(data)
+        with pytest.raises(EnvFileUnreadableError) as caught:
+            load_env(override=False, start=folder, root=folder, environ={})
+    assert caught.value.line == lines_before + 1
+    shown = everything_about(caught.value)
+    assert body(key) not in shown and "caf" not in shown
+    assert caught.value.__context__ is None
+
+
+def test_a_utf8_byte_order_mark_is_dropped_from_the_first_name(project: Path) -> None:
+    (project / ".env").write_bytes(codecs.BOM_UTF8 + f"OPENAI_API_KEY={KEY}\nB=2\n".encode())
+    environ: dict[str, str] = {}
+    result = load_env(override=False, start=project, environ=environ)
+    assert result.names_set == ("OPENAI_API_KEY", "B") and environ["OPENAI_API_KEY"] == KEY
+    assert read_env_file(project / ".env").startswith("OPENAI_API_KEY=")
+
+
+@pytest.mark.claims
+def test_python_dotenv_drops_a_utf8_byte_order_mark_and_fails_on_utf16(tmp_path: Path) -> None:
+    """python-dotenv 1.2.4 reads files as UTF-8 (dotenv/main.py) and drops a leading U+FEFF
+    (dotenv/parser.py, ``removeprefix("\\ufeff")``); a UTF-16 file is not UTF-8."""
+    (tmp_path / ".env").write_bytes(codecs.BOM_UTF8 + b"OPENAI_API_KEY=x\n")
+    assert list(dotenv_values(tmp_path / ".env")) == ["OPENAI_API_KEY"]
+    (tmp_path / ".env").write_bytes("OPENAI_API_KEY=x\n".encode("utf-16"))
+    with pytest.raises(UnicodeDecodeError):
+        dotenv_values(tmp_path / ".env")
+
+
+def test_a_nul_in_a_value_loads_nothing_and_names_the_file_and_line(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = f"FIRST_FAKE=1\nSECOND_FAKE=2\nOPENAI_API_KEY={KEY}\x00\nLAST_FAKE=4\n"
+    (project / ".env").write_bytes(text.encode())
+    for name in ("FIRST_FAKE", "SECOND_FAKE", "OPENAI_API_KEY", "LAST_FAKE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(EnvFileUnreadableError, match=r"\.env, line 3: a NUL character") as caught:
+        load_env(override=True, start=project)
+    assert caught.value.line == 3 and body(KEY) not in everything_about(caught.value)
+    assert not {"FIRST_FAKE", "SECOND_FAKE", "OPENAI_API_KEY", "LAST_FAKE"} & set(os.environ)
+
+
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_for_its_nul(project: Path) -> None:
+    (project / ".env").write_bytes(f"OPENAI_API_KEY={KEY}\n".encode("utf-16-le"))
+    with pytest.raises(EnvFileUnreadableError, match="NUL character.*UTF-16 without a byte-order mark"):
+        load_env(override=False, start=project, environ={})
+
+
+@pytest.mark.claims
+def test_python_dotenv_sets_the_lines_before_a_nul_then_raises(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `load_env` guards against: python-dotenv 1.2's load_dotenv sets variables one by one, and
+    ``os.environ`` refuses a NUL only when it gets there."""
+    monkeypatch.delenv("FIRST_FAKE", raising=False)
+    (tmp_path / ".env").write_bytes(b"FIRST_FAKE=1\nSECOND_FAKE=a\x00b\n")
+    with pytest.raises(ValueError, match="embedded null"):
+        load_dotenv(tmp_path / ".env")
+    assert os.environ.pop("FIRST_FAKE") == "1"
+
+
+def test_a_name_the_environment_cannot_hold_loads_nothing(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / ".env").write_text("FIRST_FAKE=1\n'NAME=WITH_EQUALS'=x\n")
+    monkeypatch.delenv("FIRST_FAKE", raising=False)
+    with pytest.raises(EnvFileUnreadableError, match=r"line 2: a variable name that holds '='"):
+        load_env(override=True, start=project)
+    assert "FIRST_FAKE" not in os.environ
+
+
+@pytest.mark.claims
+def test_python_dotenv_only_logs_a_warning_for_a_line_it_cannot_parse(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Hence `EnvSyntaxError`: python-dotenv 1.2 (dotenv/main.py, with_warn_for_invalid_lines) logs
+    "could not parse statement" at WARNING and goes on without the line."""
+    (tmp_path / ".env").write_text("A=1\nBROKEN LINE\nB=2\n")
+    with caplog.at_level(logging.WARNING, logger="dotenv.main"):
+        values = dotenv_values(tmp_path / ".env")
+    assert values == {"A": "1", "B": "2"} and "could not parse statement starting at line 2" in caplog.text
+
+
+def test_the_syntax_error_says_python_dotenv_would_only_log_a_warning(project: Path) -> None:
+    (project / ".env").write_text("BROKEN LINE\n")
+    with pytest.raises(EnvSyntaxError, match="skip it with only a logged warning"):
+        load_env(override=False, start=project, environ={})
+
+
+def test_every_error_of_the_module_derives_from_its_one_base() -> None:
+    import helpers.env_files as module
+    errors = [value for value in vars(module).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ == module.__name__]
+    assert GitCheckError in errors and all(issubclass(error, module.EnvFileError) for error in errors)
+
+
+@pytest.mark.claims
+def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_gettrace_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-dotenv 1.2.4, dotenv/main.py (find_dotenv, lines 358-361): ``_is_debugger()`` is
+    ``sys.gettrace() is not None``. A debugger or coverage tool built on ``sys.monitoring`` (Python
+    3.12+: debugpy, coverage on 3.14) sets no trace function, so there the search starts from the
+    calling file's folder, as in a plain run."""
+    code, cwd = tmp_path / "code", tmp_path / "cwd"
+    for folder in (code, cwd):
+        folder.mkdir()
+        (folder / ".env").write_text("A=1\n")
+    finder = "import dotenv\n\ndef find():\n    return dotenv.find_dotenv()\n"
+    (code / "finder_fake_module.py").write_text(finder)
+    monkeypatch.syspath_prepend(str(code))
+    monkeypatch.chdir(cwd)
+    import finder_fake_module  # type: ignore[import-not-found]
+
+    previous = sys.gettrace()
+    try:
+        sys.settrace(None)
+        plain = finder_fake_module.find()
+        sys.settrace(lambda *_: None)
+        traced = finder_fake_module.find()
+    finally:
+        sys.settrace(previous)
+        sys.modules.pop("finder_fake_module", None)
+    assert (Path(plain).parent, Path(traced).parent) == (code, cwd)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
+from pydantic import ValidationError
 
 from helpers.env_reads import env_reads, env_reads_in_file
 
@@ -54,3 +57,59 @@ def test_unreadable_or_broken_files_yield_nothing(tmp_path: Path) -> None:
     (tmp_path / "broken.ipynb").write_text("{ not json, but it mentions getenv")
     assert list(env_reads_in_file(tmp_path / "broken.ipynb", "broken.ipynb")) == []
     assert list(env_reads_in_file(tmp_path / "missing.py", "missing.py")) == []
+
+
+# -- settings classes: every way to give env_prefix, checked against pydantic-settings itself ------
+
+HEADER = "from pydantic import Field\nfrom pydantic_settings import BaseSettings, SettingsConfigDict\n"
+SETTINGS_SOURCES = {
+    "class keyword": ("class S(BaseSettings, env_prefix='kw_'):\n    token: str\n", ["KW_TOKEN"]),
+    "plain dict": ("class S(BaseSettings):\n    model_config = {'env_prefix': 'dict_'}\n    token: str\n",
+                   ["DICT_TOKEN"]),
+    "dict() call": ("class S(BaseSettings):\n    model_config = dict(env_prefix='call_')\n    token: str\n",
+                    ["CALL_TOKEN"]),
+    "annotated config": ("class S(BaseSettings):\n    model_config: SettingsConfigDict = "
+                         "SettingsConfigDict(env_prefix='ann_')\n    token: str\n", ["ANN_TOKEN"]),
+    "subclass of a settings base": (
+        "class Base(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix='app_')\n"
+        "    region: str\nclass S(Base):\n    token: str\n", ["APP_REGION", "APP_TOKEN"]),
+    "subclass with its own prefix": (
+        "class Base(BaseSettings, env_prefix='app_'):\n    region: str\n"
+        "class S(Base):\n    model_config = SettingsConfigDict(env_prefix='prod_')\n    token: str\n",
+        ["APP_REGION", "PROD_REGION", "PROD_TOKEN"]),
+    "grandchild, alias kept": (
+        "class Base(BaseSettings):\n    model_config = {'env_prefix': 'app_'}\n"
+        "    region: str = Field(validation_alias='AWS_REGION')\n"
+        "class Middle(Base):\n    pass\nclass S(Middle):\n    token: str\n",
+        ["APP_TOKEN", "AWS_REGION"]),
+}
+
+
+@pytest.mark.parametrize("case", SETTINGS_SOURCES, ids=list(SETTINGS_SOURCES))
+def test_settings_classes_are_read_under_their_real_names(case: str) -> None:
+    source, names = SETTINGS_SOURCES[case]
+    assert sorted(set(name for name, _ in env_reads(HEADER + source))) == names
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("case", SETTINGS_SOURCES, ids=list(SETTINGS_SOURCES))
+def test_pydantic_settings_reads_the_names_env_reads_reports(case: str) -> None:
+    """pydantic-settings 2.16 itself: the class ``S`` fills every field from the names we report for
+    it, and from nothing else (no variable under the field's bare name)."""
+    source, _ = SETTINGS_SOURCES[case]
+    namespace: dict[str, object] = {}
+    exec(compile(HEADER + source, "<settings>", "exec"), namespace)  # noqa: S102 - our own test source
+    cls = namespace["S"]
+    reported = {name for name, _ in env_reads(HEADER + source)}
+    fields = set(cls.model_fields)  # type: ignore[attr-defined]
+    with mock.patch.dict(os.environ, {name: f"from-{name}" for name in reported}, clear=True):
+        loaded = cls()  # type: ignore[operator]
+    assert {getattr(loaded, field) for field in fields} <= {f"from-{name}" for name in reported}
+    bare_names = {field.upper(): "bare" for field in fields}
+    with mock.patch.dict(os.environ, bare_names, clear=True), pytest.raises(ValidationError):
+        cls()  # type: ignore[operator]
+
+
+def test_a_class_cycle_in_the_source_does_not_loop() -> None:
+    source = HEADER + "class A(B):\n    x: str\nclass B(A):\n    y: str\n"
+    assert list(env_reads(source)) == []

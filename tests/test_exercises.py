@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import re
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -70,11 +73,16 @@ class Learner:
     def method(self) -> None: ...
 
 
+def stable_id(value: object) -> str:
+    """repr() without memory addresses: the same test ids in every pytest-xdist worker."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
 STUBS = [..., None, stub_plain, stub_pass, stub_docstring, stub_returning_ellipsis, stub_closure(),
          Learner().method, lambda x: None, [...], ("a", ...), {"a": ...}, {"f": stub_plain}, [stub_pass]]
 
 
-@pytest.mark.parametrize("stub", STUBS, ids=repr)
+@pytest.mark.parametrize("stub", STUBS, ids=stable_id)
 def test_a_stub_is_not_done_yet_and_the_checker_never_runs(
         stub: object, capsys: pytest.CaptureFixture[str]) -> None:
     def must_not_run(answer: Any) -> list[str]:
@@ -88,7 +96,7 @@ def test_a_stub_is_not_done_yet_and_the_checker_never_runs(
 
 
 @pytest.mark.parametrize("answer", [0, "", False, [], {}, "...", lambda: 3, lambda x: x, print,
-                                    functools.partial(print, 1), [1, 2], {"a": 1}, Learner()], ids=repr)
+                                    functools.partial(print, 1), [1, 2], {"a": 1}, Learner()], ids=stable_id)
 def test_an_answer_that_does_something_is_not_a_stub(answer: object) -> None:
     assert not is_stub(answer)
 
@@ -150,3 +158,26 @@ def test_a_key_in_the_learners_exception_never_reaches_the_output(
     assert len(problems) == 1
     assert key not in problems[0]
     assert problems[0].startswith("checking your answer raised RuntimeError")
+
+
+def test_an_endless_loop_is_stopped_and_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    def spins(answer: Any) -> list[str]:
+        while True:
+            try:
+                answer()
+            except Exception:  # noqa: S112 - a learner's loop that swallows every error
+                continue
+
+    exercise = Exercise("Loop", spins, "stop", "pass", time_limit=0.2)
+    assert exercise.check(lambda: 1) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ checking your answer took more than 0.2 s")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_off_the_main_thread_a_check_still_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    results: list[bool] = []
+    worker = threading.Thread(target=lambda: results.append(exercise_with(sums_to_three).check(lambda: 3)))
+    worker.start()
+    worker.join()
+    assert results == [True]

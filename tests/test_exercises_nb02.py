@@ -36,7 +36,7 @@ def test_your_own_environment_neither_helps_nor_hurts(monkeypatch: pytest.Monkey
 FIXED = f"OPENAI_API_KEY={KEY}\nMAX_TOKENS=2000\nTEMPERATURE=1.5\nTUTORIAL_PROVIDER=mock\n"
 WRONG = {
     "stub": (..., NOT_DONE),
-    "unchanged": (BROKEN_ENV, "MAX_TOKENS: Input should be a valid integer"),
+    "unchanged": (BROKEN_ENV, "with APP_ENV=dev, MAX_TOKENS: Input should be a valid integer"),
     "key in quotes": (FIXED.replace(KEY, f"'{KEY}'"), "docker run --env-file"),
     "key with a space after it": (FIXED.replace(KEY, f"{KEY} "), "docker run --env-file"),
     "export prefix": ("export " + FIXED, "docker run --env-file"),
@@ -46,6 +46,7 @@ WRONG = {
     "comma dropped": (FIXED.replace("1.5", "15"), "TEMPERATURE: Input should be less than or equal to 2"),
     "rounded temperature": (FIXED.replace("1.5", "1"), "TEMPERATURE loads as 1.0"),
     "another key": (FIXED.replace(KEY, fake_key("openai-project", 8)), "a different key"),
+    "switched to prod": (FIXED + "APP_ENV=prod\n", "APP_ENV: is set to prod in .env, but prod reads no .env"),
     "live provider": (FIXED.replace("=mock", "=live"), "TUTORIAL_PROVIDER loads as 'live'"),
     "a dict, not a .env": ({"OPENAI_API_KEY": KEY}, "should be a string"),
     "raises while written": (FIXED + "\ud800\n", "raised UnicodeEncodeError"),

@@ -1,13 +1,21 @@
-"""Tests for helpers.secret_store: every store, the AWS cache and its errors, and a rotation end to end.
+"""Tests for helpers.secret_store and helpers.aws_secret_store: every store, the AWS cache and its
+errors, values and names a store refuses, concurrency under an outage, logging, and a rotation end to end.
 
 AWS Secrets Manager is moto (in process); throttling and access denied come from botocore's Stubber,
-an unreachable endpoint from a ``before-send`` hook. Time is a fake clock: nothing sleeps.
+an unreachable endpoint from a ``before-send`` hook, a hung one from a real socket on 127.0.0.1
+(`benchmarks.secret_store.HangingSecretsManager`). Time is a fake clock: nothing sleeps.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import logging
+import subprocess
+import sys
+import threading
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +29,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from benchmarks.secret_store import HangingSecretsManager
+from helpers.aws_secret_store import DEFAULT_CLIENT_CONFIG
 from helpers.key_formats import fake_key, fingerprint
 from helpers.mock_provider import FakeProvider
+from helpers.redaction import install_redaction, uninstall_redaction
 from helpers.secret_store import (
     AWSSecretsManagerStore,
     ChainStore,
@@ -41,6 +52,12 @@ from helpers.secret_store import (
 from tutorial.clock import FakeClock
 
 SECRET_ID = "prod/llm-app"
+# Characters a secret may hold: anything but controls (except tab and line breaks), invisible format
+# characters, odd spaces and typographic quotes, which the stores refuse (see `refuse_unwanted_characters`)
+PLAIN_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp", "Zs"),
+                                 exclude_characters="\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f"
+                                                    "\u2039\u203a\u00ab\u00bb", include_characters=" \t\n")
+NAME_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
 OLD_KEY = fake_key("openai-project", 1)
 NEW_KEY = fake_key("openai-project", 2)
 ANTHROPIC_KEY = fake_key("anthropic", 1)
@@ -59,6 +76,28 @@ def aws(monkeypatch):
 @pytest.fixture
 def clock():
     return FakeClock()
+
+
+def holds_part_of(text: str, key: str, size: int = 8) -> bool:
+    """Whether `size` characters in a row of the key's random part are in `text`."""
+    body = key[len("sk-proj-FAKE"):]
+    return any(body[i:i + size] in text for i in range(len(body) - size + 1))
+
+
+def everything_about(err: BaseException) -> str:
+    """Everything an exception shows to a debugger, Sentry or a traceback: message, repr, args and every
+    exception on its chain, with the attributes that hold what a decoder or parser was given."""
+    parts, seen, todo = [], set(), [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts += [repr(getattr(current, attr)) for attr in ("doc", "object", "response")
+                  if hasattr(current, attr)]
+        todo += [current.__cause__, current.__context__]
+    return "\n".join(parts)
 
 
 def create(client, fields, secret_id=SECRET_ID):
@@ -128,10 +167,10 @@ def test_file_store_missing_and_empty_files_are_not_found(tmp_path):
         FileStore(tmp_path).get("empty")
 
 
-@pytest.mark.parametrize("name", ["../outside", "a/b", ".hidden", "..data", ""])
+@pytest.mark.parametrize("name", ["../outside", "a/b", ".hidden", "..data", "", "out\x00side"])
 def test_file_store_refuses_names_that_leave_the_directory(tmp_path, name):
     (tmp_path / "outside").write_text(OLD_KEY)
-    with pytest.raises(SecretNotFoundError, match="not a valid secret file name"):
+    with pytest.raises(SecretNotFoundError, match="is not a valid secret"):
         FileStore(tmp_path / "secrets").get(name)
 
 
@@ -152,15 +191,37 @@ def test_file_store_sees_a_kubernetes_style_update_without_restart(tmp_path):
     assert store.get("openai_api_key") == NEW_KEY
 
 
-def test_file_store_binary_file_is_a_format_error(tmp_path):
-    (tmp_path / "blob").write_bytes(b"\xff\xfe" + OLD_KEY.encode())
-    with pytest.raises(SecretFormatError, match="'blob' is not UTF-8") as err:
+@pytest.mark.parametrize("data", [
+    OLD_KEY.encode("latin-1") + "\u00e9".encode("latin-1"),  # Latin-1: not UTF-8, no byte-order mark
+    codecs.BOM_UTF16_LE + OLD_KEY.encode("utf-16-le")[:-1],  # a UTF-16 file cut in the middle of a character
+    b"\x80" + OLD_KEY.encode(),
+], ids=["latin-1", "broken-utf-16", "binary"])
+def test_a_secret_file_that_is_not_text_is_a_format_error_with_nothing_on_its_chain(tmp_path, data):
+    (tmp_path / "blob").write_bytes(data)
+    with pytest.raises(SecretFormatError, match="'blob' is not text") as err:
         FileStore(tmp_path).get("blob")
-    assert OLD_KEY not in str(err.value)
+    assert not holds_part_of(everything_about(err.value), OLD_KEY)
+    assert err.value.__context__ is None and err.value.__cause__ is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_a_secret_file_with_a_byte_order_mark_is_decoded_and_the_mark_dropped(tmp_path, encoding):
+    """Windows PowerShell 5's ``echo $key > file`` writes UTF-16 LE with a byte-order mark."""
+    text = OLD_KEY + "\r\n"
+    marks = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}  # these codecs write none
+    (tmp_path / "openai_api_key").write_bytes(marks.get(encoding, b"") + text.encode(encoding))
+    assert FileStore(tmp_path).get("openai_api_key") == OLD_KEY
+
+
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_for_its_nul_characters(tmp_path):
+    (tmp_path / "openai_api_key").write_bytes(OLD_KEY.encode("utf-16-le"))
+    with pytest.raises(SecretFormatError, match="invisible or typographic character") as err:
+        FileStore(tmp_path).get("openai_api_key")
+    assert not holds_part_of(everything_about(err.value), OLD_KEY)
 
 
 @settings(max_examples=30)
-@given(value=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1))
+@given(value=st.text(PLAIN_CHARACTERS, min_size=1))
 def test_file_store_round_trips_any_value_stripped(value, tmp_path_factory):
     folder = tmp_path_factory.mktemp("secrets")
     (folder / "token").write_text(value, encoding="utf-8", newline="")
@@ -251,9 +312,10 @@ def test_aws_store_calls_aws_exactly_when_the_cached_copy_is_ttl_old(ttl, steps)
 
 
 @settings(max_examples=50)
-@given(fields=st.dictionaries(st.text(min_size=1, max_size=20),
-                              st.text(min_size=8).map(lambda s: f"sk-FAKE-{s}"), max_size=5),
-       missing=st.text(min_size=1, max_size=20))
+@given(fields=st.dictionaries(st.text(NAME_CHARACTERS, min_size=1, max_size=20),
+                              st.text(PLAIN_CHARACTERS, min_size=8).map(lambda s: f"sk-FAKE-{s}"),
+                              max_size=5),
+       missing=st.text(NAME_CHARACTERS, min_size=1, max_size=20))
 def test_aws_store_returns_every_field_and_never_shows_a_value_in_errors(fields, missing):
     store = AWSSecretsManagerStore(SECRET_ID, client=CountingClient(fields))
     for name, value in fields.items():
@@ -280,13 +342,18 @@ def test_missing_field_names_it_and_hints_at_case(aws):
 
 
 @pytest.mark.parametrize(("secret_string", "expected"), [
-    (OLD_KEY, "not JSON"), (json.dumps([OLD_KEY]), "JSON list, not an object"), ('"text"', "JSON str"),
+    (OLD_KEY, "not JSON"), ('{"openai_api_key": "' + OLD_KEY, "not JSON"),
+    (json.dumps([OLD_KEY]), "JSON list"), ('"text"', "JSON str"), ("null", "JSON NoneType"),
 ])
-def test_a_secret_that_is_not_a_json_object_is_a_format_error(aws, secret_string, expected):
+def test_a_secret_that_is_not_a_json_object_is_a_format_error_with_nothing_on_its_chain(
+        aws, secret_string, expected):
+    """A plaintext secret (the console's "Plaintext" tab) is not JSON: a JSONDecodeError's ``.doc``
+    would be the key itself, so none may hang on the chain."""
     aws.create_secret(Name=SECRET_ID, SecretString=secret_string)
     with pytest.raises(SecretFormatError, match=expected) as err:
         AWSSecretsManagerStore(SECRET_ID, client=aws).get("openai_api_key")
-    assert OLD_KEY not in str(err.value) and err.value.__cause__ is None
+    assert not holds_part_of(everything_about(err.value), OLD_KEY)
+    assert err.value.__cause__ is None and err.value.__context__ is None
 
 
 def test_binary_secret_and_non_string_field_are_format_errors(aws):
@@ -520,6 +587,7 @@ def test_zero_downtime_rotation_end_to_end(aws, clock, caplog):
     assert client.models.list().data  # and carries on
 
 
+@pytest.mark.claims
 def test_a_put_secret_value_rotation_moves_awsprevious(aws, clock):
     create(aws, {"openai_api_key": OLD_KEY})
     store = AWSSecretsManagerStore(SECRET_ID, client=aws, clock=clock)
@@ -533,3 +601,354 @@ def test_a_put_secret_value_rotation_moves_awsprevious(aws, clock):
 def test_reprs_name_the_store_and_nothing_secret():
     assert repr(FileStore(Path("/run/secrets"))) == "FileStore('/run/secrets')"
     assert repr(EnvStore(prefix="APP_")) == "EnvStore(prefix='APP_')"
+
+
+# -- characters no secret is meant to hold, and names that cannot be one ---------------------------
+
+UNWANTED = {"NUL": "\x00", "zero-width space": "\u200b", "byte-order mark": "\ufeff",
+            "left double quote": "\u201c", "right single quote": "\u2019", "no-break space": "\u00a0",
+            "escape": "\x1b", "line separator": "\u2028", "right-to-left mark": "\u200f"}
+
+
+def stores_holding(value: str, folder: Path) -> list[SecretStore]:
+    """The three stores, each holding `value` under the name ``token``."""
+    (folder / "token").write_bytes(value.encode("utf-8"))
+    environ = {"TOKEN": value} if "\x00" not in value else {"TOKEN": value}  # a Mapping may hold a NUL
+    return [FileStore(folder), EnvStore(environ),
+            AWSSecretsManagerStore(SECRET_ID, client=CountingClient({"token": value}))]  # type: ignore[arg-type]
+
+
+@settings(max_examples=60)
+@given(core=st.text(PLAIN_CHARACTERS, min_size=1, max_size=40).filter(lambda s: s.strip()),
+       char=st.sampled_from(sorted(UNWANTED.values())), where=st.sampled_from(["start", "middle", "end"]))
+def test_an_unwanted_character_is_never_kept_and_a_refusal_does_not_depend_on_the_value(
+        tmp_path_factory, core, char, where):
+    """Each store either refuses the value, with a message that names the character and the secret and
+    is the same whatever the value, or cleans it (whitespace such as a no-break space at either end is
+    stripped; a file's leading byte-order mark is its encoding mark). It never returns the character."""
+    def outcomes(value_core: str) -> list[str]:
+        value = {"start": char + value_core, "middle": value_core + char + value_core,
+                 "end": value_core + char}[where].strip(" \t\n\r")
+        found = []
+        for store in stores_holding(value, tmp_path_factory.mktemp("secrets")):
+            try:
+                returned = store.get("token")
+            except SecretFormatError as err:
+                assert "invisible or typographic character" in str(err)
+                found.append(everything_about(err).replace(str(store), "<store>"))
+            else:
+                stripped = char.isspace() and where != "middle"
+                file_mark = char == "\ufeff" and where == "start" and isinstance(store, FileStore)
+                assert char not in returned and (stripped or file_mark)
+                found.append("cleaned")
+        return found
+    assert outcomes(core) == outcomes("reference-value")
+
+
+@pytest.mark.parametrize("name", sorted(UNWANTED), ids=sorted(UNWANTED))
+def test_each_unwanted_character_is_named_in_the_message(tmp_path, name):
+    for store in stores_holding(f"{OLD_KEY}{UNWANTED[name]}x", tmp_path):
+        with pytest.raises(SecretFormatError) as err:
+            store.get("token")
+        expected = unicodedata.name(UNWANTED[name], f"U+{ord(UNWANTED[name]):04X}")
+        assert expected in str(err.value) and not holds_part_of(everything_about(err.value), OLD_KEY)
+
+
+def test_letters_of_any_script_and_several_lines_are_fine(tmp_path):
+    pem = "-----BEGIN KEY-----\nAbC\tdEf\r\n-----END KEY-----"
+    for value in ("pässwörd-日本-ключ", pem):
+        for store in stores_holding(value, tmp_path):
+            assert store.get("token") == value.strip()
+
+
+class EveryName:
+    """A store that has every name, whatever it is: the end of a chain."""
+
+    def get(self, name: str) -> str:
+        return "from-the-last-store"
+
+
+@pytest.mark.parametrize("name", ["open\x00ai_api_key", "\x00", "key\x1b[31m", ""])
+def test_a_name_with_a_nul_or_control_character_is_not_found_in_every_store_and_the_chain_moves_on(
+        tmp_path, name):
+    client = CountingClient({"openai_api_key": OLD_KEY})
+    stores = [FileStore(tmp_path), EnvStore({}), AWSSecretsManagerStore(SECRET_ID, client=client)]
+    for store in stores:
+        with pytest.raises(SecretNotFoundError, match="not a valid secret"):
+            store.get(name)  # type: ignore[attr-defined]
+    assert client.calls == 0
+    assert ChainStore(*stores, EveryName()).get(name) == "from-the-last-store"  # type: ignore[arg-type]
+    with pytest.raises(SecretNotFoundError, match="no store has"):
+        ChainStore(*stores).get(name)  # type: ignore[arg-type]
+
+
+# -- the cache's age limit ---------------------------------------------------------------------
+
+class FlakyClient:
+    """Serves a new value ("v1", "v2", ...) at each successful call; fails while `down` is True."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.down, self.served_at = clock, False, {}
+
+    def get_secret_value(self, **_):
+        if self.down:
+            raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+        value = f"v{len(self.served_at) + 1}"
+        self.served_at[value] = self.clock.now
+        return {"SecretString": json.dumps({"k": value}), "VersionId": value}
+
+
+@settings(max_examples=150, deadline=None)
+@given(ttl=st.integers(0, 50), max_stale=st.integers(0, 100), retry_after=st.integers(0, 200),
+       steps=st.lists(st.tuples(st.integers(0, 120), st.booleans(), st.booleans()), min_size=1, max_size=40))
+def test_no_value_is_ever_served_older_than_ttl_plus_max_stale_even_inside_a_back_off(
+        ttl, max_stale, retry_after, steps):
+    clock = FakeClock()
+    client = FlakyClient(clock)
+    store = AWSSecretsManagerStore(SECRET_ID, client=client, ttl=ttl, max_stale=max_stale,  # type: ignore[arg-type]
+                                   retry_after=retry_after, clock=clock)
+    logging.getLogger("helpers.aws_secret_store").disabled = True
+    try:
+        for advance, down, forced in steps:
+            clock.advance(advance)
+            client.down = down
+            try:
+                if forced:
+                    store.refresh()
+                value = store.get("k")
+            except SecretStoreUnavailableError:
+                assert down  # only an unreachable AWS with nothing young enough cached
+                continue
+            assert clock.now - client.served_at[value] <= ttl + max_stale
+    finally:
+        logging.getLogger("helpers.aws_secret_store").disabled = False
+
+
+# -- concurrency: one thread reads AWS, the others are served at once ---------------------------
+
+@pytest.fixture
+def racing():
+    """Threads switch as often as the interpreter allows (every bytecode or so): a real race."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def run_readers(store, count: int = 8, gets: int = 25) -> tuple[list[threading.Thread], list[str]]:
+    """Start `count` threads each calling ``store.get`` `gets` times; returns them and what they got."""
+    got: list[str] = []
+
+    def reader() -> None:
+        for _ in range(gets):
+            got.append(store.get("openai_api_key"))
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, got
+
+
+@pytest.mark.parametrize("trigger", ["the TTL runs out", "refresh()"])
+def test_readers_are_served_from_the_cache_while_aws_hangs_on_a_real_socket(trigger, racing, caplog):
+    """AWS accepts the connection, reads the request and never answers. The store's default client
+    configuration is used; the refresh is stuck until the endpoint lets go. Eight readers must all be
+    served from the cache while it is stuck: ordering, not timing, is asserted."""
+    with HangingSecretsManager(json.dumps({"openai_api_key": OLD_KEY})) as endpoint:
+        clock = FakeClock()
+        store = AWSSecretsManagerStore(SECRET_ID, client=endpoint.client(DEFAULT_CLIENT_CONFIG), ttl=300,
+                                       clock=clock)
+        assert store.get("openai_api_key") == OLD_KEY  # the one answer: now cached
+        if trigger == "the TTL runs out":
+            clock.advance(301)
+            refresher = threading.Thread(target=store.get, args=("openai_api_key",), daemon=True)
+        else:
+            refresher = threading.Thread(target=store.refresh, daemon=True)
+        with caplog.at_level(logging.WARNING, logger="helpers.aws_secret_store"):
+            refresher.start()
+            assert endpoint.held.wait(timeout=30), "the refresh never reached the endpoint"
+            readers, got = run_readers(store)
+            for thread in readers:
+                thread.join(timeout=30)
+            assert not any(thread.is_alive() for thread in readers), "a reader waited for the refresh"
+            assert refresher.is_alive() and endpoint.requests == 2  # still stuck; nobody else asked AWS
+            assert got == [OLD_KEY] * 8 * 25
+            endpoint.release()
+            refresher.join(timeout=30)
+        assert not refresher.is_alive()
+    assert "failed (unreachable" in caplog.text and OLD_KEY not in caplog.text
+
+
+class BlockingClient:
+    """A client whose calls block until released, then fail as an unreachable endpoint does."""
+
+    def __init__(self) -> None:
+        self.calls, self.release = 0, threading.Event()
+
+    def get_secret_value(self, **_):
+        self.calls += 1
+        self.release.wait(timeout=30)
+        raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+
+
+def wait_until(condition, what: str) -> None:
+    for _ in range(3000):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def test_with_nothing_cached_readers_wait_for_one_read_and_share_its_outage(racing):
+    """Nothing to serve: the readers queue behind the one read in progress, and when it finds AWS
+    unreachable they all fail with it instead of each trying (and hanging) in turn."""
+    client = BlockingClient()
+    store = AWSSecretsManagerStore(SECRET_ID, client=client)  # type: ignore[arg-type]
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            store.get("openai_api_key")
+        except SecretStoreError as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    # seven threads wait on the store's condition (a CPython detail we only read), one is in the call
+    wait_until(lambda: client.calls == 1 and len(store._read_done._waiters) == 7, "7 readers wait")  # type: ignore[attr-defined]
+    client.release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert client.calls == 1 and len(errors) == 8
+    assert all(isinstance(err, SecretStoreUnavailableError) and "EndpointConnectionError" in str(err)
+               for err in errors)
+
+
+def test_a_refresh_that_outlives_max_stale_does_not_serve_the_expired_value(aws, clock):
+    """The age is checked again when the failed read ends: it may have hung past the limit."""
+    create(aws, {"openai_api_key": OLD_KEY})
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, ttl=300, max_stale=60, clock=clock)
+    store.get("openai_api_key")
+    clock.advance(350)  # within ttl + max_stale when the read starts
+
+    def hang_then_fail(**_):
+        clock.advance(20)  # 370 s old when the read gives up
+        raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+
+    aws.meta.events.register_first("before-send.secrets-manager.GetSecretValue", hang_then_fail)
+    with pytest.raises(SecretStoreUnavailableError):
+        store.get("openai_api_key")
+
+
+# -- botocore's defaults, and ours ----------------------------------------------------------------
+
+@pytest.mark.claims
+def test_botocore_waits_minutes_on_a_hung_endpoint_by_default():
+    """botocore 1.44: 60 s connect and read timeouts (endpoint.py DEFAULT_TIMEOUT), 3 attempts in
+    standard retry mode (retries/standard.py DEFAULT_MAX_ATTEMPTS)."""
+    from botocore.endpoint import DEFAULT_TIMEOUT
+    from botocore.retries.standard import DEFAULT_MAX_ATTEMPTS
+    client = boto3.client("secretsmanager", region_name="us-east-1", aws_access_key_id="FAKE",
+                          aws_secret_access_key="FAKE")
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (DEFAULT_TIMEOUT, 60)
+    assert DEFAULT_MAX_ATTEMPTS == 3 and client.meta.config.retries.get("mode", "standard") == "standard"
+
+
+def test_the_default_client_gives_up_within_seconds(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config = AWSSecretsManagerStore(SECRET_ID).client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 3)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_a_missing_boto3_says_what_to_install(tmp_path):
+    """EnvStore and FileStore work without boto3; AWSSecretsManagerStore names the pip command."""
+    script = ("import sys; sys.modules['boto3'] = None\n"
+              "from helpers.secret_store import EnvStore, FileStore\n"
+              "try:\n    from helpers.secret_store import AWSSecretsManagerStore\n"
+              "except ImportError as err:\n    print(err)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert "pip install boto3" in done.stdout
+
+
+# -- logging: what botocore writes at DEBUG, and what the store lets through ----------------------
+
+@pytest.fixture
+def debug_log():
+    """Every record of every logger at DEBUG, formatted into a string, with redaction installed."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    install_redaction()
+    yield stream
+    uninstall_redaction()
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+PASSWORD = "correct-horse-battery-staple-FAKE"  # no key shape: only value-based redaction finds it
+
+
+@pytest.mark.claims
+def test_botocore_logs_a_whole_secret_string_at_debug_even_with_redaction_installed(aws, debug_log):
+    create(aws, {"db_password": PASSWORD})
+    aws.get_secret_value(SecretId=SECRET_ID)  # a plain boto3 call: botocore.parsers logs the body
+    assert PASSWORD in debug_log.getvalue() and "Response body" in debug_log.getvalue()
+
+
+def test_the_store_hides_its_secret_bodies_from_botocores_debug_log(aws, debug_log):
+    create(aws, {"db_password": PASSWORD, "openai_api_key": OLD_KEY})
+    # botocore.endpoint logged the parameters of create_secret, the secret among them: start afresh
+    debug_log.seek(0), debug_log.truncate()
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws)
+    assert store.get("db_password") == PASSWORD
+    text = debug_log.getvalue()
+    assert "hidden by helpers.aws_secret_store" in text and "GetSecretValue" in text
+    assert PASSWORD not in text and not holds_part_of(text, OLD_KEY)
+    aws.describe_secret(SecretId=SECRET_ID)  # other calls of the same client still log their bodies
+    assert '"Name": "prod/llm-app"' in debug_log.getvalue().replace('\\"', '"')
+
+
+def test_on_secret_registers_every_value_with_redaction(aws, debug_log):
+    create(aws, {"db_password": PASSWORD, "openai_api_key": OLD_KEY, "max_tokens": 512})
+    debug_log.seek(0), debug_log.truncate()
+    registered: list[str] = []
+
+    def register(value: str) -> None:
+        registered.append(value)
+        install_redaction(secrets=[value])
+
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, on_secret=register)
+    password = store.get("db_password")
+    logging.getLogger("app.db").info("connecting with password %s", password)
+    assert sorted(registered) == sorted([PASSWORD, OLD_KEY])
+    assert "connecting with password [REDACTED" in debug_log.getvalue()
+    assert PASSWORD not in debug_log.getvalue()
+
+
+def test_every_error_of_both_modules_derives_from_secret_store_error():
+    import helpers.aws_secret_store as aws_module
+    import helpers.secret_store as module
+    errors = [value for source in (module, aws_module) for value in vars(source).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ in (module.__name__, aws_module.__name__)]
+    assert len(errors) >= 5 and all(issubclass(error, SecretStoreError) for error in errors)
+
+
+@pytest.mark.claims
+def test_moto_answers_a_read_without_a_stage_with_the_old_version_after_a_stage_move(aws):
+    """Notebook 04's note, and why the store always asks for ``VersionStage`` explicitly: moto 5.2,
+    unlike AWS, keeps serving the old version to a GetSecretValue without a stage after
+    ``update_secret_version_stage`` moved AWSCURRENT."""
+    aws.create_secret(Name=SECRET_ID, SecretString="old", ClientRequestToken="version-1-" + "0" * 23 + "1")
+    staged = aws.put_secret_value(SecretId=SECRET_ID, SecretString="new", VersionStages=["AWSPENDING"])
+    aws.update_secret_version_stage(SecretId=SECRET_ID, VersionStage="AWSCURRENT",
+                                    MoveToVersionId=staged["VersionId"],
+                                    RemoveFromVersionId="version-1-" + "0" * 23 + "1")
+    assert aws.get_secret_value(SecretId=SECRET_ID)["SecretString"] == "old"
+    assert aws.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"] == "new"

@@ -12,8 +12,10 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
+from pydantic_settings.exceptions import SettingsError as SettingsSourceError
 
-from helpers.key_formats import fake_key
+from helpers import settings as settings_module
+from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.key_hygiene import diagnose_key
 from helpers.settings import (
     AppSettings,
@@ -283,6 +285,7 @@ def test_error_is_not_chained_to_the_validation_error(project: Path, monkeypatch
     assert not holds_part_of(full_text(err), KEY)
 
 
+@pytest.mark.claims
 def test_plain_model_error_holds_no_input_in_its_message(project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("MAX_TOKENS", KEY)
@@ -407,3 +410,168 @@ def test_hygiene_error_does_not_depend_on_the_dirty_key(empty_project: Path, cor
     assume(core != REFERENCE_SECRET)
     text = settings_error_text(empty_project, {"OPENAI_API_KEY": before + core + after})
     assert text == settings_error_text(empty_project, {"OPENAI_API_KEY": before + REFERENCE_SECRET + after})
+
+
+# --- a key pasted on the wrong line ---------------------------------------------------------------
+
+def chain_text(err: BaseException) -> str:
+    """Everything on an exception and its whole chain, with what decoders and parsers were given."""
+    parts, seen, todo = [], set(), [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts += [repr(getattr(current, attr)) for attr in ("doc", "object") if hasattr(current, attr)]
+        todo += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+SHAPED_FORMATS = [fmt.name for fmt in KEY_FORMATS if fmt.name not in ("assigned-key",)]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(fmt=st.sampled_from(SHAPED_FORMATS), seed=st.integers(0, 10_000))
+def test_a_key_on_the_default_model_line_is_refused_by_name(empty_project: Path, fmt: str, seed: int):
+    key = fake_key(fmt, seed)
+    with mock.patch.dict(os.environ, {"OPENAI_API_KEY": KEY, "DEFAULT_MODEL": key}, clear=True):
+        err = error_of(load_settings, search_from=empty_project)
+    assert [problem.variable for problem in err.problems] == ["DEFAULT_MODEL"]
+    assert "shaped like an API key" in err.problems[0].problem
+    shown = chain_text(err) + repr(err.errors())
+    assert all(part not in shown for part in key.split() if len(part) >= 12)
+
+
+class WithMoreText(AppSettings):
+    """A subclass, as an application would write one: its own text settings are covered too."""
+
+    region: str = "eu-west-1"
+    log_label: str | None = None
+
+
+@pytest.mark.parametrize("field", ["region", "log_label"])
+def test_text_fields_of_a_subclass_refuse_a_key_too(
+        project: Path, monkeypatch: pytest.MonkeyPatch, field: str):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv(field.upper(), DEV_KEY)
+    with pytest.raises(ValidationError) as caught:
+        WithMoreText()
+    assert caught.value.errors()[0]["loc"] == (field,)
+    assert not holds_part_of(str(caught.value), DEV_KEY)
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(model=st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
+                     min_size=1, max_size=80))
+def test_whatever_loads_print_settings_shows_no_key_shape(empty_project: Path, model: str):
+    """The class, not the example: any text setting that loads is free of key shapes in repr()."""
+    assume(model.strip())
+    with mock.patch.dict(os.environ, {"OPENAI_API_KEY": KEY, "DEFAULT_MODEL": model}, clear=True):
+        try:
+            loaded = load_settings(search_from=empty_project)
+        except SettingsError as err:
+            assert [problem.variable for problem in err.problems] == ["DEFAULT_MODEL"]
+            return
+    assert find_keys(f"{loaded} {loaded!r} {loaded.model_dump()}") == []
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\ufeff", "\x00", "\u2028"])
+def test_an_invisible_character_in_a_text_setting_is_refused(project: Path, char: str):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "DEFAULT_MODEL").write_text(f"gpt-4o{char}-mini")
+    (secrets / "OPENAI_API_KEY").write_text(KEY)
+    err = error_of(load_settings, secrets_dir=secrets)
+    assert [problem.variable for problem in err.problems] == ["DEFAULT_MODEL"]
+    assert "invisible character" in err.problems[0].problem
+
+
+# --- files that are not UTF-8 ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ((f"OPENAI_API_KEY={KEY}\n").encode("utf-16"), "saved as UTF-16"),
+    (b"A=1\n" + f"OPENAI_API_KEY={KEY}".encode() + b"\xe9\n", "line 2: not UTF-8"),
+    (f"A=1\nB=2\nOPENAI_API_KEY={KEY}\x00\n".encode(), "line 3: a NUL character"),
+], ids=["utf-16", "latin-1", "nul"])
+@pytest.mark.parametrize("which", [".env", ".env.dev"])
+def test_an_env_file_that_is_not_utf8_text_is_named_with_nothing_on_the_chain(
+        project: Path, data: bytes, expected: str, which: str):
+    (project / which).write_bytes(data)
+    if which != ".env":
+        write(project / ".env", MAX_TOKENS="100")
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [which] and expected in str(err)
+    assert err.__context__ is None and err.__cause__ is None
+    assert not holds_part_of(chain_text(err), KEY)
+
+
+def test_choosing_app_env_from_a_utf16_env_file_is_a_settings_error(project: Path):
+    (project / ".env").write_bytes(f"APP_ENV=test\nOPENAI_API_KEY={KEY}\n".encode("utf-16"))
+    err = error_of(choose_env)
+    assert err.problems[0].variable == ".env" and "UTF-16" in str(err)
+    assert err.__context__ is None and not holds_part_of(chain_text(err), KEY)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "latin-1"])
+def test_a_secret_file_that_is_not_utf8_is_named_with_nothing_on_the_chain(project: Path, encoding: str):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_bytes((PROD_KEY + "\u00e9").encode(encoding))
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert "not UTF-8" in str(err) and err.__context__ is None
+    assert not holds_part_of(chain_text(err), PROD_KEY)
+
+
+@pytest.mark.claims
+def test_pydantic_settings_lets_a_raw_decode_error_through_for_a_utf16_secret_file(project: Path):
+    """Why load_settings checks secret files first: pydantic-settings 2.16 reads them with
+    ``path.read_text(encoding='utf-8')`` (sources/providers/secrets.py) and raises its own
+    SettingsError from the UnicodeDecodeError, whose ``.object`` is the whole file."""
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_bytes(PROD_KEY.encode("utf-16"))
+    with pytest.raises(SettingsSourceError) as caught:
+        AppSettings(_secrets_dir=secrets)
+    assert isinstance(caught.value.__cause__, UnicodeDecodeError)
+    assert caught.value.__cause__.object == PROD_KEY.encode("utf-16")
+
+
+@pytest.mark.parametrize(("content", "finding"), [
+    ("\ufeff" + PROD_KEY, "ZERO WIDTH NO-BREAK SPACE"), (PROD_KEY + "\u200b", "ZERO WIDTH SPACE"),
+    (PROD_KEY[:20] + "\x00" + PROD_KEY[20:], "invisible"), (f"\u201c{PROD_KEY}\u201d", "quote"),
+], ids=["bom", "zero-width", "nul", "typographic-quotes"])
+def test_a_secret_file_key_with_an_odd_character_is_refused_never_kept(
+        project: Path, content: str, finding: str):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(content, encoding="utf-8")
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert finding in err.problems[0].problem and not holds_part_of(chain_text(err), PROD_KEY)
+
+
+def test_a_file_that_turns_bad_after_the_check_still_leaves_nothing_on_the_chain(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_bytes(PROD_KEY.encode("utf-16"))
+    monkeypatch.setattr(settings_module, "_unreadable_files", lambda *_: [])  # as if it changed since
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert err.problems[0].variable == "settings files" and err.__context__ is None
+    assert not holds_part_of(chain_text(err), PROD_KEY)
+
+
+def test_every_error_of_the_module_derives_from_settings_error():
+    errors = [value for value in vars(settings_module).values()
+              if isinstance(value, type) and issubclass(value, Exception)
+              and value.__module__ == settings_module.__name__]
+    assert errors == [SettingsError]
+
+
+def test_an_env_file_with_a_utf8_byte_order_mark_loads(project: Path):
+    """Windows PowerShell 5's ``Set-Content -Encoding utf8`` writes one; the first name must still count."""
+    (project / ".env").write_bytes(b"\xef\xbb\xbf" + f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n".encode())
+    loaded = load_settings()
+    assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"

@@ -11,8 +11,12 @@ Needs: helpers/redaction.py; no outside libraries.
 from __future__ import annotations
 
 import dis
+import signal
+import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from helpers.redaction import redact
@@ -74,24 +78,57 @@ def describe_error(error: BaseException) -> str:
     return f"{name}: {message}" if message else name
 
 
+class _TimedOut(BaseException):
+    """Raised into a check that ran past its time limit; a BaseException, so the learner's
+    ``except Exception`` cannot swallow it."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` with `_TimedOut` (main thread on POSIX; elsewhere no limit)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Exercise:
-    """One notebook exercise: `checker` returns the problems it finds in an answer (none = right)."""
+    """One notebook exercise: `checker` returns the problems it finds in an answer (none = right).
+
+    time_limit: seconds a check may run before it is stopped and reported (an endless loop in the
+    answer), instead of hanging the notebook.
+    """
 
     def __init__(self, title: str, checker: Callable[[Any], list[str]], hint: str,
-                 solution_code: str) -> None:
+                 solution_code: str, *, time_limit: float = 60.0) -> None:
         self.title = title
         self.checker = checker
         self.hint_text = hint
         self.solution_code = solution_code
+        self.time_limit = time_limit
 
     def problems(self, answer: object) -> list[str]:
         """What is wrong with `answer` (empty when it is right); never raises."""
         if is_stub(answer):
             return [NOT_DONE]
         try:
-            return [str(problem) for problem in self.checker(answer)]
+            with _time_limit(self.time_limit):
+                return [str(problem) for problem in self.checker(answer)]
         except NotDoneYet:
             return [NOT_DONE]
+        except _TimedOut:
+            return [f"checking your answer took more than {self.time_limit:g} s: is there an endless loop?"]
         except (Exception, SystemExit) as error:  # noqa: BLE001 - any learner mistake is a ❌, not a traceback
             return [f"checking your answer raised {describe_error(error)}"]
 

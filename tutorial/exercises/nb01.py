@@ -20,8 +20,9 @@ from tutorial.scratch import git_environment
 
 __all__ = ["MUST_IGNORE", "MUST_KEEP", "SOLUTION", "exercise", "gitignore_problems"]
 
-MUST_IGNORE = (".env", ".env.local", ".env.test", ".env.production", "config/.env",
-               "deploy/.env.production", "services/api/.env.local")
+MUST_IGNORE = (".env", ".env.local", ".env.test", ".env.production", ".env.staging",
+               ".env.development.local", "config/.env", "deploy/.env.production", "deploy/.env.prod",
+               "services/api/.env.local")
 MUST_KEEP = (".env.example", "deploy/.env.example", "app.py", "config/settings.py", "src/env.py",
              "docs/environment.md", "README.md", ".gitignore")
 

@@ -2,9 +2,9 @@
 it, with every value still meaning what the teammate meant.
 
 The check loads the learner's text in a fresh project with none of the learner's own variables set,
-as ``dev`` and as ``test``; asks python-dotenv which variables the file itself sets (a value left to
-its default does not count); and reads the key line as it is, the way ``docker run --env-file``
-does, which keeps quotes and spaces.
+as the app would (``APP_ENV`` from the file, else ``dev``) and as ``test``; asks python-dotenv which
+variables the file itself sets (a value left to its default does not count); and reads the key line
+as it is, the way ``docker run --env-file`` does, which keeps quotes and spaces.
 
 Needs: exercises/__init__.py, helpers/settings.py, helpers/key_formats.py; python-dotenv.
 """
@@ -56,7 +56,7 @@ def env_problems(text: object) -> list[str]:
     if not isinstance(text, str):
         return [f"fixed_env should be a string holding the .env's lines, not a {type(text).__name__}"]
     problems = _lines_missing(text)
-    for app_env in ("dev", "test"):
+    for app_env in (None, "test"):  # None: APP_ENV as the app finds it (the file may set it)
         found = _load_problems(text, app_env)
         if found:
             return problems + found
@@ -70,12 +70,13 @@ def _lines_missing(text: str) -> list[str]:
             for name in wanted if not written.get(name)]
 
 
-def _load_problems(text: str, app_env: str) -> list[str]:
+def _load_problems(text: str, app_env: str | None) -> list[str]:
     with _fresh_project(text) as project:
         try:
             settings = load_settings(app_env, search_from=project)
         except SettingsError as error:
-            return [f"{problem.variable}: {problem.problem}" for problem in error.problems]
+            where = f"with APP_ENV={error.app_env}, " if error.app_env else ""
+            return [f"{where}{problem.variable}: {problem.problem}" for problem in error.problems]
     problems = []
     loaded_key = settings.openai_api_key.get_secret_value()
     if loaded_key != EXERCISE_KEY:

@@ -1,0 +1,91 @@
+"""tutorial.exercises.nb03: the ask_patiently check passes the reference and fails every wrong answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from helpers.key_pool import KeyPool, NoHealthyKeyError, call_with_failover
+from tutorial.exercises import NOT_DONE
+from tutorial.exercises.nb03 import SOLUTION, exercise
+
+
+def define(source: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"KeyPool": KeyPool, "NoHealthyKeyError": NoHealthyKeyError,
+                                 "call_with_failover": call_with_failover, "time": time}
+    exec(source, namespace)  # noqa: S102 - answers written in this file
+    return namespace["ask_patiently"]  # type: ignore[no-any-return]
+
+
+def test_the_reference_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(define(SOLUTION)) is True
+    assert capsys.readouterr().out.startswith("✅ ")
+
+
+RIGHT_TEST = "err.retry_in is None or err.retry_in > max_wait"
+
+
+def answer(give_up_when: str = RIGHT_TEST, wait: str = "wait(err.retry_in)",
+           retry: str = "return call_with_failover(pool, fn)", catch: str = "NoHealthyKeyError") -> str:
+    return f"""def ask_patiently(pool, fn, wait, max_wait=10.0):
+    try:
+        return call_with_failover(pool, fn)
+    except {catch} as err:
+        if {give_up_when}:
+            raise
+        {wait}
+        {retry}
+"""
+
+
+WRONG = {
+    "stub": ("def ask_patiently(pool, fn, wait, max_wait=10.0):\n    ...", NOT_DONE),
+    "never waits": (answer(give_up_when="True"), "it waited not at all; expected 5 s"),
+    "missed None check": (answer(give_up_when="err.retry_in > max_wait"),
+                          "will not help): it should let NoHealthyKeyError propagate; it raised TypeError"),
+    "strictly less than max_wait": (answer(give_up_when="err.retry_in is None or err.retry_in >= max_wait"),
+                                    "exactly max_wait=10 s: it raised NoHealthyKeyError"),
+    "0 taken for unknown": (answer(give_up_when="not err.retry_in or err.retry_in > max_wait"),
+                            "Retry-After: 0 (retry_in is 0, not None: try again at once): it raised"),
+    "waits max_wait, not retry_in": (answer(wait="wait(max_wait)"), "it waited 10 s; expected 5 s"),
+    "loops until it works": ('''def ask_patiently(pool, fn, wait, max_wait=10.0):
+    while True:
+        try:
+            return call_with_failover(pool, fn)
+        except NoHealthyKeyError as err:
+            if err.retry_in is None or err.retry_in > max_wait:
+                raise
+            wait(err.retry_in)''', "it kept trying"),
+    "swallows the error": (answer(give_up_when="False", wait="return None"),
+                           "it should let NoHealthyKeyError propagate"),
+    "catches everything": (answer(catch="Exception"),
+                           "must reach the caller as it is; it raised AttributeError"),
+    "real sleep": (answer(wait="time.sleep(err.retry_in)"), "it called time.sleep"),
+    "forgets to return": (answer(retry="call_with_failover(pool, fn)"),
+                          "it should return what the successful call returned"),
+    "calls fn itself": ('''def ask_patiently(pool, fn, wait, max_wait=10.0):
+    return fn(pool.acquire())''', "it raised RateLimitError"),
+    "wrong signature": ("def ask_patiently(pool, fn):\n    return call_with_failover(pool, fn)",
+                        "raised TypeError: ask_patiently() got an unexpected keyword argument 'max_wait'"),
+}
+
+
+@pytest.mark.parametrize("source, problem", WRONG.values(), ids=WRONG.keys())
+def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
+        source: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    assert exercise.check(define(source)) is False
+    captured = capsys.readouterr()
+    assert captured.out.startswith("❌ ")
+    assert problem in captured.out
+    assert "hint: " in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    assert time.monotonic() - started < 5  # nothing really waited
+
+
+def test_not_a_function_is_a_cross(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(42) is False
+    assert "should be a function" in capsys.readouterr().out

@@ -1,0 +1,119 @@
+"""tutorial.exercises.nb05: the make_it_redact check passes right answers, fails every wrong one
+(a filter on a logger first among them), and puts the loggers it touches back."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from helpers.key_formats import fake_key
+from helpers.redaction import RedactingFilter, install_redaction, protect_handler, redact, uninstall_redaction
+from tutorial.exercises import NOT_DONE
+from tutorial.exercises.nb05 import LOGGERS, SOLUTION, exercise
+
+SCENE_HANDLER = logging.StreamHandler()  # the notebook's billing_handler: not the one the check passes
+
+
+def define(source: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {
+        "logging": logging, "re": re, "RedactingFilter": RedactingFilter,
+        "install_redaction": install_redaction, "protect_handler": protect_handler, "redact": redact,
+        "billing_handler": SCENE_HANDLER,
+        "KEY": fake_key("openai-project", 98).replace("FAKE", "REAL")}
+    exec(source, namespace)  # noqa: S102 - answers written in this file
+    return namespace["make_it_redact"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def logging_put_back() -> Iterator[None]:
+    yield
+    uninstall_redaction()
+    SCENE_HANDLER.filters.clear()
+
+
+def answer(body: str) -> str:
+    return f"def make_it_redact(handler):\n    {body}\n"
+
+
+RIGHT = {
+    "reference": SOLUTION,
+    "a filter on the handler": answer("handler.addFilter(RedactingFilter())"),
+    "install on billing's handlers": answer('install_redaction(logging.getLogger("billing"))'),
+    "install everywhere": answer("install_redaction()"),
+}
+
+
+@pytest.mark.parametrize("source", RIGHT.values(), ids=RIGHT.keys())
+def test_right_answers_pass(source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(define(source)) is True
+    assert capsys.readouterr().out.startswith("✅ ")
+
+
+MATERIAL_FILTER = '''class MaterialFilter(logging.Filter):
+    def filter(self, record):
+        record.msg = re.sub(r"sk-[a-zA-Z0-9]{32}", "sk-***", str(record.msg))
+        return True
+
+
+def make_it_redact(handler):
+    handler.addFilter(MaterialFilter())
+'''
+MESSAGE_ONLY = '''def make_it_redact(handler):
+    class MessageOnly(logging.Filter):
+        def filter(self, record):
+            record.msg = redact(str(record.msg))
+            return True
+    handler.addFilter(MessageOnly())
+'''
+
+WRONG = {
+    "stub": ("def make_it_redact(handler):\n    ...", NOT_DONE),
+    "a filter on the billing logger": (answer('logging.getLogger("billing").addFilter(RedactingFilter())'),
+                                       "'billing.invoices' logger reached the handler with the key"),
+    "a filter on the root logger": (answer("logging.getLogger().addFilter(RedactingFilter())"),
+                                    "'billing' logger reached the handler with the key"),
+    "install on the openai logger first": (answer('install_redaction(logging.getLogger("openai"))'),
+                                           "'openai' logger reached the handler with the key"),
+    "the scene's handler, not the one given": (answer("billing_handler.addFilter(RedactingFilter())"),
+                                               "reached the handler with the key in clear"),
+    "the material's pattern": (MATERIAL_FILTER, "'billing.invoices' logger reached the handler"),
+    "the message, not its arguments": (MESSAGE_ONLY, "'billing' logger reached the handler with the key"),
+    "drops every record": (answer("handler.addFilter(lambda record: False)"), "never reached the handler"),
+    "silences the handler": (answer("handler.setLevel(logging.CRITICAL)"), "never reached the handler"),
+    "raises with a key": (answer('raise RuntimeError(f"cannot protect {KEY}")'),
+                          "raised RuntimeError: cannot protect [REDACTED"),
+    "not a function": ("make_it_redact = RedactingFilter()", "should be a function"),
+}
+
+
+@pytest.mark.parametrize("source, problem", WRONG.values(), ids=WRONG.keys())
+def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
+        source: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(define(source)) is False
+    captured = capsys.readouterr()
+    assert captured.out.startswith("❌ ")
+    assert problem in captured.out
+    assert "hint: " in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    assert "sk-" not in captured.out and "AIza" not in captured.out
+
+
+def test_the_loggers_are_put_back_and_no_record_reaches_the_root(caplog: pytest.LogCaptureFixture) -> None:
+    billing = logging.getLogger("billing")
+    marker_handler = logging.NullHandler()
+    billing.addHandler(marker_handler)
+    before = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).filters[:],
+                     logging.getLogger(name).level, logging.getLogger(name).propagate) for name in LOGGERS}
+    root_filters = logging.getLogger().filters[:]
+    with caplog.at_level(logging.DEBUG):
+        exercise.problems(define(answer('logging.getLogger("billing").addFilter(RedactingFilter())')))
+    after = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).filters[:],
+                    logging.getLogger(name).level, logging.getLogger(name).propagate) for name in LOGGERS}
+    assert after == before
+    assert logging.getLogger().filters == root_filters
+    assert caplog.records == []
+    billing.removeHandler(marker_handler)

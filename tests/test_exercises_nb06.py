@@ -1,0 +1,98 @@
+"""tutorial.exercises.nb06: the fix(project) check passes the reference and fails every wrong answer,
+on a repository the learner never saw as well as on the notebook's."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.env_files import env_drift
+from helpers.key_formats import fake_key
+from tutorial.exercises import NOT_DONE
+from tutorial.exercises.nb06 import SOLUTION, exercise
+
+
+def define(source: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"Path": Path, "shutil": shutil, "env_drift": env_drift,
+                                 "KEY": fake_key("openai-project", 97).replace("FAKE", "REAL")}
+    exec(source, namespace)  # noqa: S102 - answers written in this file
+    return namespace["fix"]  # type: ignore[no-any-return]
+
+
+def test_the_reference_solution_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(define(SOLUTION)) is True
+    assert capsys.readouterr().out.startswith("✅ ")
+
+
+def test_your_own_global_gitignore_does_not_change_the_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    excludes = tmp_path / "ignore"
+    excludes.write_text(".env*\n*.py\n")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.excludesFile")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(excludes))
+    assert exercise.problems(define(SOLUTION)) == []
+
+
+GOOD_IGNORE = '(project / ".gitignore").open("a").write("\\n.env\\n.env.*\\n!.env.example\\n")'
+GOOD_CHMOD = '[p.chmod(0o600) for p in project.glob(".env*") if p.name != ".env.example"]'
+GOOD_TEMPLATE = ('(project / ".env.example").open("a").writelines(f"{n}=\\n" for n in '
+                 'env_drift(project / ".env", project / ".env.example").missing_from_example)')
+
+
+def answer(*lines: str) -> str:
+    return "def fix(project):\n" + "".join(f"    {line}\n" for line in lines)
+
+
+WRONG = {
+    "stub": ("def fix(project: Path) -> None:\n    ...", NOT_DONE),
+    "the notebook's repository only": (answer(
+        '(project / ".gitignore").write_text(".env\\n.env.*\\n!.env.example\\n")',
+        '(project / ".env").chmod(0o600)',
+        '(project / ".env.example").open("a").write("LLM_TIMEOUT=30\\n")'),
+        "__pycache__/main.cpython-311.pyc is no longer ignored"),
+    "copies .env into the template": (answer(
+        GOOD_IGNORE, GOOD_CHMOD, 'shutil.copy(project / ".env", project / ".env.example")'),
+        "OPENAI_API_KEY is missing"),
+    "copies values into the template": (answer(
+        GOOD_IGNORE, GOOD_CHMOD,
+        '(project / ".env.example").open("a").write((project / ".env").read_text())'),
+        ".env.example holds a value from a .env file"),
+    "ignores everything": (answer(
+        '(project / ".gitignore").write_text("*\\n!.env.example\\n")', GOOD_CHMOD, GOOD_TEMPLATE),
+        "worker.py is ignored now"),
+    "root-only rules": (answer(
+        '(project / ".gitignore").open("a").write("\\n/.env\\n/.env.*\\n!/.env.example\\n")',
+        GOOD_CHMOD, GOOD_TEMPLATE), "services/api/.env is not ignored"),
+    "appends after a line with no newline": (answer(
+        '(project / ".gitignore").open("a").write(".env\\n.env.*\\n!.env.example\\n")',
+        GOOD_CHMOD, GOOD_TEMPLATE),
+        "__pycache__/main.cpython-311.pyc is no longer ignored"),
+    "locks the owner out": (answer(
+        GOOD_IGNORE, '[p.chmod(0o000) for p in project.glob(".env*") if p.name != ".env.example"]',
+        GOOD_TEMPLATE), ".env is no longer readable by its owner"),
+    "deletes the secrets": (answer(
+        GOOD_IGNORE, GOOD_TEMPLATE,
+        '[p.unlink() for p in project.glob(".env*") if p.name != ".env.example"]'),
+        ".env was changed or removed"),
+    "only .env private": (answer(GOOD_IGNORE, '(project / ".env").chmod(0o600)', GOOD_TEMPLATE),
+                          ".env.local is open to group or others"),
+    "raises with a key": (answer('raise PermissionError(f"cannot write with {KEY}")'),
+                          "raised PermissionError: cannot write with [REDACTED"),
+    "not a function": ("fix = 'chmod 600 .env'", "should be a function"),
+}
+
+
+@pytest.mark.parametrize("source, problem", WRONG.values(), ids=WRONG.keys())
+def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
+        source: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(define(source)) is False
+    captured = capsys.readouterr()
+    assert captured.out.startswith("❌ ")
+    assert problem in captured.out
+    assert "hint: " in captured.out
+    assert "Traceback" not in captured.out + captured.err

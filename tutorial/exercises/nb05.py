@@ -1,0 +1,127 @@
+"""Notebook 05's exercise: ``make_it_redact(handler)``, which makes a logging handler redact the
+records of every logger that writes to it.
+
+The check gives the learner's function a fresh handler on the ``billing`` logger, then logs through
+loggers the notebook's scene does not use: the child ``billing.invoices`` (its records skip the
+parent's *logger* filters on their way to the parent's handlers) and ``openai`` (a library, whose
+logger the handler is attached to afterwards). Keys of several shapes go in arguments, in the
+message, in a dict argument and in a traceback. A filter on a logger, the anti-pattern the notebook
+teaches against, lets the key through; a handler that drops records fails too. The loggers it
+touches are put back as they were.
+
+Needs: exercises/__init__.py, helpers/key_formats.py; no outside libraries.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from helpers.key_formats import fake_key
+from tutorial.exercises import Exercise
+
+__all__ = ["LOGGERS", "SOLUTION", "exercise", "redaction_problems"]
+
+SOLUTION = '''from helpers.redaction import protect_handler
+
+
+def make_it_redact(handler: logging.Handler) -> None:
+    protect_handler(handler)  # like handler.addFilter(RedactingFilter()), but never twice'''
+
+HINT = ("A filter on a *logger* only sees records logged on that very logger: a child logger's "
+        "records and a library's go straight to the handlers. Put the redaction on the handler "
+        "itself; `helpers.redaction` has a one-line way to do it.")
+
+LOGGERS = ("billing", "billing.invoices", "openai")
+_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """One record: which logger writes it, the words that must reach the handler, the key that must not."""
+
+    logger: str
+    words: str
+    key: str
+    log: Callable[[logging.Logger, str, str], None]
+
+
+def _in_arguments(logger: logging.Logger, words: str, key: str) -> None:
+    logger.warning("%s %s", words, key)
+
+
+def _in_message(logger: logging.Logger, words: str, key: str) -> None:
+    logger.warning(f"{words} {key}")  # noqa: G004 - the mistake a redactor must survive
+
+
+def _in_a_dict(logger: logging.Logger, words: str, key: str) -> None:
+    logger.warning("%s %s", words, {"headers": {"Authorization": f"Bearer {key}"}})
+
+
+def _in_a_traceback(logger: logging.Logger, words: str, key: str) -> None:
+    try:
+        raise ValueError(f"the provider refused key {key}")
+    except ValueError:
+        logger.exception(words)
+
+
+PROBES = (
+    _Probe("billing", "charging the card with key", fake_key("sk-32", 51), _in_arguments),
+    _Probe("billing.invoices", "invoice sent, paid with key", fake_key("openai-project", 51), _in_message),
+    _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback),
+    _Probe("openai", "Request options:", fake_key("anthropic", 51), _in_a_dict),
+)
+
+
+def redaction_problems(make_it_redact: object) -> list[str]:
+    """The records that reach a handler given to `make_it_redact` with a key in them, or not at all."""
+    if not callable(make_it_redact):
+        return [f"make_it_redact should be a function, not a {type(make_it_redact).__name__}"]
+    with _loggers_put_back():
+        written = io.StringIO()
+        handler = logging.StreamHandler(written)
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        logging.getLogger("billing").addHandler(handler)
+        make_it_redact(handler)
+        logging.getLogger("openai").addHandler(handler)  # later, the same handler serves a library
+        return [problem for probe in PROBES for problem in _judge(probe, written)]
+
+
+def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
+    start = written.tell()
+    probe.log(logging.getLogger(probe.logger), probe.words, probe.key)
+    text = written.getvalue()[start:]
+    where = f"a record of the {probe.logger!r} logger"
+    if probe.key in text:
+        return [f"{where} reached the handler with the key in clear"]
+    if probe.words not in text:
+        return [f"{where} never reached the handler: redact the key, do not drop the record"]
+    return []
+
+
+@contextmanager
+def _loggers_put_back() -> Iterator[None]:
+    """The check's loggers, and the root's filters, as they were before; no record reaches the root."""
+    loggers = [logging.getLogger(name) for name in LOGGERS] + [logging.getLogger()]
+    saved: list[tuple[logging.Logger, dict[str, Any]]] = [
+        (logger, {"handlers": logger.handlers[:], "filters": logger.filters[:], "level": logger.level,
+                  "propagate": logger.propagate, "disabled": logger.disabled}) for logger in loggers]
+    try:
+        for logger in loggers[:-1]:
+            logger.handlers, logger.filters, logger.disabled = [], [], False
+            logger.setLevel(logging.INFO)
+        for name in ("billing", "openai"):  # the check's records stay out of your notebook's log
+            logging.getLogger(name).propagate = False
+        yield
+    finally:
+        for logger, state in saved:
+            logger.handlers, logger.filters = state["handlers"], state["filters"]
+            logger.setLevel(state["level"])
+            logger.propagate, logger.disabled = state["propagate"], state["disabled"]
+
+
+exercise = Exercise("make_it_redact", redaction_problems, HINT, SOLUTION)
