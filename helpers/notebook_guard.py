@@ -1,321 +1,272 @@
-"""An IPython extension that keeps API keys out of what a notebook cell shows.
+"""An IPython extension that keeps API keys out of what a notebook shows and what IPython records.
 
 Load it in the first cell of a notebook::
 
     %load_ext helpers.notebook_guard
 
 From then on every key shape known to `helpers.key_formats`, and every known secret value, is
-replaced by a marker such as ``[REDACTED openai-project 1ae21d3c]`` in everything a cell shows:
+replaced by a marker such as ``[REDACTED openai-project 1ae21d3c]`` in:
 
-* stdout and stderr (``print``, logging to the console, a thread's output, ``!echo``);
-* ``display()`` output: text/plain, text/html, text/markdown, application/json and other text
-  formats (images and other binary formats are left alone);
-* the value of the cell's last expression;
-* errors: the error still shows (its type, message and traceback), without the secret;
-* IPython's own record of each cell's outputs, which ``%notebook FILE`` exports.
+* everything a cell shows: stdout and stderr (``print``, logging, threads, ``!echo``, output
+  written straight to the file descriptors by ``os.system`` or a subprocess), ``display()``
+  output of *every* MIME type (``raw=True`` displays of ``application/xml``,
+  ``application/x-yaml``, vendor types...) and its metadata, the last expression's value, errors
+  (type, message and traceback still show), ``%env``, the ``key?`` help pager;
+* the Jupyter server's console (container logs): in a kernel, what is written to the file
+  descriptors is also echoed there by ipykernel; the guard redacts that copy too;
+* IPython's history database (``$IPYTHONDIR/profile_default/history.sqlite``): each cell's input
+  (and output, with ``HistoryManager.db_log_output``) is written there redacted, once the cell has
+  finished, so a value set in the cell itself (``os.environ["DB_PASS"] = ...``) is known by then.
+  A *new* kernel running ``%history -g`` finds no key;
+* the log file of ``%logstart`` (inputs, and outputs with ``-o``): written redacted at the end
+  of each cell;
+* IPython's record of outputs (``%notebook FILE``).
 
-Known secret values are the values of environment variables whose names end in ``_KEY``,
-``_TOKEN``, ``_SECRET`` or ``_PASSWORD`` (optionally followed by ``_1``, ``_2``, ... as in key
-pools), read again for every output, so a key loaded from ``.env`` after this extension is still
-covered; plus any value passed to `register_secret`. Values shorter than
-`MIN_ENV_SECRET_LENGTH` characters are skipped (``DEBUG_KEY=1`` would turn every ``1`` into a
-marker).
+Known secret values are the values of environment variables whose names hold a secret word
+(``OPENAI_API_KEY_PROD``, ``MY_KEY_OLD``, ``X_APIKEY``, ``DB_PASS``, ``GITHUB_PAT``...), read
+again for every output, plus any value passed to `register_secret`.
 
-How: in a Jupyter kernel everything a cell shows leaves the kernel as a message sent through
-``ip.kernel.session.send``: the extension wraps that one method and redacts the content of the
-messages that carry output. (Patching ``sys.stdout`` or the kernel's per-thread output hooks
-would miss output written from other threads or flushed later.) In a plain IPython terminal
-there is no kernel: the extension then wraps ``sys.stdout`` and ``sys.stderr`` while each cell
-runs, which covers prints, the last expression's value and tracebacks.
+A key written in pieces (``print(key[:20], end="")`` then ``print(key[20:])``) is joined before
+it is redacted: frontends join consecutive stream outputs in the saved notebook. The unfinished
+end of a stream output (a word with no line end after it) is therefore shown with the next
+output of the cell, or when the cell ends.
+
+A message that may hold a key is scanned up to ``SCAN_BUDGET`` characters (1.5 million); text
+beyond that is withheld with a notice, never shown unredacted, so that no output can stall the
+kernel (see `helpers.message_redaction`).
 
 What it cannot do:
 
-* clean outputs saved before it was loaded, or the cell's *source*: a key typed into a cell is
-  in the notebook file whatever this extension does;
-* see a key split across outputs (``print(key[:10]); print(key[10:])``) or transformed
-  (base64, reversed): only whole keys and whole known values are recognised;
-* guard widget (comm) messages, files the code writes, or logs sent elsewhere (use
-  `helpers.redaction.install_redaction` for logging);
-* change the values themselves: ``key``, ``_`` and ``Out`` still hold the key in the kernel.
+* clean outputs or history written before it was loaded, or the cell's *source* in the notebook
+  file: a key typed into a cell is in the ``.ipynb`` whatever this extension does;
+* see a key split across lines or outputs of different kinds, or transformed (base64,
+  reversed): only whole keys and whole known values are recognised;
+* guard widget (comm) messages, debugger messages, files the code writes, or logging to files
+  (use `helpers.redaction.install_redaction` for logging);
+* in a terminal IPython: output written to the file descriptors (``!cmd``, ``os.system``, a
+  subprocess) goes to the terminal unredacted: redirecting a terminal would break interactive
+  programs;
+* change the values themselves: ``key``, ``_``, ``In`` and ``Out`` still hold the key in the kernel.
 
 It is a safety net for mistakes, not a licence to print keys.
+
+How the pieces fit: `helpers.message_redaction` decides what is secret and redacts whole
+messages; `helpers.guard_streams` holds the places where output is caught (the kernel session,
+terminal streams, file descriptors); this module wires them into IPython and keeps its records
+(history database, log file, ``%notebook``) clean.
+
+Needs: message_redaction.py, guard_streams.py (and through them redaction.py, key_formats.py);
+IPython, the host it is loaded into (it imports nothing from IPython, so it can be imported and
+tested without it).
 """
 
 from __future__ import annotations
 
-import os
-import re
+import logging
 import sys
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any
 
-from .redaction import redact
+from .guard_streams import (
+    FdRelay,
+    RedactingStream,
+    console_handlers,
+    guard_session,
+    relay_console_descriptors,
+    unguard_session,
+    unwrap_std_streams,
+    wrap_std_streams,
+)
+from .message_redaction import (
+    MIN_ENV_SECRET_LENGTH,
+    OUTPUT_MESSAGES,
+    WITHHELD,
+    GuardError,
+    MessageRedactor,
+    SecretValueError,
+    env_secrets,
+    forget_registered_secrets,
+    is_secret_name,
+    known_secrets,
+    redact_content,
+    redact_message,
+    redact_text,
+    redact_value,
+    register_secret,
+)
 
+# The names learners use (register_secret...) are importable from here, where the guard is.
 __all__ = [
-    "env_secrets", "forget_registered_secrets", "known_secrets", "load_ipython_extension",
-    "MIN_ENV_SECRET_LENGTH", "OUTPUT_FIELDS", "redact_bundle", "redact_content", "redact_message",
-    "redact_text", "redact_value", "RedactingStream", "register_secret", "SECRET_NAME",
-    "unload_ipython_extension", "WITHHELD",
+    "env_secrets", "forget_registered_secrets", "GuardError", "is_secret_name", "known_secrets",
+    "load_ipython_extension", "MIN_ENV_SECRET_LENGTH", "OUTPUT_MESSAGES", "redact_content",
+    "redact_message", "redact_text", "redact_value", "RedactingStream", "register_secret",
+    "SecretValueError", "unload_ipython_extension", "WITHHELD",
 ]
 
-SECRET_NAME = re.compile(r"_(?:KEY|TOKEN|SECRET|PASSWORD)(?:_\d+)?$", re.IGNORECASE)
-MIN_ENV_SECRET_LENGTH = 6
-
-# Fields of each outgoing message type that can carry what user code printed or returned.
-OUTPUT_FIELDS: dict[str, tuple[str, ...]] = {
-    "stream": ("text",),
-    "display_data": ("data",),
-    "update_display_data": ("data",),
-    "execute_result": ("data",),
-    "error": ("evalue", "traceback"),
-    "execute_reply": ("evalue", "traceback", "user_expressions", "payload"),  # payload: `key?`
-    "inspect_reply": ("data",),
-}
-WITHHELD = "[output withheld: helpers.notebook_guard could not redact it]"
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _GUARD_MARK = "_notebook_guard_original"
 
-_registered: set[str] = set()
-_registered_lock = threading.Lock()
+
+# --- what IPython records: history database, %logstart file, %notebook -------------------------
 
 
-# --- which values are secret ------------------------------------------------------------------
+class _ShellGuard:
+    """The guard of one shell: its callbacks, and what it holds back while a cell runs.
 
-
-def register_secret(value: Any) -> None:
-    """Treat `value` as a secret from now on, wherever it appears in a cell's output.
-
-    Accepts a string or anything with ``get_secret_value()`` (pydantic's ``SecretStr``).
+    While a cell runs, rows bound for the history database and writes to the ``%logstart`` file
+    are held back; when the cell ends they are written redacted, with the secrets known by then.
+    The history hooks replace two methods of IPython 9.18's ``HistoryManager`` on the instance
+    (core/history.py: ``_writeout_input_cache`` and ``_writeout_output_cache``, called with the
+    cache locks held, by the saving thread and by ``writeout_cache``).
     """
-    secret = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-    if not isinstance(secret, str) or not secret.strip():
-        raise ValueError("register_secret() needs a non-empty string (or SecretStr) value")
-    with _registered_lock:
-        _registered.add(secret)
 
+    def __init__(self, ip: Any) -> None:
+        self.ip = ip
+        self.cell_running = False
+        self.held: dict[str, list[Any]] = {"db_input_cache": [], "db_output_cache": []}
+        self.held_log: list[tuple[str, str]] = []
+        self.relays: list[FdRelay] = []
+        self.patched_handlers: list[logging.StreamHandler[Any]] = []
+        self.session = getattr(getattr(ip, "kernel", None), "session", None)
 
-def forget_registered_secrets() -> None:
-    """Drop every value given to `register_secret` (environment variables still count)."""
-    with _registered_lock:
-        _registered.clear()
+    # the cell lifecycle
+    def pre_run_cell(self, *_: Any) -> None:
+        self.cell_running = True
+        if self.session is None:
+            wrap_std_streams()
 
+    def post_run_cell(self, result: Any = None) -> None:
+        try:
+            self._redact_recorded_outputs(getattr(result, "execution_count", None))
+            self.cell_running = False
+            self._flush_history()
+            self._flush_log()
+        finally:
+            self.cell_running = False
+            if self.session is None:
+                unwrap_std_streams()
 
-def env_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
-    """Values of the variables in `environ` (default: ``os.environ``) whose names mark a secret."""
-    environ = os.environ if environ is None else environ
-    found = set()
-    for name in list(environ):  # a snapshot: another thread may change the environment
-        value = environ.get(name) or ""
-        if SECRET_NAME.search(name) and len(value.strip()) >= MIN_ENV_SECRET_LENGTH:
-            found.add(value)
-    return found
+    # the history database
+    def _writeout(self, cache_name: str, original: Callable[[Any], None]) -> Callable[[Any], None]:
+        history = self.ip.history_manager
 
+        def writeout(conn: Any) -> None:
+            cache = getattr(history, cache_name)
+            if self.cell_running:  # written when the cell ends, with the secrets known then
+                self.held[cache_name].extend(cache)
+                setattr(history, cache_name, [])
+            else:
+                redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+                setattr(history, cache_name, [tuple(redactor.value(list(row))) for row in cache])
+            original(conn)
 
-def known_secrets() -> set[str]:
-    """Every value the guard redacts besides key shapes: secret variables and registered values."""
-    with _registered_lock:
-        registered = set(_registered)
-    return env_secrets() | registered
+        setattr(writeout, _GUARD_MARK, original)
+        return writeout
 
+    def _flush_history(self) -> None:
+        history = getattr(self.ip, "history_manager", None)
+        if history is None or not any(self.held.values()):
+            return
+        for cache_name, lock_name in (("db_input_cache", "db_input_cache_lock"),
+                                      ("db_output_cache", "db_output_cache_lock")):
+            with getattr(history, lock_name):
+                getattr(history, cache_name)[:0] = self.held[cache_name]
+                self.held[cache_name] = []
+        history.writeout_cache()
 
-# --- redacting outputs -------------------------------------------------------------------------
+    # the %logstart file
+    def _log_write(self, original: Callable[..., None]) -> Callable[..., None]:
+        def log_write(data: str, kind: str = "input") -> None:
+            self.held_log.append((data, kind))
+            if not self.cell_running:
+                self._flush_log()
 
+        setattr(log_write, _GUARD_MARK, original)
+        return log_write
 
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """`redact`, also where colour codes (tracebacks, coloured logs) sit inside a key."""
-    cleaned = redact(text, secrets)
-    if "\x1b" not in cleaned:
-        return cleaned
-    plain = _ANSI_ESCAPE.sub("", cleaned)
-    plain_cleaned = redact(plain, secrets)
-    # A key still visible once the colours are gone: give up the colours, keep the secret out.
-    return cleaned if plain_cleaned == plain else plain_cleaned
+    def _flush_log(self) -> None:
+        log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, None)
+        held, self.held_log = self.held_log, []
+        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        for data, kind in held:
+            if log_write is not None:
+                log_write(redactor.text(data) if isinstance(data, str) else data, kind)
 
+    # IPython's record of outputs (%notebook FILE, %history -o)
+    def _redact_recorded_outputs(self, count: int | None) -> None:
+        history = getattr(self.ip, "history_manager", None)
+        if history is None or count is None:  # None when the cell is not in history
+            return
+        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        for output in history.outputs.get(count, []):
+            output.bundle = redactor.bundle(output.bundle)
+        if count in history.exceptions:
+            history.exceptions[count] = redactor.value(history.exceptions[count])
+        if count in history.output_hist_reprs:
+            history.output_hist_reprs[count] = redactor.text(history.output_hist_reprs[count])
 
-def _is_binary_mimetype(mimetype: str) -> bool:
-    """image/png, application/pdf, ...: base64 data, where no key can be read."""
-    is_text = mimetype.startswith("text/") or mimetype.endswith(("json", "+xml", "javascript"))
-    return "/" in mimetype and not is_text
+    # installing and removing
+    def install(self) -> None:
+        events = self.ip.events
+        events.register("pre_run_cell", self.pre_run_cell)
+        events.register("post_run_cell", self.post_run_cell)
+        history = getattr(self.ip, "history_manager", None)
+        if history is not None:
+            for name in ("db_input_cache", "db_output_cache"):
+                method = f"_writeout_{name[3:-6]}_cache"
+                setattr(history, method, self._writeout(name, getattr(history, method)))
+        self.ip.logger.log_write = self._log_write(self.ip.logger.log_write)
+        if self.session is not None:
+            guard_session(self.session)
+            self.relays = relay_console_descriptors()
+        else:
+            for handler in console_handlers():
+                handler.setStream(RedactingStream(handler.stream))
+                self.patched_handlers.append(handler)
+            wrap_std_streams()  # the rest of the cell that loads the extension is covered too
+        self.cell_running = True  # the loading cell is running: its post_run_cell will flush
 
-
-def redact_bundle(bundle: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
-    """A display's mimetype -> data mapping, redacted; binary entries pass as they are (fast)."""
-    return {mimetype: data if _is_binary_mimetype(mimetype) else redact_value(data, secrets)
-            for mimetype, data in bundle.items()}
-
-
-def redact_value(value: Any, secrets: Iterable[str]) -> Any:
-    """`value` (a string, or JSON-like lists and dicts of them) with every secret redacted."""
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, list | tuple):
-        return [redact_value(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {redact_value(key, secrets): redact_value(item, secrets) for key, item in value.items()}
-    return value
-
-
-def _withheld(value: Any) -> Any:
-    """What is shown instead of an output that could not be redacted: a notice, never the text."""
-    if isinstance(value, dict):
-        return {"text/plain": WITHHELD}
-    return [WITHHELD] if isinstance(value, list) else WITHHELD
-
-
-def _redact_field(name: str, value: Any, secrets: Iterable[str]) -> Any:
-    if name == "data" and isinstance(value, dict):
-        return redact_bundle(value, secrets)
-    return redact_value(value, secrets)
-
-
-def redact_content(msg_type: str, content: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
-    """A copy of a message's `content` with secrets redacted from the fields that carry output."""
-    fields = [name for name in OUTPUT_FIELDS.get(msg_type, ()) if name in content]
-    if not fields:
-        return content
-    secrets = tuple(secrets)
-    try:
-        redacted = {name: _redact_field(name, content[name], secrets) for name in fields}
-    except Exception:  # a bug here must hide the output, not let it through in clear
-        redacted = {name: _withheld(content[name]) for name in fields}
-    return {**content, **redacted}
-
-
-def redact_message(msg: dict[str, Any], secrets: Iterable[str] | None = None) -> dict[str, Any]:
-    """A copy of a Jupyter message dict (header, content, ...) with its output redacted."""
-    msg_type = msg.get("header", {}).get("msg_type", "")
-    if msg_type not in OUTPUT_FIELDS:
-        return msg
-    secrets = known_secrets() if secrets is None else secrets
-    return {**msg, "content": redact_content(msg_type, msg.get("content") or {}, secrets)}
-
-
-# --- in a kernel: wrap session.send ------------------------------------------------------------
-
-
-def _guarded_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    """`Session.send` that redacts output messages, whether given as a type or as a whole message."""
-
-    def send(stream: Any, msg_or_type: Any, content: dict[str, Any] | None = None,
-             *args: Any, **kwargs: Any) -> Any:
-        if isinstance(msg_or_type, dict):
-            msg_or_type = redact_message(msg_or_type)
-        elif msg_or_type in OUTPUT_FIELDS and content:
-            content = redact_content(msg_or_type, content, known_secrets())
-        return original(stream, msg_or_type, content, *args, **kwargs)
-
-    setattr(send, _GUARD_MARK, original)
-    return send
-
-
-def _guard_session(session: Any) -> None:
-    if not hasattr(session.send, _GUARD_MARK):
-        session.send = _guarded_send(session.send)
-
-
-def _unguard_session(session: Any) -> None:
-    original = getattr(session.send, _GUARD_MARK, None)
-    if original is None:
-        return
-    if getattr(original, "__self__", None) is session and original.__func__ is type(session).send:
-        del session.send  # back to the class's own method, exactly as before
-    else:
-        session.send = original
-
-
-# --- in a terminal: wrap sys.stdout and sys.stderr while a cell runs ---------------------------
-
-
-class RedactingStream:
-    """A text stream that redacts everything written to it before passing it on."""
-
-    def __init__(self, wrapped: TextIO) -> None:
-        self.wrapped = wrapped
-
-    def write(self, text: str) -> int:
-        self.wrapped.write(redact_text(text, known_secrets()))
-        return len(text)
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.wrapped, name)
-
-
-def _wrap_std_streams(*_: Any) -> None:
-    for name in ("stdout", "stderr"):
-        if not isinstance(getattr(sys, name), RedactingStream):
-            setattr(sys, name, RedactingStream(getattr(sys, name)))
-
-
-def _unwrap_std_streams(*_: Any) -> None:
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        if isinstance(stream, RedactingStream):
-            setattr(sys, name, stream.wrapped)
-
-
-# --- IPython's own record of outputs (used by %notebook FILE and %history -o) -----------------
-
-
-def _redact_history(result: Any) -> None:
-    """Redact what IPython kept of the cell that just ran (a ``post_run_cell`` callback)."""
-    from IPython import get_ipython  # imported here: importing this module needs no IPython
-
-    history = getattr(get_ipython(), "history_manager", None)
-    count = getattr(result, "execution_count", None)  # None when the cell is not in history
-    if history is None or count is None:
-        return
-    secrets = known_secrets()
-    for output in history.outputs.get(count, []):
-        output.bundle = redact_bundle(output.bundle, secrets)
-    if count in history.exceptions:
-        history.exceptions[count] = redact_value(history.exceptions[count], secrets)
-    if count in history.output_hist_reprs:
-        history.output_hist_reprs[count] = redact_text(history.output_hist_reprs[count], secrets)
+    def uninstall(self) -> None:
+        events = self.ip.events
+        for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            if callback in events.callbacks[event]:
+                events.unregister(event, callback)
+        self.cell_running = False
+        self._flush_history()
+        self._flush_log()
+        history = getattr(self.ip, "history_manager", None)
+        for name in ("_writeout_input_cache", "_writeout_output_cache"):
+            if history is not None and hasattr(getattr(history, name), _GUARD_MARK):
+                delattr(history, name)  # back to the class's own method
+        self.ip.logger.log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, self.ip.logger.log_write)
+        if self.session is not None:
+            unguard_session(self.session)
+        for relay in self.relays:
+            relay.close()
+        for handler in self.patched_handlers:
+            if isinstance(handler.stream, RedactingStream):
+                handler.stream.release()
+                handler.setStream(handler.stream.wrapped)
+        unwrap_std_streams()
 
 
 # --- the extension -----------------------------------------------------------------------------
 
-
-def _kernel_session(ip: Any) -> Any | None:
-    return getattr(getattr(ip, "kernel", None), "session", None)
-
-
-_CALLBACKS = (
-    ("pre_run_cell", _wrap_std_streams),
-    ("post_run_cell", _unwrap_std_streams),
-    ("post_run_cell", _redact_history),
-)
-
-
-def _register_once(ip: Any, event: str, callback: Callable[..., None]) -> None:
-    if callback not in ip.events.callbacks[event]:
-        ip.events.register(event, callback)
+_guards: dict[int, _ShellGuard] = {}
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """Start redacting this shell's output (``%load_ext helpers.notebook_guard``). Idempotent."""
-    _register_once(ip, "post_run_cell", _redact_history)
-    session = _kernel_session(ip)
-    if session is not None:
-        _guard_session(session)
+    """Start redacting this shell's output and records (``%load_ext helpers.notebook_guard``).
+
+    Idempotent: loading it again changes nothing.
+    """
+    if id(ip) in _guards:
         return
-    _register_once(ip, "pre_run_cell", _wrap_std_streams)
-    _register_once(ip, "post_run_cell", _unwrap_std_streams)
-    _wrap_std_streams()  # the rest of the cell that loads the extension is covered too
+    guard = _guards[id(ip)] = _ShellGuard(ip)
+    guard.install()
 
 
 def unload_ipython_extension(ip: Any) -> None:
     """Stop redacting (``%unload_ext helpers.notebook_guard``): output shows as it did before."""
-    for event, callback in _CALLBACKS:
-        if callback in ip.events.callbacks[event]:
-            ip.events.unregister(event, callback)
-    session = _kernel_session(ip)
-    if session is not None:
-        _unguard_session(session)
-    _unwrap_std_streams()
-
+    guard = _guards.pop(id(ip), None)
+    if guard is not None:
+        guard.uninstall()

@@ -1,41 +1,37 @@
-"""Tests of helpers.notebook_guard: through a real kernel (nbclient), a plain IPython shell, and
-the pure redaction of Jupyter messages."""
+"""Tests of helpers.notebook_guard through real kernels (nbclient) and a plain IPython shell: what
+a cell shows, the server console, the history database, the %logstart file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
 from nbclient import NotebookClient
-from pydantic import SecretStr
 
-from helpers import notebook_guard
-from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
-from helpers.notebook_guard import (
-    OUTPUT_FIELDS,
-    WITHHELD,
-    env_secrets,
-    forget_registered_secrets,
-    known_secrets,
-    redact_content,
-    redact_message,
-    redact_text,
-    register_secret,
-)
+from helpers.key_formats import fake_key
 
 KEY = fake_key("openai-project", 1)
 # A secret with no key shape: only the environment variable's name says it is secret.
 ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
 ENV_ONLY_MARKER = "[REDACTED known-secret"
 KEY_MARKER = "[REDACTED openai-project"
+# Secrets known only by their variable's name, in the names learners and tools really use.
+NAMED_SECRETS = {
+    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
+    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
+    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
+    "openaiApiKey": "camel-FAKE-case-value",
+}
 
 Outputs = list[dict]
 
@@ -64,6 +60,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelRunner]:
     # Without PYTEST_CURRENT_TEST, which changes how ipykernel captures output: as under Jupyter.
     env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
     env["OPENAI_API_KEY"] = ENV_ONLY_SECRET
+    env.update(NAMED_SECRETS)
     with client.setup_kernel(env=env):
         runner = KernelRunner(client)
         assert runner("%load_ext helpers.notebook_guard") == []
@@ -121,6 +118,52 @@ def test_display(run: KernelRunner, display_call: str, mimetype: str) -> None:
     assert outputs[0]["output_type"] == "display_data"
     assert mimetype in outputs[0]["data"]
     assert_redacted(outputs)
+
+
+@pytest.mark.parametrize("mimetype", [
+    "application/xml", "application/x-yaml", "application/vnd.foo+json", "text/csv",
+    "application/x-custom", "application/octet-stream",
+])
+def test_raw_display_of_every_mime_type(run: KernelRunner, mimetype: str) -> None:
+    value = "{'api_key': key}" if mimetype.endswith("json") else "f'api_key: {key}'"
+    outputs = run(f"from IPython.display import display\n"
+                  f"display({{{mimetype!r}: {value}, 'text/plain': 'x'}}, raw=True)")
+    assert mimetype in outputs[0]["data"]
+    assert_redacted(outputs)
+
+
+def test_display_and_result_metadata(run: KernelRunner) -> None:
+    outputs = run("from IPython.display import display\n"
+                  "display({'text/plain': 'x'}, metadata={'note': key, key: [key]}, raw=True)\n"
+                  "class Shows:\n"
+                  "    def _repr_mimebundle_(self, **kw):\n"
+                  "        return {'text/plain': 'y'}, {'text/plain': {'source': key}}\n"
+                  "Shows()")
+    assert [output["output_type"] for output in outputs] == ["display_data", "execute_result"]
+    assert_redacted(outputs)
+
+
+def test_binary_display_holding_a_key_is_withheld_and_other_images_pass(run: KernelRunner) -> None:
+    png = "b'\\x89PNG\\r\\n\\x1a\\n' + bytes(range(256))"
+    plain = run(f"import base64\nfrom IPython.display import display\n"
+                f"image = base64.b64encode({png}).decode()\n"
+                "display({'image/png': image, 'text/plain': 'a picture'}, raw=True)\nimage")
+    image = plain[1]["data"]["text/plain"].strip("'")
+    assert plain[0]["data"]["image/png"] == image
+    holding = run(f"display({{'image/png': base64.b64encode({png} + key.encode()).decode()}}, raw=True)")
+    assert "image/png" not in holding[0]["data"]
+    assert "withheld" in holding[0]["data"]["text/plain"]
+    encoded = base64.b64encode(KEY.encode()).decode()
+    assert KEY not in shown(holding) and encoded[:40] not in shown(holding)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_SECRETS))
+def test_secret_variables_with_suffixes_and_env_magic(run: KernelRunner, name: str) -> None:
+    secret = NAMED_SECRETS[name]
+    assert_redacted(run(f"import os\nprint(os.environ[{name!r}])"), ENV_ONLY_MARKER, secret)
+    assert_redacted(run(f"%env {name}"), ENV_ONLY_MARKER, secret)
+    everything = shown(run("%env"))  # IPython hides *key*/*token*/*secret* names only
+    assert secret not in everything
 
 
 def test_updated_display(run: KernelRunner) -> None:
@@ -241,87 +284,131 @@ def test_plain_shell_without_kernel(tmp_path) -> None:
     assert ENV_ONLY_MARKER in output
 
 
-# --- the pure functions -----------------------------------------------------------------------
-
-surrounding = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
-
-
-@given(fmt=st.sampled_from(KEY_FORMATS), seed=st.integers(0, 10_000), before=surrounding,
-       after=surrounding, msg_type=st.sampled_from(sorted(OUTPUT_FIELDS)))
-def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type) -> None:
-    key = fmt.fake(seed)
-    text = f"{before} {key}\n{after}"
-    content = {field: text for field in OUTPUT_FIELDS[msg_type]}
-    content["data"] = {"text/plain": text, "text/html": f"<p>{text}</p>", "application/json": {"k": [text]}}
-    content["traceback"] = [text, f"\x1b[31m{text}\x1b[0m"]
-    msg = {"header": {"msg_type": msg_type}, "content": content, "metadata": {}}
-    redacted = redact_message(msg, secrets=())
-    fields = json.dumps({name: redacted["content"][name] for name in OUTPUT_FIELDS[msg_type]})
-    secret = find_keys(key)[0].secret  # without its context ("Bearer ", "?key=")
-    assert secret not in fields
-    assert content["data"]["text/plain"] == text  # the original message is not modified
-
-
-@given(text=surrounding)
-def test_ordinary_text_passes_unchanged(text: str) -> None:
-    assume(not find_keys(text))
-    assert redact_text(text, secrets=()) == text
-    assert redact_content("stream", {"name": "stdout", "text": text}, ()) == {"name": "stdout", "text": text}
+def test_plain_shell_logging_set_up_before_loading_and_binary_writes(tmp_path) -> None:
+    output = run_in_plain_shell([
+        "import logging, os, sys; logging.basicConfig(format='%(message)s')",
+        f"key = {KEY!r}",
+        "%load_ext helpers.notebook_guard",
+        "logging.getLogger('app').warning('logged %s', key)",
+        "sys.stdout.write('text then '); sys.stdout.buffer.write(b'bytes ' + key.encode() + b'\\n')",
+        "sys.stdout.write('pieces ' + key[:20]); sys.stdout.write(key[20:] + '\\n')",
+        "os.system(f'echo descriptor {key}')",  # documented: a terminal's descriptors are not redirected
+        "%unload_ext helpers.notebook_guard",
+        "logging.getLogger('app').warning('after unload %s', key)",
+    ], tmp_path)
+    assert f"logged {KEY_MARKER}" in output
+    assert f"text then bytes {KEY_MARKER}" in output
+    assert f"pieces {KEY_MARKER}" in output
+    assert f"descriptor {KEY}" in output
+    assert f"after unload {KEY}" in output
+    assert output.count(KEY) == 2
 
 
-def test_key_split_by_colour_codes_is_still_redacted() -> None:
-    coloured = f"\x1b[32m{KEY[:20]}\x1b[1m{KEY[20:]}\x1b[0m"
-    redacted = redact_text(coloured, secrets=())
-    assert KEY not in redacted.replace("\x1b[1m", "")
-    assert KEY_MARKER in redacted
+# --- what a kernel leaves behind: the server's console, the history database, the %logstart file --
 
 
-def test_binary_outputs_and_other_messages_are_left_alone() -> None:
-    image = {"image/png": f"iVBORw0KGgo{KEY}", "text/plain": KEY}
-    content = redact_content("display_data", {"data": image, "metadata": {}}, ())
-    assert content["data"]["image/png"] == image["image/png"]
-    assert KEY_MARKER in content["data"]["text/plain"]
-    code = {"header": {"msg_type": "execute_input"}, "content": {"code": "x = 1"}}
-    assert redact_message(code, secrets=()) is code
+def start_kernel(folder: Path, env: dict[str, str],
+                 **launch: object) -> tuple[NotebookClient, Iterator[None]]:
+    """A kernel as Jupyter starts it: the history database where IPYTHONDIR says (nbclient's own
+    default is an in-memory database)."""
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=30, allow_errors=True,
+                            kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+                            ipython_hist_file="")
+    return client, client.setup_kernel(env=env, **launch)
 
 
-def test_user_json_is_redacted_at_every_depth() -> None:
-    data = {"application/json": {"a/b": KEY, "data": {"image/png": KEY}, KEY: [{"x": KEY}]}}
-    content = redact_content("display_data", {"data": data}, ())
-    assert KEY not in json.dumps(content)
+def kernel_env(**extra: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    return {**env, "OPENAI_API_KEY": ENV_ONLY_SECRET, **extra}
 
 
-def test_output_is_withheld_when_redaction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(text: str, secrets: object = ()) -> str:
-        raise RuntimeError("bug in redaction")
-
-    monkeypatch.setattr(notebook_guard, "redact", broken)
-    content = redact_content("error", {"ename": "ValueError", "evalue": KEY, "traceback": [KEY]}, ())
-    assert content == {"ename": "ValueError", "evalue": WITHHELD, "traceback": [WITHHELD]}
-    content = redact_content("execute_result", {"data": {"text/plain": KEY}, "execution_count": 3}, ())
-    assert content == {"data": {"text/plain": WITHHELD}, "execution_count": 3}
+def wait_for(path: Path, text: str, seconds: float = 5.0) -> str:
+    deadline = time.monotonic() + seconds
+    while text not in (content := path.read_text(errors="replace")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return content
 
 
-def test_env_secrets_by_name_and_length() -> None:
-    environ = {
-        "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
-        "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
-        "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
-        "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
-    }
-    assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
-                                    "value-four-FAKE", "value-five-FAKE", "value-six-FAKE"}
+def test_descriptor_level_output_is_redacted_in_the_cell_and_on_the_server_console(tmp_path: Path) -> None:
+    console = tmp_path / "server-console.log"
+    with console.open("wb") as sink:
+        client, kernel = start_kernel(tmp_path, kernel_env(), stdout=sink, stderr=sink)
+        with kernel:
+            run = KernelRunner(client)
+            run(f"import os, subprocess, sys\nkey = {KEY!r}")
+            run("%unload_ext helpers.notebook_guard")  # not loaded: harmless
+            run("os.system(f'echo unguarded {key}')")
+            assert f"unguarded {KEY}" in wait_for(console, "unguarded")  # what ipykernel does alone
+            run("%load_ext helpers.notebook_guard")
+            cells = [run("os.system(f'echo system {key}')"),
+                     run("subprocess.run(['echo', 'child', key])"),
+                     run("print('dunder', key, file=sys.__stdout__, flush=True)"),
+                     run("print('stderr', key, file=sys.__stderr__, flush=True)")]
+            run("subprocess.run(['echo', 'inherited', key], stdout=sys.stdout)")  # console only
+            run("print('done', file=sys.__stdout__, flush=True)")
+            seen = wait_for(console, "done")
+    for outputs in cells:
+        assert_redacted(outputs)
+    for label in ("system", "child", "dunder", "stderr", "inherited"):
+        assert f"{label} {KEY_MARKER}" in seen, label
+    assert seen.count(KEY) == 1  # the one echo written before the guard was loaded
 
 
-def test_register_secret_rejects_empty_values() -> None:
-    with pytest.raises(ValueError, match="non-empty"):
-        register_secret("  ")
+def test_history_database_and_logfile_hold_no_key(tmp_path: Path) -> None:
+    ipythondir, logfile = tmp_path / "ipython", tmp_path / "session-log.py"
+    env = kernel_env(IPYTHONDIR=str(ipythondir))
+    client, kernel = start_kernel(tmp_path, env)
+    with kernel:
+        run = KernelRunner(client)
+        run("%load_ext helpers.notebook_guard")
+        run(f"%logstart -o {logfile}")
+        run("get_ipython().history_manager.db_log_output = True")
+        run(f"key = {KEY!r}\nkey")
+        # A secret with no key shape, known only once this very cell has run.
+        run("import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'\nos.environ['LOCAL_DB_PASS']")
+        run("print(key)")
+        run("%logstop")
+    stored = b"".join(path.read_bytes() for path in ipythondir.rglob("history.sqlite*"))
+    assert stored and KEY.encode() not in stored and b"typed-FAKE-in-a-cell" not in stored
+    assert KEY_MARKER.encode() in stored
+    logged = logfile.read_text()
+    assert KEY not in logged and "typed-FAKE-in-a-cell" not in logged
+    assert KEY_MARKER in logged and f"#[Out]# '{KEY_MARKER}" in logged
+    # A new kernel on the same IPython directory, without the guard, looks everywhere.
+    client, kernel = start_kernel(tmp_path, kernel_env(IPYTHONDIR=str(ipythondir)))
+    with kernel:
+        run = KernelRunner(client)
+        found = shown(run("%history -g")) + shown(run("%history -g -o"))
+    assert "key = " in found and KEY_MARKER in found and ENV_ONLY_MARKER in found
+    assert KEY not in found and "typed-FAKE-in-a-cell" not in found
+    with sqlite3.connect(ipythondir / "profile_default" / "history.sqlite") as db:
+        rows = db.execute("SELECT source_raw FROM history").fetchall()
+    assert any(KEY_MARKER in row[0] for row in rows)
 
 
-def test_register_secret_accepts_secret_str() -> None:
-    try:
-        register_secret(SecretStr("pydantic-FAKE-secret"))
-        assert "pydantic-FAKE-secret" in known_secrets()
-    finally:
-        forget_registered_secrets()
-    assert "pydantic-FAKE-secret" not in known_secrets()
+# --- a key written in pieces ---------------------------------------------------------------------
+
+
+def joined_streams(outputs: Outputs) -> str:
+    """What JupyterLab keeps of consecutive stream outputs: one text per stream, joined."""
+    return "".join(output.get("text", "") for output in outputs if output["output_type"] == "stream")
+
+
+@pytest.mark.parametrize("pieces", [
+    "print(key[:20], end='', flush=True); time.sleep(0.3); print(key[20:])",
+    "print('Authorization: Bearer', end=' ', flush=True); time.sleep(0.3); print(token)",
+    "print('api_key = \"', end='', flush=True); time.sleep(0.3); print(key[:30], end='')\n"
+    "print(key[30:] + '\"')",
+    "for char in key: print(char, end='', flush=True)\nprint()",
+])
+def test_a_key_written_in_pieces_is_redacted_whole(run: KernelRunner, pieces: str) -> None:
+    outputs = run(f"import time\ntoken = 'FAKE' + 'x9' * 20\n{pieces}")
+    text = joined_streams(outputs)
+    assert KEY not in text and "FAKEx9x9" not in text
+    assert "[REDACTED" in text
+
+
+def test_an_unfinished_line_is_shown_when_the_cell_ends(run: KernelRunner) -> None:
+    outputs = run("print('Loading', end='', flush=True)\nprint('...', end='')")
+    assert joined_streams(outputs) == "Loading..."
+    assert joined_streams(run("print('next cell')")) == "next cell\n"

@@ -1,0 +1,217 @@
+"""Tests of helpers.message_redaction: which values are secret, and redaction of whole Jupyter
+messages (every field, every MIME type, binary data, the per-message budget)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from helpers import message_redaction
+from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
+from helpers.message_redaction import (
+    OUTPUT_MESSAGES,
+    SCAN_BUDGET,
+    WITHHELD,
+    GuardError,
+    MessageRedactor,
+    SecretValueError,
+    env_secrets,
+    forget_registered_secrets,
+    is_secret_name,
+    known_secrets,
+    redact_content,
+    redact_message,
+    redact_text,
+    register_secret,
+)
+
+KEY = fake_key("openai-project", 1)
+KEY_MARKER = "[REDACTED openai-project"
+NAMED_SECRETS = {
+    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
+    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
+    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
+    "openaiApiKey": "camel-FAKE-case-value",
+}
+ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
+
+
+surrounding = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@given(fmt=st.sampled_from(KEY_FORMATS), seed=st.integers(0, 10_000), before=surrounding,
+       after=surrounding, msg_type=st.sampled_from(sorted(OUTPUT_MESSAGES)),
+       mimetype=st.text(min_size=1, max_size=30))
+def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type, mimetype) -> None:
+    key = fmt.fake(seed)
+    text = f"{before} {key}\n{after}"
+    content = {
+        "text": text, "evalue": text, "ename": text, "traceback": [text, f"\x1b[31m{text}\x1b[0m"],
+        "data": {"text/plain": text, "text/html": f"<p>{text}</p>", "application/json": {"k": [text]},
+                 mimetype: text, "image/png": base64.b64encode(text.encode()).decode()},
+        "metadata": {"note": text, text: 1}, "transient": {"display_id": text},
+        "payload": [{"data": {"text/plain": text}}], "user_expressions": {"x": {"data": {mimetype: text}}},
+        "prompt": text, "history": [[1, 2, text]],
+    }
+    msg = {"header": {"msg_type": msg_type}, "content": content, "metadata": {}}
+    redacted = redact_message(msg, secrets=())
+    secret = find_keys(key)[0].secret  # without its context ("Bearer ", "?key=")
+    assert secret not in json.dumps(redacted["content"])
+    assert content["data"]["text/plain"] == text  # the original message is not modified
+
+
+@given(text=surrounding)
+def test_ordinary_text_passes_unchanged(text: str) -> None:
+    assume(not find_keys(text))
+    assert redact_text(text, secrets=()) == text
+    assert redact_content("stream", {"name": "stdout", "text": text}, ()) == {"name": "stdout", "text": text}
+
+
+def test_key_split_by_colour_codes_is_still_redacted() -> None:
+    coloured = f"\x1b[32m{KEY[:20]}\x1b[1m{KEY[20:]}\x1b[0m"
+    redacted = redact_text(coloured, secrets=())
+    assert KEY not in redacted.replace("\x1b[1m", "")
+    assert KEY_MARKER in redacted
+
+
+def test_binary_outputs_and_other_messages_are_left_alone() -> None:
+    image = {"image/png": f"iVBORw0KGgo{KEY}", "text/plain": KEY}
+    content = redact_content("display_data", {"data": image, "metadata": {}}, ())
+    assert content["data"]["image/png"] == image["image/png"]
+    assert KEY_MARKER in content["data"]["text/plain"]
+    code = {"header": {"msg_type": "execute_input"}, "content": {"code": f"x = {KEY!r}"}}
+    assert redact_message(code, secrets=()) is code
+
+
+def test_user_json_is_redacted_at_every_depth() -> None:
+    data = {"application/json": {"a/b": KEY, "data": {"image/png": KEY}, KEY: [{"x": KEY}]}}
+    content = redact_content("display_data", {"data": data}, ())
+    assert KEY not in json.dumps(content)
+
+
+def test_output_is_withheld_when_redaction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str, secrets: object = ()) -> str:
+        raise RuntimeError("bug in redaction")
+
+    monkeypatch.setattr(message_redaction, "redact", broken)
+    content = redact_content("error", {"ename": "ValueError", "evalue": KEY, "traceback": [KEY]}, ())
+    assert KEY not in json.dumps(content)
+    assert content == {"ename": "ValueError", "evalue": WITHHELD, "traceback": [WITHHELD]}
+    content = redact_content("execute_result", {"data": {"text/plain": KEY}, "execution_count": 3}, ())
+    assert content == {"data": {"text/plain": WITHHELD}, "execution_count": 3}
+
+
+def test_register_secret_rejects_empty_values() -> None:
+    with pytest.raises(SecretValueError, match="non-empty") as raised:
+        register_secret("  ")
+    assert isinstance(raised.value, GuardError) and isinstance(raised.value, ValueError)
+
+
+def test_register_secret_accepts_secret_str() -> None:
+    try:
+        register_secret(SecretStr("pydantic-FAKE-secret"))
+        assert "pydantic-FAKE-secret" in known_secrets()
+    finally:
+        forget_registered_secrets()
+    assert "pydantic-FAKE-secret" not in known_secrets()
+
+
+# --- secret variable names ----------------------------------------------------------------------
+
+secret_words = st.sampled_from(["KEY", "API_KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASS",
+                                "PAT", "SECRET_ACCESS_KEY", "PASSWD", "PWD"])
+name_parts = st.from_regex(r"[A-Z][A-Z0-9]{0,8}", fullmatch=True)
+
+
+@given(prefix=name_parts, word=secret_words, suffix=st.sampled_from(["", "_2", "_PROD", "_OLD", "_DEV"]),
+       lower=st.booleans())
+def test_names_holding_a_secret_word_are_secret(prefix: str, word: str, suffix: str, lower: bool) -> None:
+    name = f"{prefix}_{word}{suffix}"
+    assert is_secret_name(name.lower() if lower else name)
+
+
+@given(prefix=name_parts, word=secret_words,
+       where=st.sampled_from(["_PATH", "_FILE", "_DIR", "_NAME", "_ID", "_TTL", "_HEADER"]))
+def test_names_saying_where_a_secret_is_are_not_secret(prefix: str, word: str, where: str) -> None:
+    assert not is_secret_name(f"{prefix}_{word}{where}")
+
+
+@pytest.mark.parametrize("name", ["KEYBOARD", "MONKEY", "PATH", "PYTHONPATH", "TOKENIZERS_PARALLELISM",
+                                  "MAX_TOKENS", "GOOGLE_APPLICATION_CREDENTIALS", "API_KEY_HEADER",
+                                  "BYPASS_CACHE", "PATTERN", "HOME", "PASSENGER_COUNT", "COMPASS"])
+def test_ordinary_names_are_not_secret(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_env_secrets_by_name_and_length() -> None:
+    environ = {
+        "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
+        "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
+        "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
+        **NAMED_SECRETS,
+        "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
+        "SSH_KEY_PATH": "/root/.ssh/id_ed25519",
+    }
+    assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
+                                    "value-four-FAKE", "value-five-FAKE", "value-six-FAKE",
+                                    *NAMED_SECRETS.values()}
+
+
+# --- one preparation per message; big and crafted messages ---------------------------------------
+
+
+def test_a_message_without_secrets_is_passed_on_as_it_is() -> None:
+    content = {"data": {"application/json": {"items": [f"item {i} of an ordinary list" for i in range(400)]}},
+               "metadata": {}}
+    assert redact_content("display_data", content, [ENV_ONLY_SECRET]) is content
+
+
+def test_a_known_value_in_any_spelling_is_found_by_the_cheap_check() -> None:
+    secret = 'pa"ss\\wörd-FAKE'
+    for spelling in (secret, json.dumps(secret), repr(secret)):
+        redacted = redact_content("stream", {"name": "stdout", "text": f"x {spelling} y"}, [secret])
+        assert "FAKE" not in redacted["text"], spelling
+
+
+@pytest.mark.parametrize("padding", ["spaces", "newlines", "key-ish"])
+def test_a_huge_crafted_output_never_shows_the_key(padding: str) -> None:
+    fill = {"spaces": " ", "newlines": "\n", "key-ish": "a"}[padding] * 10_000_000
+    text = f"api_key:{fill} {KEY} sk-{fill}"
+    content = redact_content("stream", {"name": "stdout", "text": text}, ())
+    assert KEY not in content["text"]
+    assert len(content["text"]) < 200  # withheld, with a notice that says why
+    assert "too much to redact" in content["text"]
+
+
+def test_a_long_output_within_the_budget_is_redacted_not_withheld() -> None:
+    text = "<tr><td>row</td></tr>\n" * 40_000 + f"api_key: {KEY}"
+    assert len(text) < SCAN_BUDGET
+    content = redact_content("display_data", {"data": {"text/html": text}}, ())
+    assert KEY not in content["data"]["text/html"] and KEY_MARKER in content["data"]["text/html"]
+
+
+def test_the_budget_counts_the_whole_message() -> None:
+    piece = "x" * (SCAN_BUDGET // 2) + f" {KEY}"
+    content = redact_content("display_data", {"data": {"text/plain": piece, "text/html": piece,
+                                                       "text/markdown": piece}}, ())
+    assert KEY not in json.dumps(content)
+    assert sum(KEY_MARKER in value for value in content["data"].values()) == 1
+
+
+def test_a_message_of_many_strings_beyond_the_budget_is_withheld_not_leaked() -> None:
+    rows = [f"api_key=1 row {i}" for i in range(100_000)] + [f"api_key: {KEY}"]
+    content = redact_content("display_data", {"data": {"application/json": {"rows": rows}}}, ())
+    redacted_rows = content["data"]["application/json"]["rows"]
+    assert KEY not in json.dumps(content)
+    assert redacted_rows[0] == rows[0] and "too much to redact" in redacted_rows[-1]
+
+
+def test_message_redactor_cores_come_from_every_known_value() -> None:
+    redactor = MessageRedactor(["first-FAKE-one", "second-FAKE-two"])
+    assert redactor.needs_redaction("... second-FAKE-two ...")
+    assert not redactor.needs_redaction("nothing secret here")
