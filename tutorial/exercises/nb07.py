@@ -5,10 +5,10 @@ trace (no ``input()``, nothing printed, nothing added to ``os.environ``).
 The check calls the learner's function in five situations the notebook did not show, each with a
 key of its own: in the project's ``.env`` only, in the OS keyring only, in the environment only,
 nowhere (the learner types it at the prompt), and nowhere with a placeholder typed. It runs in a
-temporary project with a real encrypted-file keyring (keyrings.cryptfile), and stands in for the
+temporary project with an encrypted-file keyring (`tutorial.demo_keyring`), and stands in for the
 person at the keyboard: ``getpass.getpass`` answers, ``input`` refuses and is reported.
 
-Needs: exercises/__init__.py, helpers/key_formats.py; keyring, keyrings.cryptfile.
+Needs: exercises/__init__.py, demo_keyring.py, helpers/key_formats.py; keyring.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import keyring
-from keyrings.cryptfile.cryptfile import CryptFileKeyring  # type: ignore[import-untyped]
 
 from helpers.key_formats import fake_key
+from tutorial.demo_keyring import DemoKeyring
 from tutorial.exercises import Exercise, describe_error
 
 __all__ = ["SOLUTION", "exercise", "key_function_problems"]
@@ -177,12 +177,7 @@ def _sandbox(situation: _Situation, keyboard: _Keyboard) -> Iterator[tuple[dict[
 def _place_key(situation: _Situation, project: Path) -> None:
     for variable in (NAME, "COLAB_RELEASE_TAG", "KAGGLE_KERNEL_RUN_TYPE"):
         os.environ.pop(variable, None)
-    backend = CryptFileKeyring()
-    # A cheap key derivation (the default costs about 0.4 s and 64 MB per call): this throwaway
-    # keyring only ever holds fakes, and the check makes many calls.
-    backend.time_cost, backend.memory_cost = 1, 2**10
-    backend.file_path = str(project / "keyring.cfg")
-    backend.keyring_key = "nb07-exercise-keyring-password"
+    backend = DemoKeyring(project / "keyring.json", "nb07-exercise-keyring-password")
     keyring.set_keyring(backend)
     if situation.in_env_file:
         (project / ".env").write_text(f"{NAME}={situation.key}\n")
