@@ -37,7 +37,8 @@ name, ``NotebookAccessError`` when the notebook was not granted access) and Kagg
 token; ``get_secret(label)`` raises ``BackendError`` for an unknown label and ``ConnectionError``
 when the notebook's internet is off).
 
-Needs: ``env_files.py`` (the bounded ``.env`` search), ``key_hygiene.py`` (the copy-paste check);
+Needs: ``env_files.py`` (the bounded ``.env`` search), ``key_hygiene.py`` (the copy-paste check, and
+through it ``key_formats.py``);
 python-dotenv; keyring (optional: without it the keyring source is skipped).
 """
 
