@@ -1,16 +1,19 @@
-"""get_key, source by source: environment, project .env, a real keyring backend, Colab and Kaggle
+"""get_key, source by source: environment, project .env, real keyring backends, Colab and Kaggle
 stand-ins (tests/standins/, see its README), and the getpass prompt in a real terminal and a real
 Jupyter kernel.
 
-The keyring tests use keyrings.cryptfile (an encrypted file, Argon2 + AES-GCM) in a temporary
-folder: a real backend, never a dictionary. Without it they skip, except under CI=true, where
-a missing backend fails the run."""
+The keyring tests use real backends, never a dictionary: keyrings.cryptfile (an encrypted file,
+Argon2 + AES-GCM) in a temporary folder, and Linux's own Secret Service, served by GNOME Keyring in
+a D-Bus session the test starts. Without them they skip, saying why; under CI=true (.ci/run, which
+installs gnome-keyring) a missing backend fails the run."""
 
 from __future__ import annotations
 
 import logging
 import os
 import queue
+import shutil
+import subprocess
 import sys
 import textwrap
 import time
@@ -503,3 +506,52 @@ def test_in_a_kernel_whose_front_end_takes_no_input_the_prompt_does_not_block(tm
     assert seen["errors"][0].startswith("KeyNotFoundError: OPENAI_API_KEY was not found.")  # type: ignore[index]
     assert "getpass prompt: this front end accepts no input (nbval, nbconvert, papermill, CI)" \
         in seen["errors"][0]  # type: ignore[index]
+
+
+# --- the Linux OS keyring: Secret Service from GNOME Keyring, in a D-Bus session of its own ------
+
+_STORE = """import os, keyring
+keyring.set_password("llm-key-tutorial", "OPENAI_API_KEY", os.environ.pop("KEY_TO_STORE"))"""
+_READ = """import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="log: %(message)s")
+from helpers.key_formats import fingerprint
+from helpers.notebook_keys import forget_key, get_key
+key = get_key("OPENAI_API_KEY", prompt=False)
+print("fingerprint", fingerprint(key))
+import os, pathlib
+stored = [path.read_bytes() for path in pathlib.Path(os.environ["XDG_DATA_HOME"], "keyrings").iterdir()]
+print("written", bool(stored), "in clear", any(key.encode() in data for data in stored))
+print("forgotten", forget_key("OPENAI_API_KEY"), forget_key("OPENAI_API_KEY"))"""
+_SESSION = """set -e
+echo -n "$LOGIN_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+"$PYTHON" -c "$STORE"
+"$PYTHON" -c "$READ"
+"""
+
+
+def _secret_service_or_skip() -> None:
+    missing = [tool for tool in ("gnome-keyring-daemon", "dbus-run-session") if shutil.which(tool) is None]
+    if missing:
+        reason = f"{' and '.join(missing)} missing (apt-get install gnome-keyring dbus-daemon)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true and {reason}: the Secret Service test must run in CI")
+        pytest.skip(f"Secret Service test SKIPPED: {reason}")
+
+
+def test_the_linux_os_keyring_serves_the_key_to_a_new_process(tmp_path: Path) -> None:
+    _secret_service_or_skip()
+    (tmp_path / "runtime").mkdir(mode=0o700)
+    env = {**_child_environment(tmp_path), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_RUNTIME_DIR": str(tmp_path / "runtime"), "LOGIN_PASSWORD": KEYRING_PASSWORD,
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring", "PYTHON": sys.executable,
+           "STORE": _STORE, "READ": _READ, "KEY_TO_STORE": KEY}
+    done = subprocess.run(["dbus-run-session", "--", "sh", "-c", _SESSION], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "log: OPENAI_API_KEY: found in the OS keyring (service 'llm-key-tutorial')",
+        f"fingerprint {fingerprint(KEY)}",
+        "written True in clear False",
+        "log: OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')",
+        "forgotten True False",
+    ]
