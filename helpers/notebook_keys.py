@@ -48,6 +48,7 @@ import getpass
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ from .env_files import EnvFileError, find_env_file
 from .key_hygiene import diagnose_key, is_malformed
 
 __all__ = [
-    "ColabAccessError", "forget_key", "get_key", "KEYRING_INSTALL", "KEYRING_SERVICE",
+    "ColabAccessError", "forget_key", "get_key", "InvalidKeyNameError", "KEYRING_INSTALL", "KEYRING_SERVICE",
     "KeyNotFoundError", "KeyRejectedError", "NotebookKeyError",
 ]
 
@@ -67,6 +68,7 @@ logger = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "llm-key-tutorial"
 KEYRING_INSTALL = "pip install keyring==25.7.0"
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COLAB_MARKER = "COLAB_RELEASE_TAG"
 KAGGLE_MARKER = "KAGGLE_KERNEL_RUN_TYPE"
 COLAB_CLICKS = ("in Colab, click the key icon in the left sidebar, 'Add new secret', name it {name}, "
@@ -108,6 +110,10 @@ class KeyRejectedError(NotebookKeyError):
         self.findings = tuple(findings)
 
 
+class InvalidKeyNameError(NotebookKeyError):
+    """The name asked for is not a variable name (empty, spaces, a value pasted instead of a name)."""
+
+
 class ColabAccessError(NotebookKeyError):
     """Colab has a secret of that name, but this notebook was not granted access to it."""
 
@@ -131,9 +137,14 @@ def get_key(name: str, *, prompt: bool = True, remember: bool = False) -> str:
     remember: store a *typed* key in the OS keyring under `KEYRING_SERVICE`, so the next session
               finds it there. A keyring that refuses is logged as a warning, and the key is
               still returned.
-    Raises `KeyNotFoundError`, `KeyRejectedError` (typed value refused) or `ColabAccessError`;
+    Raises `KeyNotFoundError`, `KeyRejectedError` (typed value refused), `ColabAccessError` or
+    `InvalidKeyNameError`;
     ``ImportError`` when ``remember=True`` and the keyring library is not installed.
     """
+    if not _VARIABLE_NAME.fullmatch(name):
+        # Not quoted: a key pasted where its name belongs is a mistake this error must not repeat.
+        raise InvalidKeyNameError("the name given to get_key is not a variable name: use letters, "
+                                  "digits and '_', not starting with a digit (e.g. 'OPENAI_API_KEY')", "")
     if remember and _keyring() is None:
         raise ImportError(f"remember=True stores {name} in the OS keyring, which needs the keyring "
                           f"library: {KEYRING_INSTALL}")
@@ -237,6 +248,8 @@ def _from_colab(name: str) -> _Answer:
         failure = "not found"
     except userdata.NotebookAccessError:
         failure = "no access"
+    except Exception as err:  # e.g. a timeout: its text is Colab's, so only its type is told
+        return _Answer(None, f"unavailable ({type(err).__name__})")
     if failure == "no access":  # raised outside the except block: nothing of Colab's error rides along
         raise ColabAccessError(f"Colab has a secret {name}, but this notebook may not read it: "
                                + COLAB_CLICKS.format(name=name), name)
@@ -256,6 +269,8 @@ def _from_kaggle(name: str) -> _Answer:
         failure = "no secret of that label is attached"
     except ConnectionError:
         failure = "Kaggle's secrets service cannot be reached (is the notebook's internet on?)"
+    except Exception as err:  # its text is Kaggle's (it may quote the service's answer): type only
+        return _Answer(None, f"unavailable ({type(err).__name__})")
     return _Answer(None, f"{failure}: " + KAGGLE_CLICKS.format(name=name))
 
 

@@ -31,6 +31,7 @@ from helpers.key_formats import fake_key, fingerprint
 from helpers.notebook_keys import (
     KEYRING_SERVICE,
     ColabAccessError,
+    InvalidKeyNameError,
     KeyNotFoundError,
     KeyRejectedError,
     NotebookKeyError,
@@ -271,6 +272,15 @@ def test_remember_without_the_keyring_library_says_what_to_install_before_asking
         get_key(NAME, prompt=False)
 
 
+@pytest.mark.parametrize("name", ["", "OPENAI API KEY", "1KEY", KEY, "OPENAI_API_KEY\n"])
+def test_a_name_that_is_not_a_variable_name_is_refused_without_being_used(name: str, headless: None) -> None:
+    with pytest.raises(InvalidKeyNameError, match="is not a variable name") as caught:
+        get_key(name)
+    assert isinstance(caught.value, NotebookKeyError)
+    if name:
+        _no_value_anywhere(caught.value, name.strip())
+
+
 # --- 4. Colab (stand-in) -------------------------------------------------------------------------
 
 def _colab(monkeypatch: pytest.MonkeyPatch, **answer: object) -> None:
@@ -350,6 +360,22 @@ def test_kaggle_failures_say_what_to_click(standins: None, monkeypatch: pytest.M
     assert (f"Kaggle secrets: {note}: on Kaggle, open Add-ons > Secrets in the notebook editor, add a "
             "secret labelled OPENAI_API_KEY and tick its 'Attach' box") in str(caught.value)
     _no_value_anywhere(caught.value, OTHER_KEY)
+
+
+def test_other_platform_errors_name_their_type_only(standins: None, monkeypatch: pytest.MonkeyPatch,
+                                                   no_keyring: None, headless: None) -> None:
+    _colab(monkeypatch, exists=True, access=True, payload=KEY)
+    from google.colab import userdata
+
+    class TimeoutException(Exception):  # colabtools' userdata has one, for a request that times out
+        pass
+
+    def timing_out(key: str) -> str:
+        raise TimeoutException(f"Requesting secret {key} timed out. Secrets can only be fetched ...")
+    monkeypatch.setattr(userdata, "get", timing_out)
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    assert "Colab secrets: unavailable (TimeoutException)\n" in str(caught.value)
 
 
 def test_kaggle_is_not_asked_off_kaggle(standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None,
