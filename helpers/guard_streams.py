@@ -23,7 +23,6 @@ from typing import Any, BinaryIO, TextIO
 
 from .message_redaction import (
     OUTPUT_MESSAGES,
-    SCAN_BUDGET,
     MessageRedactor,
     known_secrets,
     redact_content,
@@ -41,6 +40,7 @@ __all__ = [
 _KEYISH = string.ascii_letters + string.digits + "._~+/=%-"  # every character of every key shape
 _GLUE = " \t\"':=?&"  # what stands between a context word (Bearer, api_key, ?key) and its key
 MAX_HELD = 4096
+_RELAY_CHUNK = 1 << 18  # bytes a relay passes on at once when no line ends
 
 
 def split_unfinished(text: str) -> tuple[str, str]:
@@ -75,9 +75,8 @@ class GuardedSend:
     is held until the next output of the same request, or its ``idle`` status.
     """
 
-    def __init__(self, original: Callable[..., Any]) -> None:
-        self.original = original
-        self.session = getattr(original, "__self__", None)
+    def __init__(self, session: Any, original: Callable[..., Any]) -> None:
+        self.session, self.original = session, original
         self._lock = threading.RLock()
         self._held: dict[tuple[str, str], tuple[str, Any, Any, dict[str, Any]]] = {}
         self._finished: list[str] = []  # requests whose idle status has gone (last 100)
@@ -129,16 +128,17 @@ class GuardedSend:
     def _send_held(self, key: tuple[str, str]) -> None:
         text, stream, parent, extra = self._held.pop(key)
         content = redact_content("stream", {"name": key[1], "text": text}, known_secrets())
-        if self.session is not None:
-            self.original(stream, self.session.msg("stream", content, parent=parent), **extra)
+        self.original(stream, self.session.msg("stream", content, parent=parent), **extra)
 
 
 def guard_session(session: Any) -> None:
+    """Make a kernel session redact what it sends (once: guarding twice changes nothing)."""
     if not isinstance(session.send, GuardedSend):
-        session.send = GuardedSend(session.send)
+        session.send = GuardedSend(session, session.send)
 
 
 def unguard_session(session: Any) -> None:
+    """Send what is held back, and give the session its own ``send`` again."""
     guarded = session.send
     if not isinstance(guarded, GuardedSend):
         return
@@ -156,9 +156,8 @@ def unguard_session(session: Any) -> None:
 
 
 def _redact_written(text: str) -> str:
-    """One write to a stream or a descriptor, redacted (withheld if huge and holding a key)."""
-    redactor = MessageRedactor(known_secrets())
-    return redactor.text(text) if redactor.needs_redaction(text) else text
+    """One write to a stream or a descriptor, redacted (withheld if too much to read)."""
+    return MessageRedactor(known_secrets()).text(text)
 
 
 class RedactingBuffer:
@@ -219,12 +218,14 @@ class RedactingStream:
 
 
 def wrap_std_streams() -> None:
+    """Put a `RedactingStream` around ``sys.stdout`` and ``sys.stderr`` (not twice)."""
     for name in ("stdout", "stderr"):
         if not isinstance(getattr(sys, name), RedactingStream):
             setattr(sys, name, RedactingStream(getattr(sys, name)))
 
 
 def unwrap_std_streams() -> None:
+    """Write what the wrappers hold back, and give ``sys.stdout`` / ``sys.stderr`` back."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if isinstance(stream, RedactingStream):
@@ -281,7 +282,7 @@ class FdRelay:
                 break
             pending += chunk
             complete, newline, rest = pending.rpartition(b"\n")
-            if not ready or len(pending) > SCAN_BUDGET:
+            if not ready or len(pending) > _RELAY_CHUNK:
                 self._send(pending)
                 pending = b""
             elif newline:

@@ -14,9 +14,13 @@
 
 `MessageRedactor` prepares the known secrets once per message, and passes a message that holds
 no anchor of any key shape and no known value (the usual case) on untouched after one pass over
-all of its text. Redacting costs up to a microsecond per character where key-like text is
-present; so that no message can stall a kernel, the text of a message that may hold a key is
-scanned up to `SCAN_BUDGET` characters, and what lies beyond is withheld, never shown unredacted.
+all of its text. So that no message can stall a kernel, whatever it holds, each message has two
+budgets, measured on this project's 2-core machine: `READ_BUDGET` characters may be checked for
+anchors (about 30 ns a character) and `SCAN_BUDGET` characters may be redacted (up to 0.4 us a
+character for text crafted against `helpers.key_formats`, e.g. ``api_key:`` then megabytes of
+spaces). Text beyond either budget is withheld with a notice, never shown unredacted: a message
+of more than 12 million characters is withheld whole (Jupyter Server's default data-rate limit,
+1 MB/s over 3 s, drops such output anyway).
 
 Needs: redaction.py, key_formats.py.
 """
@@ -29,6 +33,7 @@ import functools
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -38,7 +43,7 @@ from .redaction import redact
 
 __all__ = [
     "env_secrets", "forget_registered_secrets", "GuardError", "is_secret_name", "known_secrets",
-    "MessageRedactor", "MIN_ENV_SECRET_LENGTH", "OUTPUT_MESSAGES", "redact_bundle",
+    "MessageRedactor", "MIN_ENV_SECRET_LENGTH", "OUTPUT_MESSAGES", "READ_BUDGET", "redact_bundle",
     "redact_content", "redact_message", "redact_text", "redact_value", "register_secret",
     "SCAN_BUDGET", "SecretValueError", "WITHHELD", "WITHHELD_ITEMS", "WITHHELD_LARGE",
 ]
@@ -46,8 +51,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIN_ENV_SECRET_LENGTH = 6
-SCAN_BUDGET = 1_500_000  # characters per message that may be scanned for key shapes
-_STRING_COST = 64  # what checking one string costs, counted in characters against the budget
+READ_BUDGET = 12_000_000  # characters per message that may be checked for anchors and known values
+SCAN_BUDGET = 1_000_000  # characters per message that may be redacted (scanned for key shapes)
+# What handling one string costs beyond its characters, counted in characters of each budget.
+_STRING_COST = 64
+_SCAN_STRING_COST = 32
 # Words that make a variable name secret, wherever they stand in the name (singular only:
 # MAX_TOKENS is a count), and last words that say the variable holds something *about* a
 # secret (where it is, how long it lives), not the secret itself.
@@ -155,34 +163,45 @@ class MessageRedactor:
     without that run cannot hold the value, which one substring test tells.
     """
 
-    def __init__(self, secrets: Iterable[str] = (), budget: int = SCAN_BUDGET) -> None:
+    def __init__(self, secrets: Iterable[str] = (), budget: int = SCAN_BUDGET,
+                 read_budget: int = READ_BUDGET) -> None:
         values = sorted({s for s in secrets if isinstance(s, str) and s.strip()})
         self._cores = [(max(_ALNUM_RUN.findall(value), key=len, default=""), value) for value in values]
-        self.budget = budget
+        self.budget, self.read_budget = budget, read_budget
+
+    @classmethod
+    def unbounded(cls, secrets: Iterable[str]) -> MessageRedactor:
+        """A redactor that never withholds: for IPython's own records (history, log file)."""
+        return cls(secrets, budget=sys.maxsize, read_budget=sys.maxsize)
 
     def needs_redaction(self, text: str) -> bool:
         """False when `text` surely holds neither a key shape nor a known value (cheap)."""
         return might_contain_key(text) or any(core in text for core, _ in self._cores)
 
-    def text(self, text: str) -> str:
-        """`text` redacted; withheld unchecked if it is longer than the budget left.
+    def _affordable(self, text: str) -> bool:
+        """Can `text` be read within the budgets left? If so, count it as read."""
+        if self.budget <= 0 or len(text) + _STRING_COST > self.read_budget:
+            return False
+        self.read_budget -= len(text) + _STRING_COST
+        return True
 
-        (Only messages that may hold a key get here: checking a huge text costs as much as
-        redacting it, and once the budget is spent every further string is withheld.)
-        """
-        if self.budget <= 0 or len(text) > self.budget:
+    def text(self, text: str) -> str:
+        """`text` redacted; withheld, unread, if it does not fit in what is left of the budgets."""
+        if not self._affordable(text):
             return WITHHELD_LARGE.format(size=len(text))
-        self.budget -= _STRING_COST
         if not self.needs_redaction(text):
             return text
-        self.budget -= len(text)
+        if len(text) > self.budget:
+            return WITHHELD_LARGE.format(size=len(text))
+        self.budget -= len(text) + _SCAN_STRING_COST
         return redact_text(text, [value for core, value in self._cores if core in text])
 
     def value(self, value: Any) -> Any:
         """`value` (a string, or JSON-like lists and dicts of them) with every secret redacted."""
         if isinstance(value, str):
             return self.text(value)
-        if self.budget <= 0 and isinstance(value, list | tuple | dict):
+        spent = self.budget <= 0 or self.read_budget <= _STRING_COST
+        if spent and isinstance(value, list | tuple | dict):
             return WITHHELD_ITEMS.format(count=len(value))
         if isinstance(value, list | tuple):
             return self._items(value)
@@ -194,7 +213,7 @@ class MessageRedactor:
     def _items(self, items: list[Any] | tuple[Any, ...]) -> list[Any]:
         redacted = []
         for done, item in enumerate(items):
-            if self.budget <= 0:  # one notice for the rest, rather than one per item
+            if self.budget <= 0 or self.read_budget <= _STRING_COST:  # one notice for the rest
                 redacted.append(WITHHELD_ITEMS.format(count=len(items) - done))
                 break
             redacted.append(self.value(item))
@@ -220,13 +239,13 @@ class MessageRedactor:
         decoded = _decoded(data)
         if decoded is not None:
             texts.append(decoded.decode("latin-1"))
-        return any(self.needs_redaction(text) and self.text(text) != text for text in texts)
+        return any(self.text(text) != text for text in texts)
 
     def strings_need_redaction(self, value: Any) -> bool:
         """Could anything in `value` need redacting? One pass over all of its text together."""
-        pieces = _strings_in(value)
         # NUL is no part of any key, anchor or known-value core, so nothing matches across pieces.
-        return self.needs_redaction("\x00".join(pieces))
+        joined = "\x00".join(_strings_in(value))
+        return not self._affordable(joined) or self.needs_redaction(joined)
 
 
 def _strings_in(value: Any) -> list[str]:

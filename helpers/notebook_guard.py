@@ -31,9 +31,9 @@ it is redacted: frontends join consecutive stream outputs in the saved notebook.
 end of a stream output (a word with no line end after it) is therefore shown with the next
 output of the cell, or when the cell ends.
 
-A message that may hold a key is scanned up to ``SCAN_BUDGET`` characters (1.5 million); text
-beyond that is withheld with a notice, never shown unredacted, so that no output can stall the
-kernel (see `helpers.message_redaction`).
+So that no output can stall the kernel, a message is read up to 12 million characters and
+redacted up to 1 million; text beyond is withheld with a notice, never shown unredacted (see
+`helpers.message_redaction`).
 
 What it cannot do:
 
@@ -63,7 +63,6 @@ tested without it).
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -155,7 +154,7 @@ class _ShellGuard:
                 self.held[cache_name].extend(cache)
                 setattr(history, cache_name, [])
             else:
-                redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+                redactor = MessageRedactor.unbounded(known_secrets())
                 setattr(history, cache_name, [tuple(redactor.value(list(row))) for row in cache])
             original(conn)
 
@@ -176,6 +175,8 @@ class _ShellGuard:
     # the %logstart file
     def _log_write(self, original: Callable[..., None]) -> Callable[..., None]:
         def log_write(data: str, kind: str = "input") -> None:
+            if not self.ip.logger.log_active:  # as IPython's own log_write: nothing to write
+                return
             self.held_log.append((data, kind))
             if not self.cell_running:
                 self._flush_log()
@@ -186,7 +187,7 @@ class _ShellGuard:
     def _flush_log(self) -> None:
         log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, None)
         held, self.held_log = self.held_log, []
-        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        redactor = MessageRedactor.unbounded(known_secrets())
         for data, kind in held:
             if log_write is not None:
                 log_write(redactor.text(data) if isinstance(data, str) else data, kind)
@@ -196,7 +197,7 @@ class _ShellGuard:
         history = getattr(self.ip, "history_manager", None)
         if history is None or count is None:  # None when the cell is not in history
             return
-        redactor = MessageRedactor(known_secrets(), budget=sys.maxsize)
+        redactor = MessageRedactor.unbounded(known_secrets())
         for output in history.outputs.get(count, []):
             output.bundle = redactor.bundle(output.bundle)
         if count in history.exceptions:
@@ -206,15 +207,9 @@ class _ShellGuard:
 
     # installing and removing
     def install(self) -> None:
-        events = self.ip.events
-        events.register("pre_run_cell", self.pre_run_cell)
-        events.register("post_run_cell", self.post_run_cell)
-        history = getattr(self.ip, "history_manager", None)
-        if history is not None:
-            for name in ("db_input_cache", "db_output_cache"):
-                method = f"_writeout_{name[3:-6]}_cache"
-                setattr(history, method, self._writeout(name, getattr(history, method)))
-        self.ip.logger.log_write = self._log_write(self.ip.logger.log_write)
+        self.ip.events.register("pre_run_cell", self.pre_run_cell)
+        self.ip.events.register("post_run_cell", self.post_run_cell)
+        self._hook_records()
         if self.session is not None:
             guard_session(self.session)
             self.relays = relay_console_descriptors()
@@ -225,19 +220,22 @@ class _ShellGuard:
             wrap_std_streams()  # the rest of the cell that loads the extension is covered too
         self.cell_running = True  # the loading cell is running: its post_run_cell will flush
 
+    def _hook_records(self) -> None:
+        history = getattr(self.ip, "history_manager", None)
+        if history is not None:
+            for cache_name in ("db_input_cache", "db_output_cache"):
+                method = f"_writeout_{cache_name[3:-6]}_cache"
+                setattr(history, method, self._writeout(cache_name, getattr(history, method)))
+        self.ip.logger.log_write = self._log_write(self.ip.logger.log_write)
+
     def uninstall(self) -> None:
-        events = self.ip.events
         for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
-            if callback in events.callbacks[event]:
-                events.unregister(event, callback)
+            if callback in self.ip.events.callbacks[event]:
+                self.ip.events.unregister(event, callback)
         self.cell_running = False
         self._flush_history()
         self._flush_log()
-        history = getattr(self.ip, "history_manager", None)
-        for name in ("_writeout_input_cache", "_writeout_output_cache"):
-            if history is not None and hasattr(getattr(history, name), _GUARD_MARK):
-                delattr(history, name)  # back to the class's own method
-        self.ip.logger.log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, self.ip.logger.log_write)
+        self._unhook_records()
         if self.session is not None:
             unguard_session(self.session)
         for relay in self.relays:
@@ -247,6 +245,14 @@ class _ShellGuard:
                 handler.stream.release()
                 handler.setStream(handler.stream.wrapped)
         unwrap_std_streams()
+
+    def _unhook_records(self) -> None:
+        history = getattr(self.ip, "history_manager", None)
+        for name in ("_writeout_input_cache", "_writeout_output_cache"):
+            if history is not None and hasattr(getattr(history, name), _GUARD_MARK):
+                delattr(history, name)  # back to the class's own method
+        log_write = self.ip.logger.log_write
+        self.ip.logger.log_write = getattr(log_write, _GUARD_MARK, log_write)
 
 
 # --- the extension -----------------------------------------------------------------------------

@@ -530,6 +530,10 @@ def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_
     (code / "finder_fake_module.py").write_text(finder)
     monkeypatch.syspath_prepend(str(code))
     monkeypatch.chdir(cwd)
+    # As in a script run: python-dotenv takes a __main__ without __file__ (a REPL, or a
+    # pytest-xdist worker) for an interactive session and starts at the working directory.
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", __file__, raising=False)
+    monkeypatch.delattr(sys, "ps1", raising=False)
     import finder_fake_module  # type: ignore[import-not-found]
 
     previous = sys.gettrace()

@@ -128,6 +128,7 @@ def recurses() -> int:
     (raises(ValueError("bad value")), "ValueError: bad value"),
     (raises(KeyError("OPENAI_API_KEY")), "KeyError: 'OPENAI_API_KEY'"),
     (raises(SystemExit(2)), "SystemExit: 2"),
+    (raises(GeneratorExit("closed")), "GeneratorExit: closed"),
     (raises(BrokenMessage()), "BrokenMessage: (the message could not be read)"),
     (raises(AttributeError()), "AttributeError"),
     (recurses, "RecursionError: maximum recursion depth exceeded"),
@@ -181,3 +182,8 @@ def test_off_the_main_thread_a_check_still_runs(capsys: pytest.CaptureFixture[st
     worker.start()
     worker.join()
     assert results == [True]
+
+
+def test_pressing_stop_still_stops_the_check() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        exercise_with(sums_to_three).check(raises(KeyboardInterrupt()))

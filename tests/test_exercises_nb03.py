@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.key_pool import KeyPool, NoHealthyKeyError, call_with_failover
 from tutorial.exercises import NOT_DONE
-from tutorial.exercises.nb03 import SOLUTION, exercise
+from tutorial.exercises.nb03 import SOLUTION, Scenario, exercise, judge
 
 
 def define(source: str) -> Callable[..., Any]:
@@ -89,3 +91,18 @@ def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
 def test_not_a_function_is_a_cross(capsys: pytest.CaptureFixture[str]) -> None:
     assert exercise.check(42) is False
     assert "should be a function" in capsys.readouterr().out
+
+
+@settings(max_examples=40, deadline=None)
+# Quarter seconds: exact in binary, so retry_in (a difference of clock readings) equals Retry-After
+# and a wait exactly as long as max_wait is judged as such.
+@given(retry_after=st.integers(0, 240).map(lambda quarters: quarters / 4),
+       max_wait=st.integers(0, 240).map(lambda quarters: quarters / 4), keys=st.integers(1, 2))
+def test_the_reference_behaves_in_any_rate_limit_scenario_and_a_never_waiting_answer_only_when_it_should(
+        retry_after: float, max_wait: float, keys: int) -> None:
+    waits = retry_after <= max_wait
+    scenario = Scenario(f"{keys} keys rate-limited for {retry_after} s, max_wait={max_wait}",
+                        (("rate_limited", "ok"),) * keys, retry_after, max_wait,
+                        (retry_after,) if waits else (), keys + waits, gives_up=not waits)
+    assert judge(scenario, define(SOLUTION)) == []
+    assert (judge(scenario, define(answer(give_up_when="True"))) == []) is (not waits)

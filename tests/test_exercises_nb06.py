@@ -78,11 +78,13 @@ WRONG = {
     "deletes the secrets": (answer(
         GOOD_IGNORE, GOOD_TEMPLATE,
         '[p.unlink() for p in project.glob(".env*") if p.name != ".env.example"]'),
-        ".env was changed or removed"),
+        ".env was removed"),
     "only .env private": (answer(GOOD_IGNORE, '(project / ".env").chmod(0o600)', GOOD_TEMPLATE),
                           ".env.local is open to group or others"),
     "raises with a key": (answer('raise PermissionError(f"cannot write with {KEY}")'),
                           "raised PermissionError: cannot write with [REDACTED"),
+    "empties the secrets": (answer(GOOD_IGNORE, GOOD_CHMOD, GOOD_TEMPLATE,
+                                   '(project / ".env").write_text("")'), ".env was changed"),
     "not a function": ("fix = 'chmod 600 .env'", "should be a function"),
 }
 

@@ -1,17 +1,28 @@
 """Tests of helpers.guard_streams without a kernel: holding back the unfinished end of a write,
-the redacting text and binary streams, and the file-descriptor relay (a real pipe)."""
+the redacting text and binary streams, the file-descriptor relay (a real pipe), and a guarded
+jupyter_client Session over a real zmq socket pair."""
 
 from __future__ import annotations
 
 import io
 import os
 import sys
+import threading
 
 import pytest
+import zmq
 from hypothesis import given
 from hypothesis import strategies as st
+from jupyter_client.session import Session
 
-from helpers.guard_streams import MAX_HELD, FdRelay, RedactingStream, split_unfinished
+from helpers.guard_streams import (
+    MAX_HELD,
+    FdRelay,
+    RedactingStream,
+    guard_session,
+    split_unfinished,
+    unguard_session,
+)
 from helpers.key_formats import KEY_FORMATS, fake_key
 
 KEY = fake_key("openai-project", 1)
@@ -81,3 +92,49 @@ def test_fd_relay_redacts_every_writer_and_restores_the_descriptor(tmp_path) -> 
     assert written.count(KEY_MARKER) == 2
     assert written.endswith("after close\n")
     assert sys.stdout is not None
+
+
+def test_racing_writers_each_get_their_key_joined_and_redacted() -> None:
+    """Eight requests write keys in small pieces at once through a real jupyter_client Session
+    over a real zmq socket pair; each request's stream, joined as a frontend joins it, holds no
+    key, and its last words come out with its idle status."""
+    context = zmq.Context()
+    sender, receiver = context.socket(zmq.PAIR), context.socket(zmq.PAIR)
+    sender.bind("inproc://guard-race")
+    receiver.connect("inproc://guard-race")
+    session = Session()
+    guard_session(session)
+    parents = [session.msg("execute_request", {}) for _ in range(8)]
+
+    def write(parent: dict) -> None:
+        for start in range(0, len(KEY), 7):
+            session.send(sender, "stream", {"name": "stdout", "text": KEY[start:start + 7]},
+                         parent=parent, ident=b"stream.stdout")
+        session.send(sender, "stream", {"name": "stdout", "text": " last words"}, parent=parent)
+        session.send(sender, "status", {"execution_state": "idle"}, parent=parent)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=write, args=(parent,)) for parent in parents]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        unguard_session(session)
+    shown: dict[str, str] = {parent["header"]["msg_id"]: "" for parent in parents}
+    idle = 0
+    while idle < len(parents):
+        _, frames = session.feed_identities(receiver.recv_multipart())
+        msg = session.deserialize(frames)
+        if msg["msg_type"] == "stream":
+            shown[msg["parent_header"]["msg_id"]] += msg["content"]["text"]
+        idle += msg["msg_type"] == "status"
+    sender.close()
+    receiver.close()
+    context.term()
+    for text in shown.values():
+        assert KEY not in text
+        assert text.startswith(KEY_MARKER) and text.endswith(" last words")

@@ -15,6 +15,7 @@ from helpers import message_redaction
 from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.message_redaction import (
     OUTPUT_MESSAGES,
+    READ_BUDGET,
     SCAN_BUDGET,
     WITHHELD,
     GuardError,
@@ -215,3 +216,13 @@ def test_message_redactor_cores_come_from_every_known_value() -> None:
     redactor = MessageRedactor(["first-FAKE-one", "second-FAKE-two"])
     assert redactor.needs_redaction("... second-FAKE-two ...")
     assert not redactor.needs_redaction("nothing secret here")
+
+
+def test_reading_is_bounded_too_a_message_beyond_the_read_budget_is_withheld_unread() -> None:
+    ordinary = "x" * (READ_BUDGET // 4)
+    within = {"data": {"text/plain": ordinary, "text/html": ordinary}}
+    assert redact_content("display_data", within, ()) is within  # no anchor: passed on untouched
+    beyond = {"data": {"application/json": [ordinary] * 5 + [f"api_key: {KEY}"]}}
+    content = redact_content("display_data", beyond, ())
+    assert KEY not in json.dumps(content)
+    assert content["data"]["application/json"][0] == ordinary  # read while the budget lasted

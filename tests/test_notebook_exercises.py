@@ -15,6 +15,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tutorial.exercises import NOT_DONE, Exercise
+
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((PROJECT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -28,8 +30,9 @@ def exercise_cells(notebook: Any) -> tuple[int, int]:
     return exercise, check
 
 
-def text_of(cell: Any) -> str:
-    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+def text_of(cell: Any, stream: str = "stdout") -> str:
+    return "".join(output.get("text", "") for output in cell.outputs
+                   if output.output_type == "stream" and output.get("name") == stream)
 
 
 def errors_in(notebook: Any) -> list[str]:
@@ -37,11 +40,12 @@ def errors_in(notebook: Any) -> list[str]:
             if cell.cell_type == "code" for output in cell.outputs if output.output_type == "error"]
 
 
-def solution_of(path: Path) -> str:
+def exercise_of(path: Path) -> Exercise:
     number = re.match(r"\d\d", path.name)
     assert number is not None
-    module = importlib.import_module(f"tutorial.exercises.nb{number.group()}")
-    return str(module.exercise.solution_code)
+    exercise = importlib.import_module(f"tutorial.exercises.nb{number.group()}").exercise
+    assert isinstance(exercise, Exercise)
+    return exercise
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
@@ -54,7 +58,8 @@ def test_one_exercise_cell_then_its_check_which_shows_the_stubs_cross(path: Path
     assert "..." in notebook.cells[exercise].source, "the exercise ships as a stub"
     assert "exercise.check(" in notebook.cells[check].source
     shown = text_of(notebook.cells[check])
-    assert shown.startswith("❌ ") and "\nhint: " in shown and "✅" not in shown
+    stub_verdict = f"❌ {NOT_DONE}\nhint: {exercise_of(path).hint_text}\n"
+    assert shown == stub_verdict, "the saved output is not today's: re-run the notebook"
     assert not errors_in(notebook)
 
 
@@ -80,13 +85,13 @@ def test_the_reference_solution_gets_a_tick_even_when_every_exercise_cell_runs_t
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, search_path)))
     notebook = nbformat.read(path, as_version=4)
     exercise, _check = exercise_cells(notebook)
-    notebook.cells[exercise].source = solution_of(path)
+    notebook.cells[exercise].source = exercise_of(path).solution_code
     run = doubled_exercise_block(notebook)
-    NotebookClient(run, timeout=600, kernel_name="python3", allow_errors=True,
+    NotebookClient(run, timeout=600, startup_timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     assert not errors_in(run)
     checks = [run.cells[index] for index in tagged(run, "exercise-check")]
     assert len(checks) == 2
     for cell in checks:
         shown = text_of(cell)
-        assert shown.startswith("✅ ") and "❌" not in shown, shown
+        assert shown.startswith("✅ ") and "❌" not in shown, (shown, text_of(cell, "stderr"))

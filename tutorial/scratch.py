@@ -57,10 +57,12 @@ def git_environment(name: str = "Learner", email: str = "learner@example.com") -
     """Environment variables that make git ignore your own git settings (a global excludes file,
     hooks, signing) and commit as a throwaway identity on a ``main`` branch."""
     return {
-        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_COUNT": "3",
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_COUNT": "4",
         "GIT_CONFIG_KEY_0": "init.defaultBranch", "GIT_CONFIG_VALUE_0": "main",
         "GIT_CONFIG_KEY_1": "user.name", "GIT_CONFIG_VALUE_1": name,
         "GIT_CONFIG_KEY_2": "user.email", "GIT_CONFIG_VALUE_2": email,
+        # git reads ~/.config/git/ignore even without a global config file
+        "GIT_CONFIG_KEY_3": "core.excludesFile", "GIT_CONFIG_VALUE_3": os.devnull,
     }
 
 

@@ -14,9 +14,8 @@ import dis
 import signal
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
 from helpers.redaction import redact
@@ -36,24 +35,25 @@ class NotDoneYet(Exception):
     """A checker raises this when it meets a part of the answer that is still a stub."""
 
 
-def is_stub(answer: object, depth: int = 0) -> bool:
+def is_stub(answer: object) -> bool:
     """True when `answer` is still the placeholder: ``...``, ``None``, a function whose body only
     says ``...``/``pass``/a docstring, or a list, tuple, set or dict holding one of those."""
     if answer is ... or answer is None:
         return True
-    if isinstance(answer, types.MethodType):
-        answer = answer.__func__
-    if isinstance(answer, types.FunctionType):
-        return _does_nothing(answer.__code__)
-    if depth < 3 and isinstance(answer, (list, tuple, set, frozenset)):
-        return any(item is ... or _is_stub_function(item) for item in answer)
-    if depth < 3 and isinstance(answer, dict):
-        return any(value is ... or _is_stub_function(value) for value in answer.values())
-    return False
+    if isinstance(answer, (types.FunctionType, types.MethodType)):
+        return _is_stub_function(answer)
+    if isinstance(answer, (list, tuple, set, frozenset)):
+        items: Iterable[object] = answer
+    elif isinstance(answer, dict):
+        items = answer.values()
+    else:
+        return False
+    return any(item is ... or _is_stub_function(item) for item in items)
 
 
 def _is_stub_function(value: object) -> bool:
-    return isinstance(value, (types.FunctionType, types.MethodType)) and is_stub(value, depth=3)
+    function = value.__func__ if isinstance(value, types.MethodType) else value
+    return isinstance(function, types.FunctionType) and _does_nothing(function.__code__)
 
 
 def _does_nothing(code: types.CodeType) -> bool:
@@ -91,7 +91,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
+    def interrupt(signum: int, frame: types.FrameType | None) -> None:
         raise _TimedOut
 
     previous = signal.signal(signal.SIGALRM, interrupt)
@@ -129,7 +129,9 @@ class Exercise:
             return [NOT_DONE]
         except _TimedOut:
             return [f"checking your answer took more than {self.time_limit:g} s: is there an endless loop?"]
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - any learner mistake is a ❌, not a traceback
+        except KeyboardInterrupt:  # you pressed stop: that is not the answer's fault
+            raise
+        except BaseException as error:  # noqa: BLE001 - any learner mistake (even sys.exit) is a ❌, not a traceback
             return [f"checking your answer raised {describe_error(error)}"]
 
     def check(self, answer: object) -> bool:

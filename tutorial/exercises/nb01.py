@@ -42,7 +42,7 @@ def gitignore_problems(rules: object) -> list[str]:
     if not isinstance(rules, str):
         kind = type(rules).__name__
         return [f"my_gitignore should be a string holding the .gitignore's lines, not a {kind}"]
-    with tempfile.TemporaryDirectory(prefix="gitignore-exercise-") as folder:
+    with tempfile.TemporaryDirectory(prefix="gitignore-exercise-", ignore_cleanup_errors=True) as folder:
         ignored = _ignored_by_git(Path(folder), rules)
     problems = [f"{name} is not ignored: git would let you commit this file of secrets"
                 for name in MUST_IGNORE if name not in ignored]

@@ -101,7 +101,7 @@ def _literal_key_problems(text: str) -> list[str]:
 def _fresh_project(env_text: str) -> Iterator[Path]:
     """A temporary project holding `env_text` as its ``.env``, with none of your variables set."""
     kept = {name: value for name, value in os.environ.items() if name.upper() not in _SETTING_VARIABLES}
-    with tempfile.TemporaryDirectory(prefix="settings-exercise-") as folder, \
+    with tempfile.TemporaryDirectory(prefix="settings-exercise-", ignore_cleanup_errors=True) as folder, \
             mock.patch.dict(os.environ, kept, clear=True):
         project = Path(folder)
         (project / "pyproject.toml").write_text("")  # marks the project root

@@ -14,6 +14,7 @@ helpers/key_formats.py; openai.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from helpers.mock_provider import FakeProvider
 from tutorial.clock import FakeClock
 from tutorial.exercises import Exercise, describe_error
 
-__all__ = ["SCENARIOS", "SOLUTION", "Scenario", "exercise", "patience_problems"]
+__all__ = ["SCENARIOS", "SOLUTION", "Scenario", "exercise", "judge", "patience_problems"]
 
 SOLUTION = '''def ask_patiently(pool: KeyPool, fn, wait, max_wait: float = 10.0):
     try:
@@ -107,10 +108,11 @@ def patience_problems(ask_patiently: object) -> list[str]:
     if not callable(ask_patiently):
         return [f"ask_patiently should be a function, not a {type(ask_patiently).__name__}"]
     with _quiet_pool_log():
-        return [problem for scenario in SCENARIOS for problem in _judge(scenario, ask_patiently)]
+        return [problem for scenario in SCENARIOS for problem in judge(scenario, ask_patiently)]
 
 
-def _judge(scenario: Scenario, ask_patiently: Callable[..., Any]) -> list[str]:
+def judge(scenario: Scenario, ask_patiently: Callable[..., Any]) -> list[str]:
+    """The problems `ask_patiently` shows in one `scenario` (empty when it behaves)."""
     run, provider = _play(scenario, ask_patiently)
     where = f"with {scenario.story}:"
     if isinstance(run.raised, _Runaway):
@@ -119,7 +121,7 @@ def _judge(scenario: Scenario, ask_patiently: Callable[..., Any]) -> list[str]:
     if isinstance(run.raised, _RealSleep):
         return [f"{where} it called time.sleep: wait with the `wait` function you are given"]
     problems = _outcome_problems(scenario, run, where)
-    if tuple(run.waits) != scenario.waits:
+    if not _same_waits(run.waits, scenario.waits):
         problems.append(f"{where} it waited {_seconds(run.waits)}; expected {_seconds(scenario.waits)}")
     if len(provider.requests) != scenario.requests:
         problems.append(f"{where} it sent {len(provider.requests)} requests; expected {scenario.requests}")
@@ -178,8 +180,16 @@ def _play(scenario: Scenario, ask_patiently: Callable[..., Any]) -> tuple[_Run, 
     return run, provider
 
 
+def _same_waits(waited: list[float], expected: tuple[float, ...]) -> bool:
+    """Equal up to float rounding (``retry_in`` is a difference of clock readings)."""
+    return len(waited) == len(expected) and all(
+        isinstance(seconds, int | float) and math.isclose(seconds, wanted, abs_tol=1e-6)
+        for seconds, wanted in zip(waited, expected, strict=True))
+
+
 def _seconds(waits: list[float] | tuple[float, ...]) -> str:
-    return "not at all" if not waits else " then ".join(f"{seconds:g} s" for seconds in waits)
+    shown = [f"{seconds:g} s" if isinstance(seconds, int | float) else repr(seconds) for seconds in waits]
+    return " then ".join(shown) or "not at all"
 
 
 @contextmanager

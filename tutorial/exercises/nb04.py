@@ -18,16 +18,19 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 from unittest import mock
 
 import boto3
 from moto import mock_aws
 
 from helpers.key_formats import fake_key
-from helpers.secret_store import SecretNotFoundError
+from helpers.secret_store import SecretNotFoundError, SecretStore
 from tutorial.clock import FakeClock
 from tutorial.exercises import Exercise, describe_error
+
+if TYPE_CHECKING:  # the boto3 stubs (types-boto3[secretsmanager]), for type checking only
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = ["EXERCISE_SECRET_ID", "REGION", "SOLUTION", "exercise", "store_problems"]
 
@@ -57,8 +60,6 @@ _MOVED = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 _NOWHERE_RULE = "a name no source has should raise SecretNotFoundError"
 _ON_YOUR_CLOCK = f"(ttl={TTL}, on the clock you are given)"
 
-Store = Any  # whatever the learner's make_store returns; it must have .get(name)
-
 
 def store_problems(make_store: object) -> list[str]:
     """What the store made by `make_store` gets wrong (empty when nothing)."""
@@ -70,15 +71,15 @@ def store_problems(make_store: object) -> list[str]:
         if not callable(getattr(store, "get", None)):
             return [f"make_store returned {type(store).__name__}; it should return a store with .get(name), "
                     "such as a ChainStore"]
-        problems = _order_problems(store)
-        problems += _rotation_problems(store, sm, first_clock, folders[0])
+        problems = _order_problems(cast(SecretStore, store))
+        problems += _rotation_problems(cast(SecretStore, store), sm, first_clock, folders[0])
         other = make_store(folders[1], FakeClock())
-        problems += _expect(other, "openai_api_key", OTHER_FILE_KEY,
+        problems += _expect(cast(SecretStore, other), "openai_api_key", OTHER_FILE_KEY,
                             "a store made on another folder must read that folder (the one it is given)")
         return problems
 
 
-def _order_problems(store: Store) -> list[str]:
+def _order_problems(store: SecretStore) -> list[str]:
     problems = _expect(store, "openai_api_key", FILE_KEY, "a mounted file must win over Secrets Manager")
     problems += _expect(store, "anthropic_api_key", AWS_ANTHROPIC_KEY,
                         "with no file of that name, Secrets Manager must win over the environment")
@@ -95,7 +96,8 @@ def _order_problems(store: Store) -> list[str]:
     return [*problems, f"{_NOWHERE_RULE}; it gave {_shown(value)}"]
 
 
-def _rotation_problems(store: Store, sm: Any, clock: FakeClock, folder: Path) -> list[str]:
+def _rotation_problems(store: SecretStore, sm: SecretsManagerClient, clock: FakeClock,
+                       folder: Path) -> list[str]:
     (folder / "openai_api_key").write_text(ROTATED_FILE_KEY + "\n")
     problems = _expect(store, "openai_api_key", ROTATED_FILE_KEY,
                        "a mounted file updated on disk must be read again at once")
@@ -112,7 +114,7 @@ def _rotation_problems(store: Store, sm: Any, clock: FakeClock, folder: Path) ->
     return problems
 
 
-def _expect(store: Store, name: str, wanted: str, rule: str) -> list[str]:
+def _expect(store: SecretStore, name: str, wanted: str, rule: str) -> list[str]:
     try:
         value = store.get(name)
     except Exception as error:  # noqa: BLE001 - reported as a problem
@@ -131,10 +133,10 @@ def _shown(value: object) -> str:
 
 
 @contextmanager
-def _sandbox() -> Iterator[tuple[Any, tuple[Path, Path]]]:
+def _sandbox() -> Iterator[tuple[SecretsManagerClient, tuple[Path, Path]]]:
     """A moto mock holding the exercise's secret, two mounted folders and a known environment."""
     kept = {name: value for name, value in os.environ.items() if name not in _MOVED}
-    with tempfile.TemporaryDirectory(prefix="store-exercise-") as folder, \
+    with tempfile.TemporaryDirectory(prefix="store-exercise-", ignore_cleanup_errors=True) as folder, \
             mock.patch.dict(os.environ, {**kept, **ENVIRONMENT}, clear=True), mock_aws():
         folders = (Path(folder) / "mounted", Path(folder) / "other-host")
         for mounted, key in zip(folders, (FILE_KEY, OTHER_FILE_KEY), strict=True):
@@ -149,7 +151,7 @@ def _sandbox() -> Iterator[tuple[Any, tuple[Path, Path]]]:
             _delete_secret(sm)
 
 
-def _delete_secret(sm: Any) -> None:
+def _delete_secret(sm: SecretsManagerClient) -> None:
     with suppress(sm.exceptions.ResourceNotFoundException):
         sm.delete_secret(SecretId=EXERCISE_SECRET_ID, ForceDeleteWithoutRecovery=True)
 

@@ -48,6 +48,7 @@ class _Probe:
     words: str
     key: str
     log: Callable[[logging.Logger, str, str], None]
+    how: str  # where the record carries the key
 
 
 def _in_arguments(logger: logging.Logger, words: str, key: str) -> None:
@@ -70,10 +71,11 @@ def _in_a_traceback(logger: logging.Logger, words: str, key: str) -> None:
 
 
 PROBES = (
-    _Probe("billing", "charging the card with key", fake_key("sk-32", 51), _in_arguments),
-    _Probe("billing.invoices", "invoice sent, paid with key", fake_key("openai-project", 51), _in_message),
-    _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback),
-    _Probe("openai", "Request options:", fake_key("anthropic", 51), _in_a_dict),
+    _Probe("billing", "charging the card with key", fake_key("sk-32", 51), _in_arguments, "in an argument"),
+    _Probe("billing.invoices", "invoice sent, paid with key", fake_key("openai-project", 51), _in_message,
+           "in the message"),
+    _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback, "in a traceback"),
+    _Probe("openai", "Request options:", fake_key("anthropic", 51), _in_a_dict, "in a dict argument"),
 )
 
 
@@ -95,7 +97,7 @@ def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
     start = written.tell()
     probe.log(logging.getLogger(probe.logger), probe.words, probe.key)
     text = written.getvalue()[start:]
-    where = f"a record of the {probe.logger!r} logger"
+    where = f"a record of the {probe.logger!r} logger (the key {probe.how})"
     if probe.key in text:
         return [f"{where} reached the handler with the key in clear"]
     if probe.words not in text:

@@ -102,7 +102,7 @@ def fix_problems(fix: object) -> list[str]:
 
 
 def _judge(repo: _Repo, fix: Callable[[Path], object]) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="checklist-exercise-") as folder:
+    with tempfile.TemporaryDirectory(prefix="checklist-exercise-", ignore_cleanup_errors=True) as folder:
         root = Path(folder)
         _build(root, repo)
         fix(root)
@@ -117,17 +117,20 @@ def _beyond_the_checklist(root: Path, repo: _Repo) -> list[str]:
     env_files = [name for name in repo.files if Path(name).name.startswith(".env") and name != ".env.example"]
     for name in env_files:
         path = root / name
-        if not path.is_file() or path.read_text() != repo.files[name]:
-            problems.append(f"{name} was changed or removed: keep your secrets, fix what is around them")
-        elif not path.stat().st_mode & 0o400:
+        if not path.is_file():
+            problems.append(f"{name} was removed: keep your secrets, fix what is around them")
+        elif not path.stat().st_mode & 0o400:  # checked first: reading it would fail (unless you are root)
             problems.append(f"{name} is no longer readable by its owner: the app could not load it")
+        elif path.read_text() != repo.files[name]:
+            problems.append(f"{name} was changed: keep your secrets, fix what is around them")
     template = (root / ".env.example").read_text() if (root / ".env.example").is_file() else ""
     values = {value for name in env_files for value in _values(repo.files[name]) if len(value) >= 8}
     if any(value in template for value in values):
         problems.append(".env.example holds a value from a .env file: a template gets names, never values")
     ignored = _ignored(root, [*repo.tracked, *repo.still_ignored])
     problems += [f"{name} is ignored now: it must stay trackable" for name in repo.tracked if name in ignored]
-    problems += [f"{name} is no longer ignored: keep the .gitignore's rules that were there"
+    problems += [f"{name} is no longer ignored: keep the .gitignore's rules that were there (its last line "
+                 "may lack a newline: text appended right after it joins that rule)"
                  for name in repo.still_ignored if name not in ignored]
     return problems
 
