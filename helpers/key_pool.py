@@ -5,16 +5,33 @@
     pool = KeyPool.from_env("OPENAI_API_KEY")          # OPENAI_API_KEY, OPENAI_API_KEY_1, ...
     reply = call_with_failover(pool, lambda key: client.with_options(api_key=key).models.list())
 
-Each key is in one state, set from the real ``openai`` exception a call with it raised:
+Each key is in one state, set from the real ``openai`` exception a call with it raised (read by
+`helpers.provider_errors.classify_error`); the states are listed from least to most serious, and
+a later error never softens a verdict (a late 429 does not revive a retired key):
 
-========  =================================================  ===========================
-state     why                                                until
-========  =================================================  ===========================
-ok        nothing wrong                                      -
-cooling   429 rate limit; 5xx or connection error (briefly)  ``Retry-After`` has passed
-parked    429 ``insufficient_quota``: waiting will not help  `KeyPool.reinstate`
-retired   401 / 403: revoked, wrong or not allowed           `KeyPool.reinstate`
-========  =================================================  ===========================
+========  ====================================================================  ===================
+state     why                                                                   until
+========  ====================================================================  ===================
+ok        nothing wrong                                                         -
+cooling   429 rate limit; 5xx, 408 or connection error (briefly)                ``Retry-After`` has
+                                                                                passed
+parked    a spent budget: 429 of type ``insufficient_quota`` (any code, e.g.    `KeyPool.reinstate`
+          ``project_spend_limit_exceeded``), 402 (OpenRouter), 400 "usage
+          limits" (Anthropic): waiting will not help
+retired   401 / 403: revoked, wrong or not allowed                              `KeyPool.reinstate`
+========  ====================================================================  ===================
+
+**A missing scope is not a bad key.** A restricted OpenAI key without the permission one call needs
+gets 401 "Missing scopes: ..." for that call and works for the others. The pool keeps such a key
+``ok`` (counting the failure in its stats), and `call_with_failover` moves on to the next key for
+this call, since another key may hold the scope. When no key holds it, the call fails with
+`NoHealthyKeyError` chained to the 401, and every key stays in service for the calls it may make.
+
+**Retry-After is capped** at ``max_retry_after`` (default 120 s, the longest the SDK itself waits:
+``MAX_RETRY_AFTER_DELAY`` in ``openai/_constants.py``, openai 3.51.0, beyond which the SDK does not
+retry at all). After that, one request finds out whether the limit is over. So an absurd value
+(``1e308``, ``inf``, a date in the year 99999) can never bench a key forever; an unreadable one
+(``nan``, garbage) counts as no header, and the key rests for ``default_cooldown``.
 
 ``openai.OpenAI(api_key=pool.acquire)`` alone spreads load (the SDK asks for a key before every
 request), but the callable never hears that a request failed, so a revoked key keeps being handed
@@ -22,15 +39,18 @@ out. `call_with_failover` reports each failure back to the pool. It never sleeps
 used it raises `NoHealthyKeyError` at once, saying when the earliest key is usable again. Turn the
 SDK's own retries off (``max_retries=0``) so a 429 comes back to the pool instead of sleeping
 inside the SDK. Keys are only ever shown by `fingerprint`: ``repr``, stats, logs and errors never
-hold a key.
+hold a key. A key with a copy-paste mistake (`helpers.key_hygiene.diagnose_key`) is refused when
+the pool is built, naming its label: sent, it would fail on every request.
 
 Why our own: the SDK's retries know one key only, and routers that balance deployments (LiteLLM's,
 for one) are a large dependency for this job; this module needs nothing beyond the SDK.
+
+Needs: ``key_formats.py`` (fingerprints), ``key_hygiene.py`` (copy-paste mistakes),
+``provider_errors.py`` (what an error says about the key); the ``openai`` library.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import os
@@ -41,15 +61,18 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import openai
 
 from .key_formats import fingerprint
+from .key_hygiene import SecretValue, diagnose_key
+from .provider_errors import MAX_RETRY_AFTER, ErrorKind, classify_error, describe_error, parse_retry_after
 
 __all__ = [
-    "call_with_failover", "call_with_failover_async", "KeyPool", "KeyState", "KeyStats",
-    "NoHealthyKeyError", "NoKeysConfiguredError", "parse_retry_after",
+    "call_with_failover", "call_with_failover_async", "InvalidPoolSettingError", "KeyPool", "KeyPoolError",
+    "KeyState", "KeyStats", "MalformedKeyError", "MAX_RETRY_AFTER", "NoHealthyKeyError",
+    "NoKeysConfiguredError", "NotAKeyListError", "parse_retry_after", "UnknownKeyError",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,7 +80,7 @@ T = TypeVar("T")
 
 
 class KeyState(StrEnum):
-    """Where a key stands, from least to most serious; see the table in the module docstring."""
+    """Where a key stands; see the table in the module docstring."""
 
     OK = "ok"
     COOLING = "cooling"
@@ -65,14 +88,36 @@ class KeyState(StrEnum):
     RETIRED = "retired"
 
 
-_SEVERITY = {state: rank for rank, state in enumerate(KeyState)}
+# Least to most serious, written out: a new verdict replaces the old one only if it is at least as
+# serious (waiting will not revive a parked key; topping up billing will not revive a retired one).
+_SEVERITY = {KeyState.OK: 0, KeyState.COOLING: 1, KeyState.PARKED: 2, KeyState.RETIRED: 3}
 
 
-class NoKeysConfiguredError(ValueError):
+class KeyPoolError(Exception):
+    """Base class of this module's errors."""
+
+
+class NoKeysConfiguredError(KeyPoolError, ValueError):
     """The pool was given no usable key (none set, or all empty)."""
 
 
-class NoHealthyKeyError(RuntimeError):
+class NotAKeyListError(KeyPoolError, TypeError):
+    """The pool was given something other than a list of keys or a ``{label: key}`` mapping."""
+
+
+class MalformedKeyError(KeyPoolError, ValueError):
+    """A configured key has a copy-paste mistake; the message names its label, never its value."""
+
+
+class InvalidPoolSettingError(KeyPoolError, ValueError):
+    """A cooldown that is negative, infinite or not a number."""
+
+
+class UnknownKeyError(KeyPoolError, KeyError):
+    """A key (or fingerprint) that this pool does not hold."""
+
+
+class NoHealthyKeyError(KeyPoolError, RuntimeError):
     """No key can serve this request now.
 
     retry_in: seconds until the earliest cooling key is usable again (0 if a key is usable but was
@@ -125,72 +170,52 @@ class _Slot:
                         self.last_error)
 
 
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
-
-    `now` is the wall-clock time (``time.time()``) used for the date form. Returns ``None`` when
-    no header holds a usable value; a time in the past gives 0.
-    """
-    lower = {name.lower(): value for name, value in headers.items()}
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            seconds = float(lower.get(name, "").strip()) / divisor
-        except ValueError:
-            continue
-        if math.isfinite(seconds):
-            return max(seconds, 0.0)
-    parsed = email.utils.parsedate_tz(lower.get("retry-after", ""))
-    if parsed is None:
-        return None
-    wall = time.time() if now is None else now
-    return max(email.utils.mktime_tz(parsed) - wall, 0.0)
-
-
-def _describe(error: BaseException) -> str:
-    # Type, status and code only: the SDK's message for a 401 echoes part of the key.
-    status = getattr(error, "status_code", None)
-    code = getattr(error, "code", None)
-    return " ".join(str(part) for part in (type(error).__name__, status, code) if part)
-
-
 class KeyPool:
     """Round-robin over healthy keys. Safe to share between threads and between coroutines.
 
-    keys: the keys, or ``{label: key}`` (labels such as variable names show up in stats). Keys are
-    stripped; empty ones and duplicates are dropped (the first label wins).
+    keys: a list of keys, or ``{label: key}`` (labels such as variable names show up in stats); a
+    key may be a ``str`` or a ``SecretStr``. Keys are stripped; empty ones and duplicates are
+    dropped (the first label wins); a key with another copy-paste mistake is refused.
     clock: monotonic seconds (inject a fake one in tests); wall_clock: for ``Retry-After`` dates.
-    default_cooldown: seconds a rate-limited key rests when the 429 carries no ``Retry-After``.
+    default_cooldown: seconds a rate-limited key rests when the 429 carries no usable ``Retry-After``.
     transient_cooldown: seconds a key rests after a 5xx or connection error (not the key's fault).
+    max_retry_after: the longest rest a ``Retry-After`` can ask for (see the module docstring).
     """
 
     def __init__(
         self,
-        keys: Iterable[str] | Mapping[str, str],
+        keys: Iterable[str | SecretValue] | Mapping[str, str | SecretValue],
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         default_cooldown: float = 30.0,
         transient_cooldown: float = 1.0,
+        max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
-        labelled = keys if isinstance(keys, Mapping) else {f"key {n}": k for n, k in enumerate(keys, 1)}
-        distinct: dict[str, str] = {}  # key -> label
-        for label, raw in labelled.items():
-            distinct.setdefault(raw.strip(), label)
-        distinct.pop("", None)
-        if not distinct:
-            raise NoKeysConfiguredError("KeyPool needs at least one non-empty key")
-        self._slots = [_Slot(key, label, fingerprint(key)) for key, label in distinct.items()]
+        settings = {"default_cooldown": default_cooldown, "transient_cooldown": transient_cooldown,
+                    "max_retry_after": max_retry_after}
+        for name, seconds in settings.items():
+            if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
+                raise InvalidPoolSettingError(f"{name} must be a finite number of seconds >= 0, "
+                                              f"got {seconds!r}")
+        self._slots = [_Slot(key, label, fingerprint(key)) for key, label in _distinct_keys(keys).items()]
         self._clock, self._wall_clock = clock, wall_clock
         self.default_cooldown, self.transient_cooldown = default_cooldown, transient_cooldown
+        self.max_retry_after = max_retry_after
         self._cursor = 0
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, prefix: str, environ: Mapping[str, str] = os.environ, **options: Any) -> KeyPool:
+    def from_env(
+        cls, prefix: str, environ: Mapping[str, str] = os.environ, *,
+        clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+        default_cooldown: float = 30.0, transient_cooldown: float = 1.0,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ) -> KeyPool:
         """A pool of `prefix` and `prefix`_1, `prefix`_2, ... (no upper limit, gaps allowed).
 
         Values are stripped; empty ones and duplicates are dropped, so `len` counts distinct keys.
-        `options` go to `KeyPool` (``clock=``, ``default_cooldown=``, ...).
+        The other arguments are `KeyPool`'s.
         """
         numbered = re.compile(rf"{re.escape(prefix)}_(\d+)")
         by_number = sorted((int(m.group(1)), name) for name in environ if (m := numbered.fullmatch(name)))
@@ -198,7 +223,8 @@ class KeyPool:
         found = {name: environ[name] for name in names if name in environ}
         if not any(value.strip() for value in found.values()):
             raise NoKeysConfiguredError(f"no API key found: set {prefix} or {prefix}_1, {prefix}_2, ...")
-        return cls(found, **options)
+        return cls(found, clock=clock, wall_clock=wall_clock, default_cooldown=default_cooldown,
+                   transient_cooldown=transient_cooldown, max_retry_after=max_retry_after)
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -224,23 +250,29 @@ class KeyPool:
         return self.acquire()
 
     def record_failure(self, key: str, error: BaseException) -> bool:
-        """Update `key`'s state from `error`; return False if the error is not about the key."""
-        verdict = self._classify(error)
-        if verdict is None:
-            return False
-        state, rest = verdict
-        described = _describe(error)
+        """Update `key`'s state from `error`; return False if the error is not about the key.
+
+        True means: try another key for this call. That includes a missing scope, which leaves
+        the key in service (see the module docstring).
+        """
+        kind = classify_error(error)
+        if kind is None or kind in (ErrorKind.REQUEST, ErrorKind.UNSENDABLE):
+            return False  # the same with every key: a 404, a bad header of the caller's
+        state, rest = self._verdict(kind, error)
+        described = describe_error(error) + (" (missing scope)" if kind is ErrorKind.MISSING_SCOPE else "")
         with self._lock:
             slot, now = self._find(key), self._clock()
             slot.failures += 1
             slot.last_error = described
             before = slot.state_at(now)
-            # Never soften a verdict: a late 429 must not revive a retired key, nor shorten a rest.
-            if _SEVERITY[state] >= _SEVERITY[before]:
+            if _SEVERITY[state] >= _SEVERITY[before]:  # never soften a verdict, nor shorten a rest
                 slot.state, slot.usable_at = state, max(slot.usable_at, now + rest)
         if _SEVERITY[state] > _SEVERITY[before]:  # log a change once, not once per request in flight
             level = logging.INFO if state is KeyState.COOLING else logging.WARNING  # waiting won't help
             log.log(level, "key %s (%s) is now %s after %s", slot.fingerprint, slot.label, state, described)
+        elif kind is ErrorKind.MISSING_SCOPE:
+            log.info("key %s (%s) stays %s after %s: fine for other calls", slot.fingerprint, slot.label,
+                     before, described)
         return True
 
     def reinstate(self, key_or_fingerprint: str) -> None:
@@ -259,20 +291,22 @@ class KeyPool:
         for slot in self._slots:
             if key_or_fingerprint in (slot.key, slot.fingerprint):
                 return slot
-        raise KeyError(f"no key {fingerprint(key_or_fingerprint)} (by key or fingerprint) in this pool")
+        raise UnknownKeyError(f"no key {fingerprint(key_or_fingerprint)} (by key or fingerprint) "
+                              "in this pool")
 
-    def _classify(self, error: BaseException) -> tuple[KeyState, float] | None:
-        """The state an error puts its key in, and for how long; None if the key is not to blame."""
-        if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+    def _verdict(self, kind: ErrorKind, error: BaseException) -> tuple[KeyState, float]:
+        """The state an error of `kind` puts its key in, and for how long."""
+        if kind is ErrorKind.INVALID_KEY:
             return KeyState.RETIRED, 0.0
-        if isinstance(error, openai.RateLimitError):
-            if "insufficient_quota" in (error.code, error.type):
-                return KeyState.PARKED, 0.0
-            wait = parse_retry_after(error.response.headers, now=self._wall_clock())
+        if kind is ErrorKind.QUOTA:
+            return KeyState.PARKED, 0.0
+        if kind is ErrorKind.RATE_LIMIT and isinstance(error, openai.APIStatusError):
+            headers = error.response.headers
+            wait = parse_retry_after(headers, now=self._wall_clock(), cap=self.max_retry_after)
             return KeyState.COOLING, self.default_cooldown if wait is None else wait
-        status = getattr(error, "status_code", None) or 0
-        transient = isinstance(error, openai.APIConnectionError) or status >= 500 or status == 408
-        return (KeyState.COOLING, self.transient_cooldown) if transient else None
+        if kind is ErrorKind.MISSING_SCOPE:
+            return KeyState.OK, 0.0
+        return KeyState.COOLING, self.transient_cooldown
 
     def _no_healthy_key(self, now: float, *, tried: int) -> NoHealthyKeyError:
         states = Counter(str(slot.state_at(now)) for slot in self._slots)
@@ -280,8 +314,8 @@ class KeyPool:
         cooling = [slot for slot in self._slots if slot.state_at(now) is KeyState.COOLING]
         if states[KeyState.OK]:
             return NoHealthyKeyError(
-                f"every usable key was already tried once by this call ({tried} tried; {summary})",
-                retry_in=0.0, states=states)
+                f"every usable key was already tried once by this call ({tried} tried; {summary}); "
+                "the last failure is chained", retry_in=0.0, states=states)
         if cooling:
             first = min(cooling, key=lambda slot: slot.usable_at)
             wait = first.usable_at - now
@@ -291,6 +325,32 @@ class KeyPool:
         return NoHealthyKeyError(
             f"no healthy key ({summary}) and waiting will not help: parked keys need quota "
             "(check billing), retired keys need replacing", retry_in=None, states=states)
+
+
+def _distinct_keys(keys: object) -> dict[str, str]:
+    """``{key: label}`` of the stripped, non-empty, distinct keys; refuses a bare string or a bad key."""
+    if isinstance(keys, str | bytes | bytearray) or not isinstance(keys, Iterable):
+        raise NotAKeyListError(f"KeyPool takes a list of keys or a {{label: key}} mapping, not a "
+                               f"{type(keys).__name__}: for one key, write KeyPool([key])")
+    labelled = keys if isinstance(keys, Mapping) else {f"key {n}": k for n, k in enumerate(keys, 1)}
+    distinct: dict[str, str] = {}
+    problems: list[str] = []
+    for label, raw in labelled.items():
+        if isinstance(raw, SecretValue) and not isinstance(raw, str):
+            raw = raw.get_secret_value()
+        if not isinstance(raw, str):
+            raise NotAKeyListError(f"{label} is a {type(raw).__name__}, not a key (str or SecretStr)")
+        key = raw.strip()
+        findings = diagnose_key(key) if key else []
+        if findings:
+            problems.append(f"{label}: {findings[0]}")
+        elif key:
+            distinct.setdefault(key, str(label))
+    if problems:
+        raise MalformedKeyError("KeyPool refuses keys with a copy-paste mistake: " + "; ".join(problems))
+    if not distinct:
+        raise NoKeysConfiguredError("KeyPool needs at least one non-empty key")
+    return distinct
 
 
 def call_with_failover(pool: KeyPool, fn: Callable[[str], T]) -> T:

@@ -1,22 +1,45 @@
 """A fake OpenAI-compatible provider, so the tutorial runs with no key and no network.
 
-`FakeProvider` answers the real ``openai`` SDK at the HTTP layer (through ``httpx2.MockTransport``),
-so every error you see is the SDK's own exception class, raised from a real status code, body
-and headers, exactly as it would be against the real service::
+`FakeProvider` answers the real ``openai`` SDK at the HTTP layer, so every error you see is the
+SDK's own exception class, raised from a real status code, body and headers, exactly as it would
+be against the real service::
 
     provider = FakeProvider({"sk-proj-FAKE...": "ok", "sk-proj-FAKE...2": "rate_limited"})
     client = provider.client("sk-proj-FAKE...")
     client.models.list()
 
-Each key has a behaviour: ``ok``, ``invalid`` (401), ``forbidden`` (403), ``rate_limited``
-(429 with ``Retry-After``), ``quota_exhausted`` (429 ``insufficient_quota``), ``server_error``
-(500) or ``unreachable`` (the connection fails). A key the provider does not know gets 401, as
-a revoked key would. A behaviour may also be a list, consumed one request at a time (the last one
-stays), to script a story: ``["ok", "ok", "rate_limited", "ok"]``.
+Each key has a behaviour (`BEHAVIOURS`):
+
+- ``ok``; ``invalid`` (401, as a revoked key); ``forbidden`` (403);
+- ``missing_scope``: a restricted key without "Models: Read": ``models`` requests get OpenAI's 401
+  "Missing scopes: api.model.read", chat completions work;
+- ``rate_limited``: 429 with ``Retry-After``;
+- ``quota_exhausted``: 429 ``insufficient_quota`` (OpenAI's older answer), and OpenAI's current
+  codes, each a 429 of type ``insufficient_quota``: ``credit_balance_exhausted``,
+  ``organization_spend_limit_exceeded``, ``project_spend_limit_exceeded``,
+  ``organization_usage_limit_exceeded``;
+- other providers' spent budgets: ``insufficient_credits`` (OpenRouter's 402) and ``usage_limits``
+  (Anthropic's 400);
+- ``server_error`` (500) or ``unreachable`` (the connection fails).
+
+A key the provider does not know gets 401. A behaviour may also be a list, consumed one request at
+a time (the last one stays), to script a story: ``["ok", "ok", "rate_limited", "ok"]``.
+
+**Never kinder than the real client.** ``httpx2.MockTransport`` hands the request to the fake
+without the checks a real connection makes, so a key with a trailing newline would get a polite
+401. Over a real socket (openai 3.51.0, httpx2 2.16.2) the HTTP library (h11) refuses to write that
+header, and the SDK raises ``APIConnectionError("Connection error.")`` whose *chained* exception,
+``LocalProtocolError: Illegal header value b'Bearer sk-...\\n'``, holds the whole key. The fake
+runs the same h11 check before answering and raises the same chain. (A non-ASCII character, a
+zero-width space or a typographic quote, fails earlier, in the SDK, with ``UnicodeEncodeError``
+whose ``.object`` is the whole header; a leading space, a space or tab inside, or ASCII quotes reach
+the server, which answers 401: see ``key_hygiene.py`` for the whole list.)
+``tests/test_mock_provider.py`` checks each case against the real SDK and a local HTTP server.
 
 Every request is recorded by the *fingerprint* of its key, never the key itself.
 
-Needs: ``key_formats.py`` (fingerprints), and the ``openai`` and ``httpx2`` libraries.
+Needs: ``key_formats.py`` (fingerprints), and the ``openai``, ``httpx2``, ``httpcore2`` and ``h11``
+libraries (the last two come with ``httpx2``).
 """
 
 from __future__ import annotations
@@ -24,31 +47,55 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+import h11
+import httpcore2
 import httpx2
 import openai
 
 from .key_formats import fingerprint
 
 __all__ = [
-    "BASE_URL", "Behaviour", "BEHAVIOURS", "CREATED", "FakeProvider", "MODEL_IDS", "RecordedRequest",
-    "UnknownBehaviourError",
+    "BASE_URL", "Behaviour", "BEHAVIOURS", "CREATED", "FakeProvider", "FakeProviderError", "MODEL_IDS",
+    "OPENAI_QUOTA_BEHAVIOURS", "RecordedRequest", "UnknownBehaviourError", "WireCheckingTransport",
 ]
 
 Behaviour = Literal[
-    "ok", "invalid", "forbidden", "rate_limited", "quota_exhausted", "server_error", "unreachable"
+    "ok", "invalid", "forbidden", "missing_scope", "rate_limited", "quota_exhausted",
+    "credit_balance_exhausted", "organization_spend_limit_exceeded", "project_spend_limit_exceeded",
+    "organization_usage_limit_exceeded", "insufficient_credits", "usage_limits", "server_error",
+    "unreachable",
 ]
 BEHAVIOURS: tuple[str, ...] = get_args(Behaviour)
+# The behaviours that answer like OpenAI's spent budgets: a 429 of type insufficient_quota, with the
+# older code insufficient_quota ("quota_exhausted") or one of the current codes (named as the code).
+OPENAI_QUOTA_BEHAVIOURS = ("quota_exhausted", "credit_balance_exhausted", "organization_spend_limit_exceeded",
+                      "project_spend_limit_exceeded", "organization_usage_limit_exceeded")
 
 BASE_URL = "https://fake-llm.invalid/v1"  # .invalid never resolves: nothing can leave the machine
 MODEL_IDS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "text-embedding-3-small")
 CREATED = 1_764_201_600  # a fixed timestamp keeps every response, and so every notebook output, stable
 
+_QUOTA_MESSAGE = ("You exceeded your current quota, please check your plan and billing details. For more "
+                  "information on this error, read the docs: "
+                  "https://platform.openai.com/docs/guides/error-codes/api-errors.")
+_SCOPE_MESSAGE = ("You have insufficient permissions for this operation. Missing scopes: api.model.read. "
+                  "Check that you have the correct role in your organization (Reader, Writer, Owner) and "
+                  "project (Member, Owner), and if you're using a restricted API key, that it has the "
+                  "necessary scopes.")
+_ANTHROPIC_LIMITS = ("You have reached your specified API usage limits. You will regain access on "
+                     "2025-12-01 at 00:00 UTC.")
+_OPENROUTER_CREDITS = "Insufficient credits. Add more using https://openrouter.ai/credits"
 
-class UnknownBehaviourError(ValueError):
+
+class FakeProviderError(Exception):
+    """Base class of this module's errors."""
+
+
+class UnknownBehaviourError(FakeProviderError, ValueError):
     """A behaviour name that FakeProvider does not know."""
 
 
@@ -62,10 +109,37 @@ class RecordedRequest:
     status: int
 
 
+class WireCheckingTransport(httpx2.MockTransport):
+    """``httpx2.MockTransport`` that first checks the request as a real HTTP/1.1 connection does."""
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        _check_on_the_wire(request)
+        return super().handle_request(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        _check_on_the_wire(request)
+        return await super().handle_async_request(request)
+
+
+def _check_on_the_wire(request: httpx2.Request) -> None:
+    """Raise what httpx2's real transport raises for a request h11 will not write.
+
+    The chain is the real one: httpx2.LocalProtocolError <- httpcore2.LocalProtocolError <-
+    h11.LocalProtocolError (httpx2/_transports/default.py and httpcore2/_exceptions.py map it so).
+    """
+    try:
+        try:
+            h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+        except h11.LocalProtocolError as exc:
+            raise httpcore2.LocalProtocolError(exc) from exc
+    except httpcore2.LocalProtocolError as exc:
+        raise httpx2.LocalProtocolError(str(exc)) from exc
+
+
 def _error(
     status: int, message: str, type_: str, code: str | None, headers: Mapping[str, str] | None = None
 ) -> httpx2.Response:
-    """An error response shaped like the real provider's: ``{"error": {message, type, param, code}}``."""
+    """An error response shaped like OpenAI's: ``{"error": {message, type, param, code}}``."""
     body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return httpx2.Response(status, json=body, headers=dict(headers or {}))
 
@@ -118,23 +192,29 @@ class FakeProvider:
 
     # -- clients -----------------------------------------------------------------------------
 
-    def client(self, api_key: Any, **openai_kwargs: Any) -> openai.OpenAI:
+    # `openai_kwargs` are passed on to the SDK's constructor as they are (timeout, default_headers, ...):
+    # its own signature types them.
+    def client(self, api_key: str | Callable[[], str], **openai_kwargs: Any) -> openai.OpenAI:
         """A real ``openai.OpenAI`` whose HTTP traffic goes to this fake.
 
         `api_key` may be a string or a callable (the SDK resolves it before each request).
-        The SDK's own retries are off by default (``max_retries=0``): they would sleep for the
-        ``Retry-After`` time; pass ``max_retries=2`` to watch them.
+        `openai_kwargs` go to ``openai.OpenAI``. The SDK's own retries are off by default
+        (``max_retries=0``): they would sleep for the ``Retry-After`` time; pass ``max_retries=2``
+        to watch them.
         """
-        return openai.OpenAI(**self._sdk_options(api_key, httpx2.Client, openai_kwargs))
+        openai_kwargs.setdefault("max_retries", 0)
+        http_client = httpx2.Client(transport=WireCheckingTransport(self.handle))
+        return openai.OpenAI(api_key=api_key, base_url=self.base_url, http_client=http_client,
+                             **openai_kwargs)
 
-    def async_client(self, api_key: Any, **openai_kwargs: Any) -> openai.AsyncOpenAI:
-        """The ``openai.AsyncOpenAI`` twin of `client`."""
-        return openai.AsyncOpenAI(**self._sdk_options(api_key, httpx2.AsyncClient, openai_kwargs))
-
-    def _sdk_options(self, api_key: Any, http_client: type, openai_kwargs: dict[str, Any]) -> dict[str, Any]:
-        transport = httpx2.MockTransport(self.handle)
-        return {"max_retries": 0, **openai_kwargs, "api_key": api_key, "base_url": self.base_url,
-                "http_client": http_client(transport=transport)}
+    def async_client(
+        self, api_key: str | Callable[[], Awaitable[str]], **openai_kwargs: Any
+    ) -> openai.AsyncOpenAI:
+        """The ``openai.AsyncOpenAI`` twin of `client` (a callable key must be a coroutine function)."""
+        openai_kwargs.setdefault("max_retries", 0)
+        http_client = httpx2.AsyncClient(transport=WireCheckingTransport(self.handle))
+        return openai.AsyncOpenAI(api_key=api_key, base_url=self.base_url, http_client=http_client,
+                                  **openai_kwargs)
 
     # -- what was asked ----------------------------------------------------------------------
 
@@ -146,7 +226,7 @@ class FakeProvider:
     # -- the HTTP side -----------------------------------------------------------------------
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
-        """Answer one HTTP request as the real provider would (the MockTransport handler)."""
+        """Answer one HTTP request as the real provider would (the transport's handler)."""
         api_key = _bearer_token(request)
         behaviour = self._next_behaviour(api_key)
         if behaviour == "unreachable":
@@ -179,23 +259,37 @@ class FakeProvider:
             return _error(401, f"Incorrect API key provided: {_masked(api_key)}. You can find your API "
                           "key at https://platform.openai.com/account/api-keys.",
                           "invalid_request_error", "invalid_api_key")
+        refusal = self._refusal(request, behaviour)
+        return refusal if refusal is not None else self._route(request)
+
+    def _refusal(self, request: httpx2.Request, behaviour: str | None) -> httpx2.Response | None:
+        """The error answer for `behaviour`, or None when the request is served."""
         if behaviour == "forbidden":
             return _error(403, "You have insufficient permissions for this operation.",
                           "invalid_request_error", "insufficient_permissions")
+        if behaviour == "missing_scope" and request.url.path.removeprefix("/v1").startswith("/models"):
+            return _error(401, _SCOPE_MESSAGE, "invalid_request_error", None)
         if behaviour == "rate_limited":
-            headers = {"retry-after": f"{self.retry_after:g}",
-                       "retry-after-ms": f"{self.retry_after * 1000:.0f}",
-                       "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0"}
-            return _error(429, "Rate limit reached for requests per min (RPM): Limit 3, Used 3, "
-                          f"Requested 1. Please try again in {self.retry_after:g}s.",
-                          "requests", "rate_limit_exceeded", headers)
-        if behaviour == "quota_exhausted":
-            return _error(429, "You exceeded your current quota, please check your plan and billing "
-                          "details.", "insufficient_quota", "insufficient_quota")
+            return self._rate_limited()
+        if behaviour in OPENAI_QUOTA_BEHAVIOURS:
+            code = "insufficient_quota" if behaviour == "quota_exhausted" else behaviour
+            return _error(429, _QUOTA_MESSAGE, "insufficient_quota", code)
+        if behaviour == "insufficient_credits":  # OpenRouter's shape: a number as the code
+            return httpx2.Response(402, json={"error": {"code": 402, "message": _OPENROUTER_CREDITS}})
+        if behaviour == "usage_limits":  # Anthropic's shape
+            body = {"type": "error", "error": {"type": "invalid_request_error", "message": _ANTHROPIC_LIMITS}}
+            return httpx2.Response(400, json=body)
         if behaviour == "server_error":
             return _error(500, "The server had an error while processing your request. Sorry about that!",
                           "server_error", None)
-        return self._route(request)
+        return None
+
+    def _rate_limited(self) -> httpx2.Response:
+        headers = {"retry-after": f"{self.retry_after:g}", "retry-after-ms": f"{self.retry_after * 1000:.0f}",
+                   "x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0"}
+        return _error(429, "Rate limit reached for requests per min (RPM): Limit 3, Used 3, "
+                      f"Requested 1. Please try again in {self.retry_after:g}s.",
+                      "requests", "rate_limit_exceeded", headers)
 
     def _route(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path.removeprefix("/v1")
@@ -212,20 +306,25 @@ class FakeProvider:
         return _error(404, f"Unknown request URL: {request.method} {request.url.path}.",
                       "invalid_request_error", "unknown_url")
 
-    def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _completion(self, body: object) -> dict[str, object]:
+        """A chat completion for the request's JSON `body`, with a ``usage`` block."""
         with self._lock:
             self._completions += 1
             number = self._completions
-        prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+        request = body if isinstance(body, dict) else {}
+        messages = [m for m in request.get("messages", []) if isinstance(m, dict)]
+        prompt = " ".join(str(m.get("content", "")) for m in messages)
         words = f"This is a fake reply from the tutorial's provider to: {prompt}".split()
-        limit = body.get("max_completion_tokens") or body.get("max_tokens") or len(words)
+        asked = request.get("max_completion_tokens") or request.get("max_tokens")
+        limit = asked if isinstance(asked, int) else len(words)
         reply, finish = words[:limit], "stop" if limit >= len(words) else "length"
-        prompt_tokens = len(prompt.split()) + 4 * len(body.get("messages", []))
+        prompt_tokens = len(prompt.split()) + 4 * len(messages)
+        model = request.get("model")
         return {
             "id": f"chatcmpl-fake-{number:06d}",
             "object": "chat.completion",
             "created": CREATED,
-            "model": body.get("model", MODEL_IDS[0]),
+            "model": model if isinstance(model, str) else MODEL_IDS[0],
             "choices": [{"index": 0, "finish_reason": finish,
                          "message": {"role": "assistant", "content": " ".join(reply)}}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply),
@@ -233,7 +332,7 @@ class FakeProvider:
         }
 
 
-def _model(model_id: str) -> dict[str, Any]:
+def _model(model_id: str) -> dict[str, object]:
     return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "fake-provider"}
 
 

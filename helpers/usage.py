@@ -1,10 +1,18 @@
 """A client-side spending guard: count what responses say they used, warn early, stop at a limit.
 
-The provider's dashboard has budgets and alert e-mails. They act late, per organisation or
-project, and may not stop requests at all (OpenAI's monthly budget only alerts). `UsageBudget`
-acts in your process, per request: it reads the ``usage`` block of each chat completion, calls
-your alert hook once when a threshold is crossed, and refuses further calls once the hard limit is
-reached::
+Providers have spending controls of their own, and you should set them. At OpenAI, budgets and
+alerts e-mail you, and organizations and projects can also set a **hard spend limit**:
+requests past it get a 429 of type ``insufficient_quota`` with the code
+``organization_spend_limit_exceeded`` or ``project_spend_limit_exceeded``
+(https://help.openai.com/en/articles/6614457). The pinned SDK manages them with an admin key:
+``client.admin.organization.spend_limit`` and ``client.admin.organization.projects.spend_limit``
+(retrieve / update / delete; ``openai/resources/admin/organization/spend_limit.py`` and
+``.../projects/spend_limit.py`` in openai 3.51.0), next to ``spend_alerts``. A sound setup: a hard
+limit on each development project, alerts on the rest.
+
+`UsageBudget` is the guard you control and can test. It acts in your process, per request and per
+key if you like: it reads the ``usage`` block of each chat completion, calls your alert hook once
+when a threshold is crossed, and refuses further calls once the hard limit is reached::
 
     budget = UsageBudget(limit=50_000, alert_at=0.8, on_alert=notify_team)
     ask = budget.metered(lambda key: client.with_options(api_key=key).chat.completions.create(...))
@@ -13,27 +21,54 @@ reached::
 It counts tokens by default; pass ``measure=`` to count money instead (your model's prices).
 With ``per_key=True`` every key (by fingerprint) has its own budget; otherwise one for the pool.
 It is a guard, not an accountant: the figures are what this process saw, and a limit stops the
-*next* call (the tokens of the call that crossed it are already spent).
+*next* call (the tokens of the call that crossed it are already spent). It fails closed: an amount
+that is not a finite number >= 0 (a ``measure`` that returns NaN for a model without a price, say)
+is refused, and its scope refuses every call until `UsageBudget.reset`, instead of silently
+counting nothing.
+
+Needs: ``key_formats.py`` (fingerprints); no library.
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Protocol, SupportsFloat, TypeVar
 
 from .key_formats import fingerprint
 
 __all__ = [
-    "BudgetAlert", "BudgetExceededError", "MissingUsageError", "POOL", "total_tokens", "UsageBudget",
+    "BudgetAlert", "BudgetExceededError", "BudgetSettingError", "InvalidUsageError", "MissingUsageError",
+    "POOL", "ScopeError", "TokenUsage", "total_tokens", "Usage", "UsageBudget", "UsageBudgetError",
 ]
 
 T = TypeVar("T")
 POOL = "pool"  # the scope name when the budget is shared by every key
 
 
-class BudgetExceededError(RuntimeError):
+class TokenUsage(Protocol):
+    """The ``usage`` block of a chat completion (``openai.types.CompletionUsage`` is one)."""
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def completion_tokens(self) -> int: ...
+
+    @property
+    def total_tokens(self) -> int: ...
+
+
+Usage = TokenUsage | Mapping[str, int]  # what a `measure` receives: the SDK's object, or a dict
+
+
+class UsageBudgetError(Exception):
+    """Base class of this module's errors."""
+
+
+class BudgetExceededError(UsageBudgetError, RuntimeError):
     """The hard limit is reached: no more calls in this scope until `UsageBudget.reset`."""
 
     def __init__(self, scope: str, used: float, limit: float) -> None:
@@ -45,8 +80,20 @@ class BudgetExceededError(RuntimeError):
         self.scope, self.used, self.limit = scope, used, limit
 
 
-class MissingUsageError(ValueError):
+class InvalidUsageError(UsageBudgetError, ValueError):
+    """An amount that is not a finite number >= 0: the scope refuses calls until `UsageBudget.reset`."""
+
+
+class MissingUsageError(UsageBudgetError, ValueError):
     """A response without ``usage`` (e.g. a stream without ``stream_options={"include_usage": True}``)."""
+
+
+class BudgetSettingError(UsageBudgetError, ValueError):
+    """A limit or alert threshold that makes no sense (zero, negative, infinite, NaN)."""
+
+
+class ScopeError(UsageBudgetError, ValueError):
+    """A per-key budget was asked about without the key."""
 
 
 @dataclass(frozen=True)
@@ -59,19 +106,23 @@ class BudgetAlert:
     threshold: float
 
 
-def total_tokens(usage: Any) -> float:
+def total_tokens(usage: Usage) -> float:
     """The default measure: ``usage.total_tokens`` (works for SDK objects and plain dicts)."""
-    return float(usage["total_tokens"] if isinstance(usage, dict) else usage.total_tokens)
+    count = usage.get("total_tokens") if isinstance(usage, Mapping) else getattr(usage, "total_tokens", None)
+    if count is None:
+        raise MissingUsageError("the usage block has no total_tokens")
+    return float(count)
 
 
 class UsageBudget:
     """Counts usage per scope, alerts once at `alert_at` (a fraction of `limit`), stops at `limit`.
 
-    limit: the hard limit, in the unit of `measure` (tokens by default).
+    limit: the hard limit, in the unit of `measure` (tokens by default); finite and positive.
     alert_at: fraction of the limit at which `on_alert` is called, once per scope (0 < alert_at <= 1).
     on_alert: called with a `BudgetAlert`, outside the budget's lock (it may be slow: e-mail, Slack).
     per_key: one budget per key (by fingerprint) instead of one for the pool.
-    measure: turns a response's ``usage`` into the unit of `limit`.
+    measure: turns a response's ``usage`` into the unit of `limit`; it must return a finite number
+             >= 0 (anything else is refused, and stops the scope: see the module docstring).
     """
 
     def __init__(
@@ -81,16 +132,18 @@ class UsageBudget:
         alert_at: float = 0.8,
         on_alert: Callable[[BudgetAlert], object] | None = None,
         per_key: bool = False,
-        measure: Callable[[Any], float] = total_tokens,
+        measure: Callable[[Usage], float] = total_tokens,
     ) -> None:
-        if limit <= 0:
-            raise ValueError(f"limit must be positive, got {limit!r}")
+        if not (math.isfinite(limit) and limit > 0):
+            raise BudgetSettingError(f"limit must be a finite positive amount, got {limit!r}")
         if not 0 < alert_at <= 1:
-            raise ValueError(f"alert_at is a fraction of the limit (0 < alert_at <= 1), got {alert_at!r}")
+            raise BudgetSettingError(f"alert_at is a fraction of the limit (0 < alert_at <= 1), "
+                                     f"got {alert_at!r}")
         self.limit, self.alert_at, self.per_key = limit, alert_at, per_key
         self._on_alert, self._measure = on_alert, measure
         self._used: dict[str, float] = {}
         self._alerted: set[str] = set()
+        self._refused: dict[str, str] = {}  # scope -> why it stopped counting
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -101,7 +154,7 @@ class UsageBudget:
         if not self.per_key:
             return POOL
         if key is None:
-            raise ValueError("this budget is per key: pass the key the call used")
+            raise ScopeError("this budget is per key: pass the key the call used")
         return fingerprint(key)
 
     def used(self, key: str | None = None) -> float:
@@ -116,15 +169,19 @@ class UsageBudget:
             return dict(self._used)
 
     def check(self, key: str | None = None) -> None:
-        """Raise `BudgetExceededError` if the scope of `key` has reached the limit."""
+        """Raise `BudgetExceededError` if the scope of `key` has reached the limit, or
+        `InvalidUsageError` if it stopped counting (an invalid amount, until `reset`)."""
         scope = self.scope(key)
-        used = self.used(key)
+        with self._lock:
+            used, refused = self._used.get(scope, 0.0), self._refused.get(scope)
+        if refused is not None:
+            raise InvalidUsageError(refused)
         if used >= self.limit:
             raise BudgetExceededError(scope, used, self.limit)
 
-    def record(self, response: Any, key: str | None = None) -> float:
+    def record(self, response: object, key: str | None = None) -> float:
         """Add the response's usage to the scope of `key`; return the scope's new total."""
-        usage = response.get("usage") if isinstance(response, dict) else getattr(response, "usage", None)
+        usage = response.get("usage") if isinstance(response, Mapping) else getattr(response, "usage", None)
         if usage is None:
             raise MissingUsageError(
                 "the response has no usage to count; for streams pass "
@@ -135,8 +192,15 @@ class UsageBudget:
     def add(self, amount: float, key: str | None = None) -> float:
         """Count `amount` against the scope of `key` directly; return the scope's new total."""
         scope = self.scope(key)
+        value = _finite_amount(amount)
+        if value is None:
+            reason = (f"usage amount {amount!r} is not a finite number >= 0 (check the measure); "
+                      f"scope {scope} refuses calls until reset()")
+            with self._lock:
+                self._refused[scope] = reason
+            raise InvalidUsageError(reason)
         with self._lock:
-            used = self._used[scope] = self._used.get(scope, 0.0) + amount
+            used = self._used[scope] = self._used.get(scope, 0.0) + value
             crossed = used >= self.alert_at * self.limit and scope not in self._alerted
             if crossed:
                 self._alerted.add(scope)
@@ -147,10 +211,11 @@ class UsageBudget:
     def reset(self, key: str | None = None) -> None:
         """Start a new period: for the scope of `key`, or for every scope when `key` is None."""
         with self._lock:
-            scopes = list(self._used) if key is None else [self.scope(key)]
+            scopes = set(self._used) | set(self._refused) if key is None else {self.scope(key)}
             for scope in scopes:
                 self._used.pop(scope, None)
                 self._alerted.discard(scope)
+                self._refused.pop(scope, None)
 
     def metered(self, call: Callable[[str], T]) -> Callable[[str], T]:
         """Wrap ``call(key)``: check the budget before it, record its response after it."""
@@ -162,3 +227,14 @@ class UsageBudget:
             return response
 
         return guarded
+
+
+def _finite_amount(amount: object) -> float | None:
+    """`amount` as a float if it is a finite number >= 0 (int, float, Decimal, ...), else None."""
+    if not isinstance(amount, SupportsFloat) or isinstance(amount, str | bytes):
+        return None
+    try:
+        value = float(amount)
+    except (TypeError, ValueError, OverflowError):  # e.g. an int too large for a float
+        return None
+    return value if math.isfinite(value) and value >= 0 else None

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 
 import httpx2
 import openai
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from helpers.key_formats import fake_key, fingerprint
 from helpers.key_pool import (
+    InvalidPoolSettingError,
     KeyPool,
+    KeyPoolError,
     KeyState,
+    MalformedKeyError,
     NoHealthyKeyError,
     NoKeysConfiguredError,
+    NotAKeyListError,
+    UnknownKeyError,
     call_with_failover,
     call_with_failover_async,
-    parse_retry_after,
 )
-from helpers.mock_provider import FakeProvider
+from helpers.mock_provider import OPENAI_QUOTA_BEHAVIOURS, FakeProvider
 from tutorial.clock import FakeClock
 
 KEYS = [fake_key("openai-project", seed) for seed in range(6)]
@@ -52,10 +60,11 @@ def fail_with(provider: FakeProvider, pool: KeyPool, key: str) -> Exception:
     return caught.value
 
 
-def rate_limit_error(headers: dict[str, str], code: str = "rate_limit_exceeded") -> openai.RateLimitError:
+def rate_limit_error(headers: dict[str, str], code: str = "rate_limit_exceeded",
+                     type_: str = "requests") -> openai.RateLimitError:
     request = httpx2.Request("POST", "https://fake-llm.invalid/v1/chat/completions")
     response = httpx2.Response(429, headers=headers, request=request)
-    return openai.RateLimitError("rate limited", response=response, body={"code": code})
+    return openai.RateLimitError("rate limited", response=response, body={"code": code, "type": type_})
 
 
 def status_error(cls: type[openai.APIStatusError], status: int) -> openai.APIStatusError:
@@ -66,9 +75,13 @@ def status_error(cls: type[openai.APIStatusError], status: int) -> openai.APISta
 # -- state transitions --------------------------------------------------------------------------
 
 
+SPENT_BUDGETS = [*OPENAI_QUOTA_BEHAVIOURS, "insufficient_credits", "usage_limits"]
+
+
 @pytest.mark.parametrize(
     ("behaviour", "state"),
-    [("invalid", KeyState.RETIRED), ("forbidden", KeyState.RETIRED), ("quota_exhausted", KeyState.PARKED)],
+    [("invalid", KeyState.RETIRED), ("forbidden", KeyState.RETIRED),
+     *((behaviour, KeyState.PARKED) for behaviour in SPENT_BUDGETS)],
 )
 def test_keys_that_waiting_cannot_fix_leave_rotation_until_reinstated(behaviour, state) -> None:
     clock = FakeClock()
@@ -94,6 +107,21 @@ def test_rate_limited_key_cools_for_retry_after_then_returns() -> None:
     clock.advance(0.1)
     assert state_of(pool, A) is KeyState.OK
     assert {pool.acquire() for _ in range(6)} == {A, B}
+
+
+@pytest.mark.parametrize("code", ["credit_balance_exhausted", "project_spend_limit_exceeded",
+                                  "a_code_openai_adds_next_year"])
+def test_a_429_of_type_insufficient_quota_parks_the_key_whatever_its_code(code) -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+    error = rate_limit_error({"retry-after": "1"}, code=code, type_="insufficient_quota")
+    assert pool.record_failure(A, error)
+    assert state_of(pool, A) is KeyState.PARKED
+
+
+def test_a_quota_code_parks_the_key_even_without_the_type() -> None:
+    pool = KeyPool([A], clock=FakeClock())
+    pool.record_failure(A, rate_limit_error({}, code="organization_spend_limit_exceeded", type_="requests"))
+    assert state_of(pool, A) is KeyState.PARKED
 
 
 def test_rate_limit_without_retry_after_uses_the_default_cooldown() -> None:
@@ -127,6 +155,45 @@ def test_a_late_rate_limit_neither_revives_a_retired_key_nor_shortens_a_rest() -
     assert stats_of(pool, A).failures == 4
 
 
+def test_a_later_429_with_a_longer_retry_after_extends_a_cooling_key() -> None:
+    clock = FakeClock()
+    pool = KeyPool([A, B], clock=clock)
+    pool.record_failure(A, rate_limit_error({"retry-after": "10"}))
+    clock.advance(4)
+    pool.record_failure(A, rate_limit_error({"retry-after": "30"}))
+    assert stats_of(pool, A).usable_in == 30.0
+    clock.advance(29)
+    assert state_of(pool, A) is KeyState.COOLING
+    clock.advance(1)
+    assert state_of(pool, A) is KeyState.OK
+
+
+# The order a verdict may move in, written out here independently of the module's own table.
+SEVERITY_ORDER = [KeyState.OK, KeyState.COOLING, KeyState.PARKED, KeyState.RETIRED]
+ERRORS_FOR = {
+    KeyState.COOLING: lambda: rate_limit_error({"retry-after": "50"}),
+    KeyState.PARKED: lambda: rate_limit_error({}, code="insufficient_quota", type_="insufficient_quota"),
+    KeyState.RETIRED: lambda: status_error(openai.AuthenticationError, 401),
+}
+
+
+@pytest.mark.parametrize("first", list(ERRORS_FOR), ids=str)
+@pytest.mark.parametrize("then", list(ERRORS_FOR), ids=str)
+def test_a_verdict_only_ever_moves_to_a_more_serious_state(first, then) -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+    pool.record_failure(A, ERRORS_FOR[first]())
+    pool.record_failure(A, ERRORS_FOR[then]())
+    assert state_of(pool, A) is max(first, then, key=SEVERITY_ORDER.index)
+
+
+@given(st.lists(st.sampled_from(list(ERRORS_FOR)), min_size=1, max_size=8))
+def test_after_any_sequence_of_errors_the_key_is_in_the_most_serious_state_seen(states) -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+    for state in states:
+        pool.record_failure(A, ERRORS_FOR[state]())
+    assert state_of(pool, A) is max(states, key=SEVERITY_ORDER.index)
+
+
 def test_a_key_back_from_its_rest_cools_again_for_the_new_retry_after() -> None:
     clock = FakeClock()
     pool = KeyPool([A, B], clock=clock)
@@ -138,7 +205,7 @@ def test_a_key_back_from_its_rest_cools_again_for_the_new_retry_after() -> None:
 
 
 def test_record_failure_refuses_a_key_it_does_not_hold() -> None:
-    with pytest.raises(KeyError, match=fingerprint(C)) as caught:
+    with pytest.raises(UnknownKeyError, match=fingerprint(C)) as caught:
         KeyPool([A]).record_failure(C, rate_limit_error({}))
     assert C not in str(caught.value)
 
@@ -153,32 +220,90 @@ def test_errors_about_the_request_are_not_blamed_on_the_key() -> None:
     assert len(provider.requests) == 1  # a 404 would be the same with every key: no failover
 
 
+def test_a_header_the_http_library_refuses_is_the_callers_fault_not_the_keys() -> None:
+    provider = FakeProvider({A: "ok", B: "ok"})
+    pool = KeyPool([A, B])
+    client = provider.client(A, default_headers={"X-Trace": "run-42\n"})  # a newline: h11 refuses it
+    with pytest.raises(openai.APIConnectionError):
+        call_with_failover(pool, lambda key: client.with_options(api_key=key).models.list())
+    assert [s.state for s in pool.stats()] == [KeyState.OK, KeyState.OK]
+    assert provider.requests == []
+
+
+def test_an_exception_of_the_callers_own_code_is_raised_as_it_is() -> None:
+    pool = KeyPool([A, B])
+
+    def broken(key: str) -> None:
+        raise ValueError("a bug in the caller")
+
+    with pytest.raises(ValueError, match="a bug in the caller"):
+        call_with_failover(pool, broken)
+    assert [(s.state, s.failures) for s in pool.stats()] == [(KeyState.OK, 0), (KeyState.OK, 0)]
+
+
+# -- a missing scope is not a bad key ---------------------------------------------------------------
+
+
+def test_a_key_missing_a_scope_stays_in_service_and_the_call_moves_to_the_next_key(caplog) -> None:
+    provider = FakeProvider({A: "missing_scope", B: "ok"})
+    pool = KeyPool([A, B], clock=FakeClock())
+    with caplog.at_level(logging.INFO, logger="helpers.key_pool"):
+        listed = call_with_failover(pool, models(provider))
+    assert len(listed.data) > 0
+    assert [r.status for r in provider.requests] == [401, 200]
+    a = stats_of(pool, A)
+    assert (a.state, a.failures, a.last_error) == (KeyState.OK, 1, "AuthenticationError 401 (missing scope)")
+    assert "fine for other calls" in caplog.text and A not in caplog.text
+    client = provider.client(A)
+    chat = call_with_failover(pool, lambda key: client.with_options(api_key=key).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]))
+    assert chat.choices  # the restricted key serves the calls it may make
+    assert provider.requests[-1].key_fingerprint == fingerprint(A)
+
+
+def test_when_no_key_holds_the_scope_the_call_fails_and_every_key_stays_in_service() -> None:
+    provider = FakeProvider({A: "missing_scope", B: "missing_scope"})
+    pool = KeyPool([A, B], clock=FakeClock())
+    with pytest.raises(NoHealthyKeyError, match="already tried once") as caught:
+        call_with_failover(pool, models(provider))
+    assert isinstance(caught.value.__cause__, openai.AuthenticationError)
+    assert caught.value.retry_in == 0.0
+    assert [s.state for s in pool.stats()] == [KeyState.OK, KeyState.OK]
+
+
+def test_a_missing_scope_never_softens_an_earlier_verdict() -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+    pool.record_failure(A, rate_limit_error({"retry-after": "40"}))
+    with pytest.raises(openai.AuthenticationError) as caught:
+        FakeProvider({A: "missing_scope"}).client(A).models.list()
+    assert pool.record_failure(A, caught.value) is True
+    assert (state_of(pool, A), stats_of(pool, A).usable_in) == (KeyState.COOLING, 40.0)
+
+
 def test_reinstate_refuses_a_key_it_does_not_hold() -> None:
-    with pytest.raises(KeyError, match=fingerprint(C)):
+    with pytest.raises(UnknownKeyError, match=fingerprint(C)):
         KeyPool([A]).reinstate(C)
 
 
-# -- Retry-After ----------------------------------------------------------------------------------
+# -- Retry-After (parsed by provider_errors, capped by the pool) ----------------------------------
+
+NOW = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
 
 
-@pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [
-        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),  # milliseconds win
-        ({"Retry-After": "20"}, 20.0),
-        ({"retry-after": " 2.5 "}, 2.5),
-        ({"retry-after": "-3"}, 0.0),
-        ({"retry-after-ms": "soon", "retry-after": "7"}, 7.0),
-        ({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, 30.0),  # an HTTP date, 30 s after `now`
-        ({"retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"}, 0.0),  # a date in the past
-        ({"retry-after": "inf"}, None),
-        ({"retry-after": "tomorrow-ish"}, None),
-        ({}, None),
-    ],
-)
-def test_parse_retry_after(headers, seconds) -> None:
-    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
-    assert parse_retry_after(headers, now=now) == seconds
+@pytest.mark.parametrize("value", ["1e308", "inf", "Wed, 21 Oct 99999 07:28:00 GMT"])
+def test_an_absurd_retry_after_rests_a_key_for_the_cap_not_forever(value) -> None:
+    clock = FakeClock()
+    pool = KeyPool([A, B], clock=clock, wall_clock=lambda: NOW, max_retry_after=90)
+    pool.record_failure(A, rate_limit_error({"retry-after": value}))
+    assert stats_of(pool, A).usable_in == 90
+    clock.advance(90)
+    assert state_of(pool, A) is KeyState.OK
+
+
+def test_an_unreadable_retry_after_rests_a_key_for_the_default_cooldown() -> None:
+    pool = KeyPool([A], clock=FakeClock(), default_cooldown=12)
+    pool.record_failure(A, rate_limit_error({"retry-after": "nan"}))
+    assert stats_of(pool, A).usable_in == 12
 
 
 def test_pool_reads_an_http_date_with_its_wall_clock() -> None:
@@ -293,7 +418,66 @@ def test_from_env_keeps_each_distinct_key_once_in_variable_order(environ) -> Non
     assert [pool.acquire() for _ in expected] == expected
 
 
+def test_from_env_refuses_a_key_with_a_copy_paste_mistake_naming_the_variable_not_the_value() -> None:
+    broken = A[:20] + "\u200b" + A[20:]
+    environ = {"OPENAI_API_KEY": B, "OPENAI_API_KEY_2": "your-openai-api-key-here",
+               "OPENAI_API_KEY_3": broken}
+    with pytest.raises(MalformedKeyError) as caught:
+        KeyPool.from_env("OPENAI_API_KEY", environ)
+    message = str(caught.value)
+    assert "OPENAI_API_KEY_2: a placeholder" in message and "OPENAI_API_KEY_3: a non-ASCII" in message
+    assert A[:20] not in message and A[20:] not in message and "OPENAI_API_KEY:" not in message
+
+
+# -- what the pool accepts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [A, A.encode(), bytearray(A.encode())], ids=["str", "bytes", "bytearray"])
+def test_a_single_string_is_refused_not_split_into_one_character_keys(keys) -> None:
+    with pytest.raises(NotAKeyListError, match=r"KeyPool\(\[key\]\)") as caught:
+        KeyPool(keys)
+    assert A not in str(caught.value) and A[-8:] not in str(caught.value)
+
+
+@pytest.mark.parametrize("keys", [[A, None], {"OPENAI_API_KEY": 42}, 7])
+def test_values_that_are_not_keys_are_refused_by_label(keys) -> None:
+    with pytest.raises(NotAKeyListError) as caught:
+        KeyPool(keys)
+    assert A not in str(caught.value)
+
+
+def test_secret_str_keys_are_unwrapped() -> None:
+    pool = KeyPool({"OPENAI_API_KEY": SecretStr(A), "OPENAI_API_KEY_1": SecretStr(f" {B}\n")})
+    assert [pool.acquire() for _ in range(2)] == [A, B]
+
+
+@pytest.mark.parametrize("setting", ["default_cooldown", "transient_cooldown", "max_retry_after"])
+@pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf, "30"])
+def test_nonsense_cooldowns_are_refused_by_name(setting, seconds) -> None:
+    with pytest.raises(InvalidPoolSettingError, match=setting):
+        KeyPool([A], **{setting: seconds})
+
+
+def test_every_error_of_the_module_shares_one_base_and_keeps_its_builtin_meaning() -> None:
+    pairs = [(NoKeysConfiguredError, ValueError), (NotAKeyListError, TypeError),
+             (MalformedKeyError, ValueError), (InvalidPoolSettingError, ValueError),
+             (UnknownKeyError, KeyError), (NoHealthyKeyError, RuntimeError)]
+    for error, builtin in pairs:
+        assert issubclass(error, KeyPoolError) and issubclass(error, builtin)
+
+
 # -- round robin, threads and asyncio ----------------------------------------------------------------
+
+
+@pytest.fixture
+def racing() -> Iterator[None]:
+    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @given(st.integers(1, 6), st.integers(0, 50))
@@ -303,7 +487,7 @@ def test_round_robin_is_exactly_fair(key_count, acquires) -> None:
     assert handed == [KEYS[i % key_count] for i in range(acquires)]
 
 
-def test_eight_threads_get_exact_round_robin_counts_and_never_a_retired_key() -> None:
+def test_eight_threads_get_exact_round_robin_counts_and_never_a_retired_key(racing) -> None:
     pool = KeyPool(KEYS[:5], clock=FakeClock())
     pool.record_failure(KEYS[4], status_error(openai.AuthenticationError, 401))
     threads, per_thread = 8, 3000
@@ -325,11 +509,12 @@ def test_eight_threads_get_exact_round_robin_counts_and_never_a_retired_key() ->
     assert [s.uses for s in pool.stats()] == [6000, 6000, 6000, 6000, 0]
 
 
-def test_a_key_retired_mid_run_is_never_handed_out_afterwards() -> None:
+def test_a_key_retired_mid_run_is_never_handed_out_afterwards(racing) -> None:
     pool = KeyPool(KEYS[:4])
     victim = KEYS[1]
     revoked = threading.Event()
     violations: list[str] = []
+    seen_revoked_at: dict[int, int] = {}  # thread -> its first step after the revocation
     start = threading.Barrier(8)
     error = status_error(openai.PermissionDeniedError, 403)
 
@@ -337,6 +522,8 @@ def test_a_key_retired_mid_run_is_never_handed_out_afterwards() -> None:
         start.wait()
         for i in range(2000):
             already_revoked = revoked.is_set()
+            if already_revoked:
+                seen_revoked_at.setdefault(number, i)
             key = pool.acquire()
             if already_revoked and key == victim:
                 violations.append(f"thread {number} got the retired key at step {i}")
@@ -351,8 +538,12 @@ def test_a_key_retired_mid_run_is_never_handed_out_afterwards() -> None:
         w.join()
     assert violations == []
     assert state_of(pool, victim) is KeyState.RETIRED
+    # The race was real: other threads were part-way through when the key was retired.
+    assert any(0 < step < 2000 for thread, step in seen_revoked_at.items() if thread != 0)
+    assert 0 < stats_of(pool, victim).uses < 8 * 2000 // 4
 
 
+@pytest.mark.claims
 def test_sdk_callable_api_key_spreads_load_but_never_learns_of_failures() -> None:
     provider = FakeProvider({A: "ok", B: "ok", C: "ok"})
     pool = KeyPool([A, B, C])
@@ -394,6 +585,7 @@ def test_asyncio_many_coroutines_share_one_pool() -> None:
     assert after == Counter({fingerprint(A): 20, fingerprint(C): 20})
 
 
+@pytest.mark.claims
 def test_async_sdk_client_takes_acquire_async() -> None:
     provider = FakeProvider({A: "ok", B: "ok"})
     pool = KeyPool([A, B])

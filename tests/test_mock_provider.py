@@ -1,9 +1,17 @@
-"""Tests for helpers.mock_provider: the real SDK sees real status codes, bodies and headers."""
+"""Tests for helpers.mock_provider: the real SDK sees real status codes, bodies and headers, and a
+key the real client cannot send fails through the fake exactly as over a real socket."""
 
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
+import threading
+import traceback
+from collections.abc import Iterator
 
+import h11
+import httpx2
 import openai
 import pytest
 
@@ -11,7 +19,9 @@ from helpers.key_formats import fake_key, fingerprint
 from helpers.mock_provider import (
     BEHAVIOURS,
     MODEL_IDS,
+    OPENAI_QUOTA_BEHAVIOURS,
     FakeProvider,
+    FakeProviderError,
     RecordedRequest,
     UnknownBehaviourError,
 )
@@ -44,13 +54,18 @@ def test_replies_are_deterministic_and_respect_max_tokens() -> None:
     assert short.choices[0].finish_reason == "length"
 
 
+@pytest.mark.claims
 @pytest.mark.parametrize(
     ("behaviour", "exception", "status", "code"),
     [
         ("invalid", openai.AuthenticationError, 401, "invalid_api_key"),
         ("forbidden", openai.PermissionDeniedError, 403, "insufficient_permissions"),
         ("rate_limited", openai.RateLimitError, 429, "rate_limit_exceeded"),
+        ("missing_scope", openai.AuthenticationError, 401, None),
         ("quota_exhausted", openai.RateLimitError, 429, "insufficient_quota"),
+        *((name, openai.RateLimitError, 429, name) for name in OPENAI_QUOTA_BEHAVIOURS[1:]),
+        ("insufficient_credits", openai.APIStatusError, 402, "402"),  # OpenRouter's number, as a str
+        ("usage_limits", openai.BadRequestError, 400, None),
         ("server_error", openai.InternalServerError, 500, None),
     ],
 )
@@ -58,9 +73,40 @@ def test_each_failure_raises_the_sdks_own_exception(behaviour, exception, status
     provider = FakeProvider({KEY: behaviour})
     with pytest.raises(exception) as caught:
         provider.client(KEY).models.list()
+    assert type(caught.value) is exception
     assert caught.value.status_code == status
     assert caught.value.code == code
     assert provider.requests == [RecordedRequest("GET", "/v1/models", fingerprint(KEY), status)]
+
+
+@pytest.mark.parametrize("behaviour", OPENAI_QUOTA_BEHAVIOURS)
+def test_every_openai_quota_answer_has_the_type_insufficient_quota(behaviour) -> None:
+    with pytest.raises(openai.RateLimitError) as caught:
+        FakeProvider({KEY: behaviour}).client(KEY).models.list()
+    assert caught.value.type == "insufficient_quota"
+    assert "retry-after" not in caught.value.response.headers
+
+
+def test_other_providers_spent_budgets_have_their_own_shapes() -> None:
+    with pytest.raises(openai.APIStatusError) as credits:
+        FakeProvider({KEY: "insufficient_credits"}).client(KEY).models.list()
+    assert credits.value.message == "Error code: 402 - Insufficient credits. Add more using https://openrouter.ai/credits"
+    with pytest.raises(openai.BadRequestError) as limits:
+        FakeProvider({KEY: "usage_limits"}).client(KEY).models.list()
+    assert limits.value.type == "invalid_request_error"
+    assert "You have reached your specified API usage limits" in limits.value.message
+
+
+def test_a_key_missing_models_read_is_refused_models_but_may_chat() -> None:
+    provider = FakeProvider({KEY: "missing_scope"})
+    client = provider.client(KEY)
+    with pytest.raises(openai.AuthenticationError, match="Missing scopes: api.model.read") as caught:
+        client.models.list()
+    assert caught.value.type == "invalid_request_error"
+    with pytest.raises(openai.AuthenticationError):
+        client.models.retrieve("gpt-4o")
+    assert chat(client).choices[0].message.content
+    assert [r.status for r in provider.requests] == [401, 401, 200]
 
 
 def test_rate_limit_sends_retry_after_in_seconds_and_milliseconds() -> None:
@@ -111,6 +157,7 @@ def test_set_and_remove_change_a_key_mid_story() -> None:
 
 
 def test_unknown_behaviour_is_refused_naming_the_choices_not_the_key() -> None:
+    assert issubclass(UnknownBehaviourError, FakeProviderError)
     with pytest.raises(UnknownBehaviourError) as caught:
         FakeProvider({KEY: "sometimes"})
     message = str(caught.value)
@@ -128,6 +175,7 @@ def test_requests_are_recorded_by_fingerprint_never_by_key() -> None:
     assert KEY not in repr(provider.requests)
 
 
+@pytest.mark.claims
 def test_a_callable_api_key_is_resolved_per_request() -> None:
     provider = FakeProvider({KEY: "ok", OTHER: "ok"})
     keys = iter([KEY, OTHER, KEY])
@@ -165,3 +213,143 @@ def test_unknown_path_and_model_are_404() -> None:
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-0")
     assert client.models.retrieve("gpt-4o").id == "gpt-4o"
+
+
+# -- never kinder than the real client: keys it cannot send ---------------------------------------
+
+@pytest.fixture(scope="module")
+def real_server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 that answers like OpenAI to a key it does not know (401)."""
+    class Provider(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            error = {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                     "param": None, "code": "invalid_api_key"}
+            body = json.dumps({"error": error}).encode()
+            self.send_response(401)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chain_of(error: BaseException) -> list[type[BaseException]]:
+    """The exception and everything chained behind it, as classes."""
+    classes: list[type[BaseException]] = []
+    current: BaseException | None = error
+    while current is not None:
+        classes.append(type(current))
+        current = current.__cause__ or current.__context__
+    return classes
+
+
+def failure_of(make_client, key: str) -> BaseException:
+    with pytest.raises(Exception) as caught:
+        make_client(key).models.list()
+    return caught.value
+
+
+PASTED = {
+    "trailing newline": (KEY + "\n", openai.APIConnectionError),
+    "trailing space": (KEY + " ", openai.APIConnectionError),
+    "trailing CRLF": (KEY + "\r\n", openai.APIConnectionError),
+    "leading newline": ("\n" + KEY, openai.APIConnectionError),
+    "NUL inside": (KEY[:20] + "\x00" + KEY[20:], openai.APIConnectionError),
+    "zero-width space": (KEY[:20] + "\u200b" + KEY[20:], UnicodeEncodeError),
+    "typographic quotes": ("\u201c" + KEY + "\u201d", UnicodeEncodeError),
+    "byte-order mark": ("\ufeff" + KEY, UnicodeEncodeError),
+    "Cyrillic a": (KEY[:20] + "\u0430" + KEY[21:], UnicodeEncodeError),
+    "leading space": (" " + KEY, openai.AuthenticationError),
+    "ASCII quotes": (f'"{KEY}"', openai.AuthenticationError),
+    "tab inside": (KEY[:20] + "\t" + KEY[20:], openai.AuthenticationError),
+    "leading tab": ("\t" + KEY, openai.AuthenticationError),
+    "trailing tab": (KEY + "\t", openai.APIConnectionError),
+    "vertical tab inside": (KEY[:20] + "\x0b" + KEY[20:], openai.APIConnectionError),
+    "control character inside": (KEY[:20] + "\x01" + KEY[20:], openai.AuthenticationError),
+}
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("how", list(PASTED))
+def test_the_fake_fails_like_the_real_sdk_over_a_real_socket(real_server, how) -> None:
+    key, expected = PASTED[how]
+    real = failure_of(lambda k: openai.OpenAI(api_key=k, base_url=real_server, max_retries=0), key)
+    fake = failure_of(FakeProvider({KEY: "ok"}).client, key)  # the fake knows the clean key
+    assert chain_of(real) == chain_of(fake)
+    assert type(fake) is expected
+
+
+UNSENDABLE = [how for how, (_, expected) in PASTED.items() if expected is openai.APIConnectionError]
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("how", UNSENDABLE)
+def test_the_chained_error_of_an_unsendable_key_holds_the_whole_key(real_server, how) -> None:
+    key, _ = PASTED[how]
+    for make_client in (lambda k: openai.OpenAI(api_key=k, base_url=real_server, max_retries=0),
+                        FakeProvider({}).client):
+        error = failure_of(make_client, key)
+        assert str(error) == "Connection error."  # the SDK's own message is clean...
+        assert chain_of(error)[-1] is h11.LocalProtocolError
+        shown = "".join(traceback.format_exception(error))  # ...what a traceback prints is not
+        assert "Illegal header value" in shown and KEY[8:20] in shown and KEY[20:] in shown
+
+
+@pytest.mark.claims
+def test_a_non_ascii_key_fails_before_sending_with_the_whole_header_in_the_error(real_server) -> None:
+    key = KEY[:20] + "\u200b" + KEY[20:]
+    for make_client in (lambda k: openai.OpenAI(api_key=k, base_url=real_server, max_retries=0),
+                        FakeProvider({}).client):
+        error = failure_of(make_client, key)
+        assert isinstance(error, UnicodeEncodeError)
+        assert error.object == "Bearer " + key  # .object: what a debugger or Sentry shows
+
+
+@pytest.mark.claims
+def test_the_async_fake_fails_like_the_async_sdk_over_a_real_socket(real_server) -> None:
+    key = KEY + "\n"
+
+    async def failure(client: openai.AsyncOpenAI) -> BaseException:
+        try:
+            await client.models.list()
+        except Exception as error:
+            return error
+        raise AssertionError("the request was sent")
+
+    real = asyncio.run(failure(openai.AsyncOpenAI(api_key=key, base_url=real_server, max_retries=0)))
+    fake = asyncio.run(failure(FakeProvider({key: "ok"}).async_client(key)))
+    assert chain_of(real) == chain_of(fake) and type(fake) is openai.APIConnectionError
+
+
+def test_an_unsendable_key_reaches_the_fake_provider_never() -> None:
+    provider = FakeProvider({KEY + "\n": "ok"})
+    with pytest.raises(openai.APIConnectionError):
+        provider.client(KEY + "\n").models.list()
+    assert provider.requests == []
+
+
+def test_a_request_without_a_key_and_an_unknown_path_get_the_providers_answers() -> None:
+    provider = FakeProvider({KEY: "ok"})
+    anonymous = provider.handle(httpx2.Request("GET", f"{provider.base_url}/models"))
+    assert anonymous.status_code == 401
+    assert "didn't provide an API key" in anonymous.json()["error"]["message"]
+    nowhere = provider.handle(httpx2.Request("GET", f"{provider.base_url}/nowhere",
+                                             headers={"Authorization": f"Bearer {KEY}"}))
+    assert (nowhere.status_code, nowhere.json()["error"]["code"]) == (404, "unknown_url")
+    assert [r.key_fingerprint for r in provider.requests] == [None, fingerprint(KEY)]
+
+
+def test_a_short_unknown_key_is_masked_whole() -> None:
+    with pytest.raises(openai.AuthenticationError) as caught:
+        FakeProvider({}).client("sk-short-1234").models.list()
+    assert "****" in str(caught.value) and "1234" not in str(caught.value)

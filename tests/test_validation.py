@@ -1,14 +1,22 @@
-"""Tests for helpers.validation: each KeyCheck outcome, each diagnose_key finding, no key ever shown."""
+"""Tests for helpers.validation: each KeyCheck outcome from answers shaped like the providers', the
+reason behind it, answers that are not the API's JSON, SecretStr, and no key ever shown."""
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+import http.server
+import threading
+from collections.abc import Callable, Iterator
 
-from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint
-from helpers.mock_provider import FakeProvider
-from helpers.validation import KeyCheck, check_key, check_keys, diagnose_key
+import httpx2
+import openai
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from helpers.key_formats import fake_key, fingerprint
+from helpers.mock_provider import OPENAI_QUOTA_BEHAVIOURS, FakeProvider
+from helpers.validation import KeyCheck, check_key, check_key_report, check_keys, diagnose_key
 
 KEY = fake_key("openai-project", 1)
 
@@ -21,8 +29,11 @@ def provider_with(behaviour: str) -> FakeProvider:
     ("ok", KeyCheck.VALID),
     ("invalid", KeyCheck.INVALID),
     ("forbidden", KeyCheck.INVALID),
+    ("missing_scope", KeyCheck.MISSING_SCOPE),
     ("rate_limited", KeyCheck.RATE_LIMITED),
-    ("quota_exhausted", KeyCheck.QUOTA_EXHAUSTED),
+    *((code, KeyCheck.QUOTA_EXHAUSTED) for code in OPENAI_QUOTA_BEHAVIOURS),
+    ("insufficient_credits", KeyCheck.QUOTA_EXHAUSTED),
+    ("usage_limits", KeyCheck.QUOTA_EXHAUSTED),
     ("server_error", KeyCheck.UNREACHABLE),
     ("unreachable", KeyCheck.UNREACHABLE),
 ])
@@ -32,18 +43,165 @@ def test_check_key_tells_each_provider_answer_apart(behaviour: str, expected: Ke
     assert [r.path for r in provider.requests] == ["/v1/models"]
 
 
+@pytest.mark.parametrize(("behaviour", "words"), [
+    ("quota_exhausted", "older answer"),
+    ("credit_balance_exhausted", "no prepaid credit"),
+    ("organization_spend_limit_exceeded", "every key of the organization"),
+    ("project_spend_limit_exceeded", "a key of another project still works"),
+    ("organization_usage_limit_exceeded", "usage tier"),
+    ("insufficient_credits", "OpenRouter"),
+    ("usage_limits", "Anthropic"),
+])
+def test_the_reason_says_which_budget_is_spent_and_what_brings_access_back(behaviour, words) -> None:
+    report = check_key_report(KEY, client_factory=provider_with(behaviour).client)
+    assert report.outcome is KeyCheck.QUOTA_EXHAUSTED
+    assert words in report.reason
+    assert "waiting will not help" in report.advice
+
+
+def test_a_missing_scope_is_not_an_invalid_key_and_the_advice_names_the_scope() -> None:
+    report = check_key_report(KEY, client_factory=provider_with("missing_scope").client)
+    assert report.outcome is KeyCheck.MISSING_SCOPE
+    assert report.reason == "AuthenticationError 401: the key lacks the scope api.model.read"
+    assert "Models: Read" in report.advice and "api.model.read" in report.advice
+
+
+def test_the_reasons_never_hold_the_key_nor_the_providers_message() -> None:
+    for behaviour in ("invalid", "forbidden", "missing_scope", "rate_limited", "project_spend_limit_exceeded",
+                      "insufficient_credits", "usage_limits", "server_error", "unreachable"):
+        report = check_key_report(KEY, client_factory=provider_with(behaviour).client)
+        assert KEY[:12] not in report.reason and KEY[-4:] not in report.reason
+        assert "You have" not in report.reason and "Incorrect API key" not in report.reason
+
+
 def test_a_key_the_provider_does_not_know_is_invalid() -> None:
     provider = FakeProvider({})
     assert check_key(fake_key("openai-project", 2), client_factory=provider.client) is KeyCheck.INVALID
 
 
+# -- answers that are not the API's JSON ------------------------------------------------------------
+
+def answering(response: Callable[[httpx2.Request], httpx2.Response]) -> Callable[[str], openai.OpenAI]:
+    """A client factory whose every request gets `response(request)`."""
+    def factory(api_key: str) -> openai.OpenAI:
+        transport = httpx2.MockTransport(response)
+        return openai.OpenAI(api_key=api_key, base_url="https://proxy.invalid/v1", max_retries=0,
+                             http_client=httpx2.Client(transport=transport))
+    return factory
+
+
+BLOCK_PAGE = "<!DOCTYPE html><html><body><h1>Access denied by your organisation's proxy</h1></body></html>"
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "words"), [
+    (200, {"content-type": "text/html"}, BLOCK_PAGE, "HTML page"),
+    (200, {"content-type": "application/json"}, BLOCK_PAGE, "HTML page"),  # a portal that lies
+    (200, {"content-type": "text/html; charset=utf-8"}, "Access denied by policy", "HTML page"),
+    (200, {"content-type": "text/html"}, "", "empty body"),
+    (200, {"content-type": "application/json"}, "  \n", "empty body"),
+    (200, {"content-type": "application/json"}, '{"object": "list", "data": [', "not valid JSON"),
+    (200, {"content-type": "application/json"}, "\udcff".encode("utf-8", "surrogatepass"), "not valid JSON"),
+    (200, {"content-type": "application/json"}, '{"status": "ok"}', "not a list of models"),
+    (200, {"content-type": "application/json"}, '{"data": "none"}', "not a list of models"),
+    (200, {"content-type": "application/json"}, "[]", "not a list of models"),
+    (200, {"content-type": "application/json"}, "null", "not a list of models"),
+    (200, {"content-type": "text/plain"}, "OK", "not valid JSON"),
+    (204, {}, "", "status 204"),
+])
+def test_a_success_that_is_not_a_model_list_is_unreachable_and_says_why(status, headers, body, words) -> None:
+    content = body if isinstance(body, bytes) else body.encode()
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        status, headers=headers, content=content)))
+    assert report.outcome is KeyCheck.UNREACHABLE
+    assert words in report.reason and "base_url" in report.reason
+
+
+def test_a_404_html_page_from_a_wrong_base_url_is_unreachable() -> None:
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        404, headers={"content-type": "text/html"}, content=b"<html>Not Found</html>")))
+    assert report.outcome is KeyCheck.UNREACHABLE and "404" in report.reason
+
+
+def test_a_401_whose_body_is_a_bare_string_naming_missing_scopes_is_a_missing_scope() -> None:
+    # As seen from GET /v1/models with a token lacking api.model.read: {"error": "<text>"}.
+    text = ("You have insufficient permissions for this operation. Missing scopes: api.model.read. Check "
+            "that you have the correct role in your organization (Reader, Writer, Owner) and project "
+            "(Viewer, Member, Owner), and if you're using a restricted API key, that it has the necessary "
+            "scopes.")
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        401, json={"error": text})))
+    assert report.outcome is KeyCheck.MISSING_SCOPE and report.reason.endswith("api.model.read")
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 that answers every request with a proxy's block page."""
+    class BlockPage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = BLOCK_PAGE.encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BlockPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.claims
+def test_over_a_real_socket_the_sdk_alone_crashes_on_an_html_page_and_check_key_does_not(html_server) -> None:
+    client = openai.OpenAI(api_key=KEY, base_url=html_server, max_retries=0)
+    with pytest.raises(AttributeError):  # openai 3.51.0 parses the page as a str, then fails on it
+        client.models.list()
+    report = check_key_report(KEY, client_factory=lambda key: openai.OpenAI(
+        api_key=key, base_url=html_server, max_retries=0))
+    assert report.outcome is KeyCheck.UNREACHABLE and "HTML page" in report.reason
+
+
+# -- values that are not sent -----------------------------------------------------------------------
+
 @pytest.mark.parametrize("value", [None, "", "   ", f" {KEY}", f"{KEY}\n", f'"{KEY}"', f"'{KEY}'",
-                                   "your-openai-api-key-here", "sk-...", "<your key>",
-                                   f"OPENAI_API_KEY={KEY}", f"Bearer {KEY}", KEY[:20] + "\u200b" + KEY[20:]])
+                                   "your-openai-api-key-here", "sk-...", "<your key>", "sk-proj-XXXX...",
+                                   "REPLACE_WITH_YOUR_KEY", "sk-ant-api03-xxxx", "None",
+                                   f"OPENAI_API_KEY={KEY}", f"Bearer {KEY}", KEY[:20] + "\u200b" + KEY[20:],
+                                   KEY[:20] + "\u0430" + KEY[21:]])
 def test_a_malformed_value_is_reported_without_any_request(value: str | None) -> None:
     provider = provider_with("ok")
     assert check_key(value, client_factory=provider.client) is KeyCheck.MALFORMED
     assert provider.requests == []
+
+
+def test_a_malformed_report_gives_the_findings_as_its_reason() -> None:
+    report = check_key_report(KEY + "\n", client_factory=provider_with("ok").client)
+    assert report.reason.startswith("leading or trailing whitespace")
+
+
+@settings(max_examples=150)
+@given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40))
+def test_any_value_is_either_malformed_or_sent_and_answered(value: str) -> None:
+    # Through the fake, which refuses what a real connection refuses: no UnicodeEncodeError and no
+    # connection error ever comes out of check_key, and a value it sends reaches the provider whole.
+    provider = FakeProvider({value: "ok"})
+    outcome = check_key(value, client_factory=provider.client)
+    assert outcome in (KeyCheck.MALFORMED, KeyCheck.VALID)
+    assert len(provider.requests) == (outcome is KeyCheck.VALID)
+
+
+def test_a_secret_str_is_checked_like_its_value() -> None:
+    provider = provider_with("ok")
+    assert check_key(SecretStr(KEY), client_factory=provider.client) is KeyCheck.VALID
+    assert check_key(SecretStr(KEY + "\n"), client_factory=provider.client) is KeyCheck.MALFORMED
+    assert check_keys([SecretStr(KEY)], client_factory=provider.client) == {fingerprint(KEY): KeyCheck.VALID}
 
 
 def test_an_unfamiliar_shape_is_not_malformed_and_goes_to_the_provider() -> None:
@@ -62,6 +220,8 @@ def test_placeholders_from_the_template_are_malformed() -> None:
                      placeholders=[template_value]) is KeyCheck.MALFORMED
 
 
+# -- several keys -------------------------------------------------------------------------------------
+
 def test_check_keys_reports_a_pool_by_fingerprint_and_checks_duplicates_once() -> None:
     good, revoked, busy = (fake_key("openai-project", seed) for seed in (10, 11, 12))
     provider = FakeProvider({good: "ok", revoked: "invalid", busy: "rate_limited"})
@@ -76,62 +236,59 @@ def test_check_keys_reports_a_pool_by_fingerprint_and_checks_duplicates_once() -
     assert not any(key in repr(results) for key in (good, revoked, busy))
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    (None, "missing"),
-    ("", "empty"),
-    (f"{KEY} ", "trailing whitespace"),
-    (f"{KEY[:30]}\n{KEY[30:]}", "whitespace inside"),
-    (f'"{KEY}"', "quote"),
-    (f"\u201c{KEY}\u201d", "quote"),
-    (KEY[:9] + "\u200b" + KEY[9:], "ZERO WIDTH SPACE"),
-    ("your-openai-api-key-here", "placeholder"),
-    ("sk-xxxxxxxxxxxx", "placeholder"),
-    (f"export OPENAI_API_KEY={KEY}", "NAME=value"),
-    (f"Bearer {KEY}", "Bearer"),
-])
-def test_diagnose_key_names_each_copy_paste_mistake(value: str | None, words: str) -> None:
-    findings = diagnose_key(value)
-    assert any(words in finding for finding in findings), findings
+POOL = {fake_key("openai-project", seed): behaviour for seed, behaviour in enumerate(
+    ["ok", "invalid", "missing_scope", "rate_limited", "project_spend_limit_exceeded", "server_error"], 20)}
+GOOD = next(iter(POOL))
+VALUES = [*POOL, f"{GOOD}\n", f" {GOOD}", GOOD, "", "your-openai-api-key-here"]
 
 
-def test_diagnose_key_reads_placeholders_from_a_template() -> None:
-    template_value = "anthropic-key-goes-in-this-spot"
-    assert diagnose_key(template_value) == []
-    findings = diagnose_key(template_value, placeholders=[template_value])
-    assert findings and "placeholder" in findings[0]
+@given(st.permutations(VALUES))
+def test_check_keys_gives_the_same_verdict_whatever_the_order(values: list[str]) -> None:
+    provider = FakeProvider(POOL)
+    results = check_keys(values, client_factory=provider.client)
+    assert results == check_keys(VALUES, client_factory=FakeProvider(POOL).client)
+    # The key and its copy with a newline share a fingerprint: the damaged copy is not hidden.
+    assert results[fingerprint(GOOD)] is KeyCheck.MALFORMED
+    assert len(provider.requests) == len(POOL)
 
 
-def test_diagnose_key_spots_another_providers_key() -> None:
-    anthropic_key = fake_key("anthropic", 3)
-    findings = diagnose_key(anthropic_key, expected_provider="openai")
-    assert len(findings) == 1 and "Anthropic" in findings[0] and "openai" in findings[0]
-    assert diagnose_key(anthropic_key, expected_provider="anthropic") == []
-    assert diagnose_key(fake_key("sk-32", 3), expected_provider="deepseek") == []
-    assert diagnose_key(fake_key("sk-32", 3), expected_provider="DashScope") == []
+def test_every_outcome_has_advice() -> None:
+    assert all(outcome.advice for outcome in KeyCheck)
+    assert {outcome.name for outcome in KeyCheck} == {"VALID", "INVALID", "MISSING_SCOPE", "RATE_LIMITED",
+                                                      "QUOTA_EXHAUSTED", "UNREACHABLE", "MALFORMED"}
 
 
-def test_an_unknown_expected_provider_is_refused_with_the_choices() -> None:
-    with pytest.raises(ValueError, match="choose from: .*openai"):
-        diagnose_key(KEY, expected_provider="opnai")
+@pytest.fixture
+def counting_server() -> Iterator[tuple[str, list[str]]]:
+    """A real local server answering every request with a 429 rate limit; it records each path."""
+    paths: list[str] = []
+
+    class RateLimited(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            paths.append(self.path)
+            body = (b'{"error": {"message": "Rate limit reached", "type": "requests", '
+                    b'"code": "rate_limit_exceeded"}}')
+            self.send_response(429)
+            self.send_header("content-type", "application/json")
+            self.send_header("retry-after", "0.01")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RateLimited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", paths
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def test_generic_shapes_are_not_a_provider_mismatch() -> None:
-    assert diagnose_key(fake_key("sk-generic", 1), expected_provider="openai") == []
-
-
-@pytest.mark.parametrize("fmt", [f for f in KEY_FORMATS if not f.context], ids=lambda f: f.name)
-def test_each_clean_fake_key_has_no_finding_for_its_own_provider(fmt) -> None:
-    provider = fmt.provider.split("/")[0]
-    expected = None if fmt.name in {"sk-generic", "jwt"} else provider
-    assert diagnose_key(fmt.fake(5), expected_provider=expected) == []
-
-
-key_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2100), min_size=12, max_size=60)
-
-
-@given(core=key_text, pad=st.sampled_from(["", " ", "\n", '"', "'", "\u200b"]))
-def test_no_finding_ever_quotes_the_value(core: str, pad: str) -> None:
-    value = pad + core + pad
-    for finding in diagnose_key(value, expected_provider="openai"):
-        assert core.strip() not in finding or len(core.strip()) < 4
-
+def test_the_default_client_asks_once_and_never_retries_a_429(counting_server, monkeypatch) -> None:
+    url, paths = counting_server
+    monkeypatch.setenv("OPENAI_BASE_URL", url)  # the default client is a plain openai.OpenAI
+    assert check_key(KEY) is KeyCheck.RATE_LIMITED
+    assert paths == ["/v1/models"]  # the SDK's default (max_retries=2) would have asked three times
