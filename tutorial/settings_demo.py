@@ -27,8 +27,8 @@ from helpers.settings import AppSettings
 
 from .scratch import Scratch, start_scratch
 
-__all__ = ["MATERIAL_CONFIG", "SETTING_VARIABLES", "DemoProject", "captured_log", "error_text",
-           "import_material_config", "start_project", "using_env", "who_wins"]
+__all__ = ["MATERIAL_CONFIG", "SETTING_VARIABLES", "DemoProject", "captured_log", "start_project",
+           "using_env"]
 
 # Every variable the settings read: the learner's own values are set aside while the demos run.
 SETTING_VARIABLES = frozenset({name.upper() for name in AppSettings.model_fields}
@@ -72,6 +72,61 @@ class DemoProject:
     notebooks: Path
     secrets: Path
 
+    def subproject(self, name: str) -> Path:
+        """Another project root (a folder with ``pyproject.toml``) inside the scratch folder; the same
+        folder again when called twice."""
+        folder = self.scratch.folder / name
+        folder.mkdir(exist_ok=True)
+        (folder / "pyproject.toml").write_text("")
+        return folder
+
+    def shown(self, thing: object) -> str:
+        """`thing` as text (an exception as ``Type: message``), the scratch folder written ``<tmp>``."""
+        text = f"{type(thing).__name__}: {thing}" if isinstance(thing, BaseException) else str(thing)
+        return text.replace(str(self.scratch.folder), "<tmp>")
+
+    def import_material_config(self) -> ModuleType:
+        """Write `MATERIAL_CONFIG` into the project and import it afresh, as a new process would (its
+        class body reads the environment, and ``validate()`` runs, at import time). Nothing is left
+        in ``sys.modules`` or ``sys.path``."""
+        path = self.root / "material_config.py"
+        path.write_text(MATERIAL_CONFIG)
+        spec = importlib.util.spec_from_file_location("material_config", path)
+        if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
+            raise ImportError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def who_wins(self, settings: AppSettings, key_names: Mapping[str, str],
+                 environ: Mapping[str, str] = os.environ) -> str:
+        """A table: for each setting, every place that sets it, the value used and the place it came
+        from. A key is shown by its name in `key_names` (fingerprint -> name), never by its value."""
+        places = self._places(settings.app_env, environ)
+        rows = [f"{'variable':17} | {'set in':36} | {'value used':11} | from"]
+        for name in _SHOWN_IN_TABLE:
+            value = getattr(settings, name.lower())
+            secret = isinstance(value, SecretStr)
+            used = value.get_secret_value() if secret else str(value)
+            set_in = [place for place, values in places.items() if name in values]
+            source = next((place for place in set_in if places[place][name] == used), "default")
+            shown = key_names.get(fingerprint(used), "(unknown key)") if secret else used
+            rows.append(f"{name:17} | {', '.join(set_in) or '-':36} | {shown:11} | {source}")
+        return "\n".join(rows)
+
+    def _places(self, env: str, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        secret_files = sorted(path for path in self.secrets.iterdir() if path.is_file())
+        return {
+            "environment": {name: value for name, value in environ.items() if name in SETTING_VARIABLES},
+            f".env.{env}": _read_env(self.root / f".env.{env}"),
+            ".env": _read_env(self.root / ".env"),
+            "secrets folder": {path.name: path.read_text().strip() for path in secret_files},
+        }
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    return {name: value for name, value in dotenv_values(path).items() if value is not None}
+
 
 def start_project(name: str = "typed-settings") -> DemoProject:
     """A fresh `DemoProject` (an earlier one of that name is removed first), with the learner's own
@@ -89,54 +144,6 @@ def start_project(name: str = "typed-settings") -> DemoProject:
 def using_env(**variables: str) -> AbstractContextManager[dict[str, str]]:
     """Set these environment variables for one ``with`` block; everything is put back after it."""
     return mock.patch.dict(os.environ, variables)
-
-
-def import_material_config(folder: Path) -> ModuleType:
-    """Write `MATERIAL_CONFIG` into `folder` and import it afresh, as a new process would (its class
-    body reads the environment, and ``validate()`` runs, at import time). Nothing is left in
-    ``sys.modules`` or ``sys.path``."""
-    path = folder / "material_config.py"
-    path.write_text(MATERIAL_CONFIG)
-    spec = importlib.util.spec_from_file_location("material_config", path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def error_text(err: BaseException, folder: Path) -> str:
-    """An exception's type and message, with the temporary `folder` written as ``<tmp>``."""
-    return f"{type(err).__name__}: {str(err).replace(str(folder), '<tmp>')}"
-
-
-def _places(project: DemoProject, env: str, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    def read(path: Path) -> dict[str, str]:
-        return {name: value for name, value in dotenv_values(path).items() if value is not None}
-
-    secret_files = sorted(path for path in project.secrets.iterdir() if path.is_file())
-    return {
-        "environment": {name: value for name, value in environ.items() if name in SETTING_VARIABLES},
-        f".env.{env}": read(project.root / f".env.{env}"),
-        ".env": read(project.root / ".env"),
-        "secrets folder": {path.name: path.read_text().strip() for path in secret_files},
-    }
-
-
-def who_wins(settings: AppSettings, project: DemoProject, key_names: Mapping[str, str],
-             environ: Mapping[str, str] = os.environ) -> str:
-    """A table: for each setting, every place that sets it, the value used and the place it came
-    from. A key is shown by its name in `key_names` (fingerprint -> name), never by its value."""
-    places = _places(project, settings.app_env, environ)
-    rows = [f"{'variable':17} | {'set in':36} | {'value used':11} | from"]
-    for name in _SHOWN_IN_TABLE:
-        value = getattr(settings, name.lower())
-        used = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        set_in = [place for place, values in places.items() if name in values]
-        source = next((place for place in set_in if places[place][name] == used), "default")
-        shown = key_names.get(fingerprint(used), "(unknown key)") if isinstance(value, SecretStr) else used
-        rows.append(f"{name:17} | {', '.join(set_in) or '-':36} | {shown:11} | {source}")
-    return "\n".join(rows)
 
 
 @contextmanager
