@@ -131,7 +131,9 @@ def _read_env(path: Path) -> dict[str, str]:
 def start_project(name: str = "typed-settings") -> DemoProject:
     """A fresh `DemoProject` (an earlier one of that name is removed first), with the learner's own
     values of `SETTING_VARIABLES` set aside until ``project.scratch.restore()``."""
-    scratch = start_scratch(name, set_aside=SETTING_VARIABLES)
+    scratch = start_scratch(name)
+    for variable in [found for found in os.environ if found.upper() in SETTING_VARIABLES]:
+        del os.environ[variable]  # in any spelling: the settings ignore case
     root = scratch.folder / "project"
     notebooks = root / "notebooks"
     secrets = scratch.folder / "run-secrets"
