@@ -1,49 +1,82 @@
-"""The security checklist as a preflight you run before each commit: ``python -m helpers.checklist [ROOT]``.
+"""The security checklist as a preflight you run before each commit: ``python -m helpers.checklist``.
 
-Six checks on any git repository, each passed or failed with a one-line fix:
+Three modes, each with its own exit status (0 passed, 1 something failed, 2 cannot run):
 
-1. ``.env`` (and every ``.env.*`` file present) is ignored by git, as git itself answers;
-2. no ``.env`` / ``.env.*`` file is tracked (``.env.example`` and other ``*.example`` are templates);
-3. no key shape from `helpers.key_formats` in any tracked file, notebook outputs included.
-   Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed fakes (tutorials and tests need them);
-4. ``.env.example`` exists and names every variable the code reads: `helpers.env_reads` finds
-   the reads (``os.getenv``, ``os.environ``, pydantic-settings fields) in tracked ``.py`` files
-   and notebook code cells outside tests. A variable listed commented out in the template
-   (``# DEBUG=false``, the usual way to show an optional one) counts as listed;
-5. the ``.env`` files in ROOT are readable by their owner only (POSIX permissions);
-6. a secret-scanning pre-commit hook is configured (detect-secrets, gitleaks, trufflehog or ours).
+- ``python -m helpers.checklist [ROOT]``: the six checks below, on the working tree;
+- ``--staged``: the same checks, but check 3 reads what the next commit records (the staged blobs
+  and file names, from the index): the pre-commit hook (``.pre-commit-config.yaml``) runs this;
+- ``--history``: keys in every blob reachable from every ref, each reported once with the first
+  commit that added it. A key deleted in a later commit is still in every clone.
 
-Findings name ``file:line``, the provider and the key's fingerprint, never the key. It is fast
-on large repositories: one ``git ls-files``, binary and large files skipped, and a cheap
-substring test (`might_contain_key`) before any regular expression runs.
+The checks:
+
+1. every env file present, in any folder (``.env``, ``.env.*``, ``*.env``, ``.envrc``), is ignored
+   by the ``.gitignore`` rules every clone shares. One ignored only by your own settings
+   (``core.excludesFile``, ``.git/info/exclude``) fails: a teammate's clone would commit it;
+2. no env file is tracked. Templates are not env files: ``.env.example``, ``.env.sample``,
+   ``.env.template``, ``.env.dist`` (and any env name ending so);
+3. no key shape from `helpers.key_formats` in any tracked file, whatever its size or encoding,
+   notebook outputs and file names included. Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed;
+4. the template (``.env.example``, or one of the names above) names every variable the code reads:
+   `helpers.env_reads` finds the reads in tracked ``.py`` files and notebook code cells outside
+   tests. A variable listed commented out (``# DEBUG=false``) counts as listed;
+5. every env file present is readable by its owner only (POSIX permissions), in any folder;
+6. ``.pre-commit-config.yaml`` configures a secret-scanning hook (detect-secrets, gitleaks,
+   trufflehog or ours): a hook's ``id`` or ``entry``, read as YAML, not a word in a comment.
+
+Findings name ``file:line``, the provider and the key's fingerprint, never the key, also when
+the key is in a file name. Git reading and key scanning live in `helpers.git_scan`.
+
+Needs: ``git_scan.py``, ``key_scan.py``, ``key_formats.py``, ``env_files.py``, ``env_reads.py``,
+``hook_config.py``; python-dotenv (env_files) and PyYAML (hook_config); git on PATH.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from .env_files import EnvFileError, env_drift, is_git_ignored
+from .env_files import EnvFileError, env_drift
 from .env_reads import env_reads_in_file
-from .key_formats import might_contain_key, reportable_keys
+from .git_scan import (
+    GitScanError,
+    ignoring_rules,
+    scan_files,
+    scan_history,
+    scan_index,
+    tracked_files,
+    untracked_files,
+)
+from .hook_config import HookConfigError, MissingYAMLError, secret_scanning_hooks
+from .key_scan import safe_path
 
 __all__ = [
-    "ChecklistError", "ChecklistReport", "CheckResult", "main", "MAX_FILE_BYTES", "run_checklist",
-    "scan_file", "SECRET_SCANNERS",
+    "ChecklistError", "ChecklistReport", "CheckResult", "main", "MissingDependencyError",
+    "Mode", "run_checklist", "TEMPLATE_SUFFIXES",
 ]
 
-MAX_FILE_BYTES = 2_000_000
-SECRET_SCANNERS = ("detect-secrets", "detect_secrets", "gitleaks", "trufflehog")
+Mode = Literal["worktree", "staged", "history"]
+TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist")
+_ENV_PATHSPECS = (":(glob)**/.env", ":(glob)**/.env.*", ":(glob)**/*.env", ":(glob)**/.envrc")
 _COMMENTED_NAME = re.compile(r"^\s*#\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", re.MULTILINE)
+_EXIT_STATUS = """exit status:
+  0  every check passed (--history: no key in any commit of any ref)
+  1  a check failed (--history: a key was found); the table says where and how to fix it
+  2  the checklist cannot run: ROOT is not a git work tree, git is missing, or wrong arguments"""
 
 
 class ChecklistError(Exception):
-    """The checklist cannot run: `root` is not a git work tree, or git is missing."""
+    """The checklist cannot run: `root` is not a git work tree, git or a library is missing."""
+
+
+class MissingDependencyError(ChecklistError, ImportError):
+    """A library the checklist needs is not installed; the message says what to install."""
 
 
 @dataclass(frozen=True)
@@ -79,59 +112,85 @@ class ChecklistReport:
         return "\n".join(lines)
 
 
-def scan_file(path: Path, display: str) -> list[str]:
-    """Findings in one file as ``file:line: provider (format) fingerprint``; [] if binary or too big."""
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return []
-        data = path.read_bytes()
-    except OSError:
-        return []
-    if b"\0" in data[:8192]:
-        return []
-    text = data.decode("utf-8", errors="replace")
-    if not might_contain_key(text):
-        return []
-    return [f"{display}:{text.count(chr(10), 0, m.start) + 1}: {m.format.provider} key "
-            f"({m.format.name}), fingerprint {m.fingerprint}" for m in reportable_keys(text)]
-
-
-def run_checklist(root: str | os.PathLike[str] = ".") -> ChecklistReport:
-    """Run every check on the git repository at `root` and return the report (no printing)."""
+def run_checklist(root: str | os.PathLike[str] = ".", mode: Mode = "worktree") -> ChecklistReport:
+    """Run the checks of `mode` on the git repository at `root` and return the report (no printing)."""
     root = Path(root).resolve()
-    tracked = _git(root, "ls-files", "-z")
-    untracked_env = _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", ":(glob)**/.env*")
+    problem = ""
+    try:
+        report = _run(root, mode)
+    except GitScanError as err:
+        problem = str(err)
+    if problem:  # raised outside the except block: the git error is the whole story
+        raise ChecklistError(problem)
+    return report
+
+
+def _run(root: Path, mode: Mode) -> ChecklistReport:
+    if mode == "history":
+        return ChecklistReport((_check_history(root),))
+    tracked = tracked_files(root)
+    untracked_env = _untracked_env_files(root)
+    tracked_env = [name for name in tracked if _is_env_file(name)]
     return ChecklistReport((
         _check_env_ignored(root, untracked_env),
-        _check_env_untracked(tracked),
-        _check_no_keys(root, tracked),
+        _check_env_untracked(tracked_env),
+        _check_no_keys(root, tracked, staged=mode == "staged"),
         _check_example(root, tracked),
-        _check_permissions(root),
+        _check_permissions(root, [*tracked_env, *untracked_env]),
         _check_hook(root),
     ))
 
 
+def _untracked_env_files(root: Path) -> list[str]:
+    """Env files git does not track, ignored or not (a folder ignored as a whole is not entered)."""
+    listed = [*untracked_files(root, _ENV_PATHSPECS, ignored=False),
+              *untracked_files(root, _ENV_PATHSPECS, ignored=True)]
+    return sorted({name for name in listed if _is_env_file(name)})
+
+
 def _check_env_ignored(root: Path, untracked_env: list[str]) -> CheckResult:
-    exposed = [name for name in untracked_env if _is_env_file(name)]
-    if ".env" not in exposed and not is_git_ignored(root / ".env"):
-        exposed.insert(0, ".env")
+    candidates = list(dict.fromkeys([".env", *untracked_env]))
+    shared = ignoring_rules(root, candidates, personal=False)
+    exposed = [name for name in candidates if Path(shared.get(name, "")).name != ".gitignore"]
+    personal = ignoring_rules(root, exposed, personal=True) if exposed else {}
+    details = tuple(
+        f"{safe_path(name)} is ignored only by {personal[name]}, your own setting: "
+        "a teammate's clone would commit it" if personal.get(name) else f"{safe_path(name)} is not ignored"
+        for name in exposed)
     return CheckResult(".env files are ignored by git", not exposed,
-                       "add `.env` and `.env.*` to .gitignore, with `!.env.example` after them",
-                       tuple(f"{name} is not ignored" for name in exposed))
+                       "add `.env`, `.env.*`, `*.env` and `.envrc` to .gitignore (committed), "
+                       "with `!.env.example` after them", details)
 
 
-def _check_env_untracked(tracked: list[str]) -> CheckResult:
-    committed = [name for name in tracked if _is_env_file(name)]
-    return CheckResult("no .env file is tracked", not committed,
+def _check_env_untracked(tracked_env: list[str]) -> CheckResult:
+    return CheckResult("no .env file is tracked", not tracked_env,
                        "`git rm --cached <file>`, then revoke and rotate every key it held",
-                       tuple(f"{name} is tracked" for name in committed))
+                       tuple(f"{safe_path(name)} is tracked" for name in tracked_env))
 
 
-def _check_no_keys(root: Path, tracked: list[str]) -> CheckResult:
-    findings = [finding for name in tracked for finding in scan_file(root / name, name)]
-    return CheckResult("no API keys in tracked files (notebook outputs included)", not findings,
+def _check_no_keys(root: Path, tracked: list[str], *, staged: bool) -> CheckResult:
+    findings = scan_index(root) if staged else scan_files(root, tracked)
+    title = ("no API keys in what the next commit records (the index, notebook outputs included)" if staged
+             else "no API keys in tracked files (notebook outputs included)")
+    return CheckResult(title, not findings,
                        "revoke each key at its provider first, then remove it (and notebook outputs) "
-                       "and purge it from history", tuple(findings))
+                       "and purge it from history", tuple(str(finding) for finding in findings))
+
+
+def _check_history(root: Path) -> CheckResult:
+    scan = scan_history(root)
+    read = f"read {scan.blobs:,} blobs ({_size(scan.bytes_read)}) of {scan.commits:,} commits"
+    return CheckResult("no API keys anywhere in the history (every blob of every ref)", not scan.findings,
+                       "revoke each key at its provider first; then rewrite the history with "
+                       "`git filter-repo --replace-text FILE` (a line `<key>==>REMOVED` per key), "
+                       "force-push, and have everyone clone again",
+                       (*(str(finding) for finding in scan.findings), read))
+
+
+def _size(count: int) -> str:
+    if count >= 1e6:
+        return f"{count / 1e6:,.1f} MB"
+    return f"{count / 1e3:.1f} KB" if count >= 1e3 else f"{count} bytes"
 
 
 def _check_example(root: Path, tracked: list[str]) -> CheckResult:
@@ -141,47 +200,52 @@ def _check_example(root: Path, tracked: list[str]) -> CheckResult:
         if _is_test(name) or not name.endswith((".py", ".ipynb")):
             continue
         for variable, where in env_reads_in_file(root / name, name):
-            reads.setdefault(variable, where)
-    example = root / ".env.example"
-    if not example.is_file():
+            reads.setdefault(variable, safe_path(where))
+    template = next((root / f".env{suffix}" for suffix in TEMPLATE_SUFFIXES
+                     if (root / f".env{suffix}").is_file()), None)
+    if template is None:
         details = tuple(f"{v} (read at {w})" for v, w in reads.items())
         return CheckResult(title, False, "create .env.example with a placeholder line per variable",
                            (".env.example is missing", *details))
     try:
-        missing = env_drift(reads, example).missing_from_example
+        missing = env_drift(reads, template).missing_from_example
     except EnvFileError as err:
-        return CheckResult(title, False, "fix .env.example so that python-dotenv can read it", (str(err),))
+        return CheckResult(title, False, f"fix {template.name}: python-dotenv cannot read it", (str(err),))
     # An optional variable may be listed commented out ("# DEBUG=false"): documented all the same.
-    commented = set(_COMMENTED_NAME.findall(example.read_text(encoding="utf-8", errors="replace")))
+    commented = set(_COMMENTED_NAME.findall(template.read_text(encoding="utf-8", errors="replace")))
     missing = tuple(name for name in missing if name not in commented)
-    return CheckResult(title, not missing, "add each missing NAME= line to .env.example",
+    return CheckResult(title, not missing, f"add each missing NAME= line to {template.name}",
                        tuple(f"{v} is missing (read at {reads[v]})" for v in missing))
 
 
-def _check_permissions(root: Path) -> CheckResult:
+def _check_permissions(root: Path, env_files: list[str]) -> CheckResult:
     title = ".env files are readable by their owner only"
     if os.name != "posix":
         return CheckResult(title, True, "", ("skipped: not a POSIX system",))
-    open_files = [path.name for path in sorted(root.glob(".env*"))
-                  if _is_env_file(path.name) and path.is_file() and path.stat().st_mode & 0o077]
+    open_files = [safe_path(name) for name in sorted(set(env_files))
+                  if (root / name).is_file() and (root / name).stat().st_mode & 0o077]
     return CheckResult(title, not open_files, "`chmod 600 " + (" ".join(open_files) or ".env") + "`",
                        tuple(f"{name} is open to group or others" for name in open_files))
 
 
 def _check_hook(root: Path) -> CheckResult:
-    config = root / ".pre-commit-config.yaml"
-    text = config.read_text(encoding="utf-8", errors="replace") if config.is_file() else ""
-    found = any(scanner in text for scanner in SECRET_SCANNERS)
-    detail = () if found else ((".pre-commit-config.yaml is missing",) if not text else
-                               ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml",))
-    return CheckResult("a secret-scanning pre-commit hook is configured", found,
-                       "add a detect-secrets (or gitleaks) hook to .pre-commit-config.yaml, "
-                       "then `pre-commit install`", detail)
+    title = "a secret-scanning pre-commit hook is configured"
+    fix = "add a detect-secrets (or gitleaks) hook to .pre-commit-config.yaml, then `pre-commit install`"
+    try:
+        found = secret_scanning_hooks(root / ".pre-commit-config.yaml")
+    except MissingYAMLError as err:
+        raise MissingDependencyError(str(err)) from None
+    except HookConfigError as err:
+        return CheckResult(title, False, fix if "missing" in str(err) else
+                           "fix .pre-commit-config.yaml: pre-commit cannot read it", (str(err),))
+    missing = "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml"
+    return CheckResult(title, bool(found), fix, () if found else (missing,))
 
 
 def _is_env_file(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return (name == ".env" or name.startswith(".env.")) and not name.endswith(".example")
+    env_like = name in (".env", ".envrc") or name.startswith(".env.") or name.endswith(".env")
+    return env_like and not name.endswith(TEMPLATE_SUFFIXES)
 
 
 def _is_test(path: str) -> bool:
@@ -189,25 +253,28 @@ def _is_test(path: str) -> bool:
     return "tests" in parts[:-1] or parts[-1].startswith("test_") or parts[-1] == "conftest.py"
 
 
-def _git(root: Path, *args: str) -> list[str]:
-    try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
-    except FileNotFoundError:
-        raise ChecklistError("git is not installed or not on PATH: the checklist asks git") from None
-    if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip()
-        raise ChecklistError(f"{root} is not a git work tree (git said: {reason})")
-    return [name for name in done.stdout.decode("utf-8", errors="replace").split("\0") if name]
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.checklist", epilog=_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The security checklist: .env files ignored, untracked and private, no API key in "
+                    "the repository, a complete .env.example, a secret-scanning pre-commit hook.")
+    parser.add_argument("root", nargs="?", default=".", metavar="ROOT", help="a git work tree (default: .)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--staged", action="store_true",
+                      help="check 3 reads what the next commit records (the index): for pre-commit")
+    mode.add_argument("--history", action="store_true",
+                      help="scan every blob of every commit of every ref, instead of the six checks")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m helpers.checklist [ROOT]``: print the table; exit 1 on any failure, 2 if it cannot run."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) > 1 or any(arg.startswith("-") for arg in args):
-        sys.stderr.write("usage: python -m helpers.checklist [ROOT]   (ROOT: a git work tree, default .)\n")
-        return 2
+    """``python -m helpers.checklist [--staged | --history] [ROOT]``: print the table, return the exit
+    status (wrong arguments exit with 2 through argparse)."""
+    args = _parser().parse_args(argv)
+    mode: Mode = "history" if args.history else "staged" if args.staged else "worktree"
     try:
-        report = run_checklist(args[0] if args else ".")
+        report = run_checklist(args.root, mode)
     except ChecklistError as err:
         sys.stderr.write(f"checklist: {err}\n")
         return 2

@@ -9,9 +9,12 @@ lines (never in a log line), and even there it misses keys drawn from small alph
 it caught 28 of 100 DeepSeek/DashScope-shaped keys (``sk-`` + 32 lower-case letters and digits),
 84 of 100 Hugging Face and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys.
 On top of that a heuristic filter drops every line shaped like ``x = f(...)``, so ``client =
-OpenAI(api_key="sk-...")`` passes even for the shapes it knows. `LLMKeyDetector` adds every shape
-of the catalogue, and `HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py
-measures both).
+OpenAI(api_key="sk-...")`` passes even for the shapes it knows. Other default filters skip whole
+files by name: lock files (``package-lock.json``, ``poetry.lock``, ...), any path holding
+``swagger``, and a list of extensions (``.svg``, ``.map``, ``.lock``, ...): a key in them is never
+looked at. `LLMKeyDetector` adds every shape of the catalogue, and `HOOK_ARGUMENTS` turns those
+filters off (tests/test_detect_secrets_plugin.py measures all of it); binary files are still
+skipped, since detect-secrets cannot decode them.
 
 Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.key_formats.is_allowed_fake`): the
 tutorial's notebooks and tests hold such fakes on purpose, and the repository must pass its own
@@ -24,7 +27,11 @@ or run the pre-commit hook as configured in ``.pre-commit-config.yaml``::
 
     python -m helpers.detect_secrets_plugin FILE...
 
-which is ``detect-secrets-hook`` with this plugin and `HOOK_ARGUMENTS`.
+which is ``detect-secrets-hook`` with this plugin and `HOOK_ARGUMENTS`. It reads the files in the
+working tree; pre-commit stashes unstaged changes first, so they hold what the commit records.
+``python -m helpers.checklist --staged`` reads the index itself.
+
+Needs: ``key_formats.py`` (the catalogue and its scan policy); detect-secrets.
 """
 
 from __future__ import annotations
@@ -49,6 +56,12 @@ HOOK_ARGUMENTS: tuple[str, ...] = (
     # This heuristic drops every line shaped like `x = f(...)`, and with it the classic leak
     # `client = OpenAI(api_key="sk-...")`, for all plugins (checked in detect-secrets 1.5.0).
     "--disable-filter", "detect_secrets.filters.heuristic.is_indirect_reference",
+    # These skip whole files by name (detect_secrets/filters/heuristic.py in 1.5.0): lock files,
+    # any path holding "swagger", and extensions such as .svg, .map or .lock. A key must be blocked
+    # whatever the file is called; binary files are still skipped (they do not decode as text).
+    "--disable-filter", "detect_secrets.filters.heuristic.is_lock_file",
+    "--disable-filter", "detect_secrets.filters.heuristic.is_swagger_file",
+    "--disable-filter", "detect_secrets.filters.heuristic.is_non_text_file",
     # The tutorial's fakes, for the built-in plugins too (ours skips them itself).
     "--exclude-secrets", "(?i)fake|example",
     # The generic rules flag what is not a key: every assignment to a name holding "secret" or

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from helpers.checklist import main, run_checklist
+from helpers.git_scan import git_filter_repo
 from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint, reportable_keys
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -157,7 +159,8 @@ def test_an_env_file_open_to_others_fails(repo: Path) -> None:
 def test_no_secret_scanning_hook_fails_and_gitleaks_counts(repo: Path) -> None:
     (repo / ".pre-commit-config.yaml").write_text("repos:\n  - repo: local\n    hooks:\n      - id: ruff\n")
     assert not result(repo, "pre-commit").passed
-    (repo / ".pre-commit-config.yaml").write_text("repos:\n- repo: https://github.com/gitleaks/gitleaks\n")
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n- repo: https://github.com/gitleaks/gitleaks\n  rev: v8.24.0\n  hooks:\n  - id: gitleaks\n")
     assert result(repo, "pre-commit").passed
 
 
@@ -197,3 +200,243 @@ def test_this_project_passes_its_own_checklist() -> None:
     failed = [r for r in report.results if not r.passed and "owner only" not in r.title]
     assert failed == [], report.table()
 
+
+
+# -- what git keeps: the history, the index, and files the first version skipped ------------------
+
+def commit_all(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def check_of(report, words: str):
+    [found] = [r for r in report.results if words in r.title]
+    return found
+
+
+def test_history_finds_a_key_removed_in_a_later_commit(repo: Path, real_looking, capsys) -> None:
+    key = real_looking("openai-project", 11)
+    (repo / "settings.py").write_text(f'OPENAI_API_KEY = "{key}"\n')
+    added = commit_all(repo, "settings")
+    (repo / "settings.py").write_text('import os\nOPENAI_API_KEY = os.environ["OPENAI_API_KEY"]\n')
+    commit_all(repo, "read the key from the environment")
+    assert main([str(repo)]) == 0  # the working tree is clean...
+    assert main(["--history", str(repo)]) == 1  # ...but every clone still holds the key
+    out = capsys.readouterr().out
+    assert (f"settings.py:1: OpenAI key (openai-project), fingerprint {fingerprint(key)}, "
+            f"first added in commit {added[:12]}") in out
+    assert key not in out and "0 passed, 1 failed" in out
+
+
+def test_staged_mode_checks_what_the_commit_records_not_the_working_tree(repo: Path, real_looking) -> None:
+    key = real_looking("anthropic", 12)
+    (repo / "client.py").write_text(f'KEY = "{key}"\n')
+    git(repo, "add", "client.py")
+    (repo / "client.py").write_text('import os\nKEY = os.environ["OPENAI_API_KEY"]\n')  # fixed, not staged
+    assert result(repo, "API keys").passed
+    staged = check_of(run_checklist(repo, "staged"), "API keys")
+    assert staged.details == (f"client.py:1: Anthropic key (anthropic), fingerprint {fingerprint(key)}",)
+    assert main(["--staged", str(repo)]) == 1 and main([str(repo)]) == 0
+    git(repo, "add", "client.py")  # the fix staged: the commit records no key
+    assert main(["--staged", str(repo)]) == 0
+
+
+def test_a_key_in_a_notebook_larger_than_2_mb_is_found(repo: Path, real_looking) -> None:
+    key = real_looking("openai-project", 13)
+    notebook = nbformat.v4.new_notebook()
+    plot = nbformat.v4.new_code_cell("plot()")
+    image = "iVBORw0KGgo" + "A" * 3_000_000  # a few plots' worth of base64 PNG
+    plot.outputs = [nbformat.v4.new_output("display_data", data={"image/png": image})]
+    leak = nbformat.v4.new_code_cell("print(key)")
+    leak.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{key}\n")]
+    notebook.cells = [plot, leak]
+    nbformat.write(notebook, repo / "report.ipynb")
+    git(repo, "add", "report.ipynb")
+    assert (repo / "report.ipynb").stat().st_size > 3_000_000
+    [detail] = result(repo, "API keys").details
+    assert detail.startswith("report.ipynb:") and fingerprint(key) in detail
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le"], ids=["with a byte-order mark", "without"])
+def test_a_key_in_a_utf16_text_file_is_found(repo: Path, real_looking, codec: str) -> None:
+    key = real_looking("aws-access-key-id", 14)
+    (repo / "deploy.ps1").write_bytes(f"# Deploy\r\n$env:AWS_ACCESS_KEY_ID = '{key}'\r\n".encode(codec))
+    git(repo, "add", "deploy.ps1")
+    assert result(repo, "API keys").details == (f"deploy.ps1:2: AWS key (aws-access-key-id), "
+                                                f"fingerprint {fingerprint(key)}",)
+
+
+def test_a_key_in_a_file_name_is_reported_by_fingerprint_never_shown(repo: Path, real_looking) -> None:
+    key = real_looking("openai-project", 15)
+    (repo / "cache").mkdir()
+    (repo / "cache" / f"{key}.json").write_text("{}\n")
+    git(repo, "add", "cache")
+    for mode in ("worktree", "staged"):
+        details = check_of(run_checklist(repo, mode), "API keys").details
+        assert details == (f"cache/[key {fingerprint(key)}].json (in the file name): OpenAI key "
+                           f"(openai-project), fingerprint {fingerprint(key)}",)
+    commit_all(repo, "cache")
+    done = subprocess.run([sys.executable, "-m", "helpers.checklist", "--history", str(repo)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and fingerprint(key) in done.stdout and key not in done.stdout + done.stderr
+
+
+def test_a_percent_encoded_token_in_a_url_is_found(repo: Path, real_looking) -> None:
+    token = real_looking("github", 16)
+    (repo / "fetch.sh").write_text(
+        f"curl 'https://api.example.com/v1/data?access_token={token[:12]}%2F{token[12:]}&page=2'\n")
+    git(repo, "add", "fetch.sh")
+    assert not result(repo, "API keys").passed
+
+
+@pytest.mark.parametrize("name", [".envrc", "config.env", "secrets.env", "deploy/.envrc"])
+def test_envrc_and_dot_env_suffixed_files_count_as_env_files(repo: Path, real_looking, name: str) -> None:
+    (repo / name).parent.mkdir(exist_ok=True)
+    (repo / name).write_text(f"export OPENAI_API_KEY={real_looking('openai-project', 17)}\n")
+    (repo / name).chmod(0o600)
+    assert result(repo, "ignored").details == (f"{name} is not ignored",)
+    git(repo, "add", name)
+    assert result(repo, "no .env file").details == (f"{name} is tracked",)
+
+
+def test_env_ignored_only_by_a_personal_excludes_file_fails(repo: Path, tmp_path: Path, monkeypatch) -> None:
+    personal = tmp_path / "my-global-gitignore"
+    personal.write_text(".env\n")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_3", str(personal))  # core.excludesFile (tests/conftest.py)
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    # git itself, with the author's settings, says .env is ignored: the first checklist passed here
+    assert subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", ".env"], check=False).returncode == 0
+    check = result(repo, "ignored")
+    assert not check.passed
+    assert check.details == (f".env is ignored only by {personal}, your own setting: "
+                             "a teammate's clone would commit it",)
+
+
+def test_env_ignored_only_by_info_exclude_fails(repo: Path) -> None:
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    (repo / ".git" / "info" / "exclude").write_text(".env\n")
+    assert "a teammate's clone would commit it" in result(repo, "ignored").details[0]
+    (repo / ".gitignore").write_text(".env\n")
+    assert result(repo, "ignored").passed
+
+
+@POSIX_ONLY
+def test_a_world_readable_env_file_in_a_subfolder_fails(repo: Path) -> None:
+    (repo / "services" / "api").mkdir(parents=True)
+    (repo / "services" / "api" / ".env").write_text("DEFAULT_MODEL=gpt-4o\n")
+    (repo / "services" / "api" / ".env").chmod(0o644)
+    check = result(repo, "owner only")
+    assert check.details == ("services/api/.env is open to group or others",)
+    assert check.fix == "`chmod 600 services/api/.env`"
+
+
+def test_a_scanner_named_only_in_a_yaml_comment_does_not_count(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(
+        "# TODO: add detect-secrets here\nrepos:\n  - repo: local\n    hooks:\n      - id: ruff\n"
+        "        entry: ruff check  # gitleaks later\n")
+    assert not result(repo, "pre-commit").passed
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n      - id: secrets\n"
+        "        entry: python -m helpers.detect_secrets_plugin\n")
+    assert result(repo, "pre-commit").passed
+
+
+def test_a_pre_commit_config_that_is_not_yaml_fails_without_quoting_it(repo: Path, real_looking) -> None:
+    key = real_looking("groq", 18)
+    (repo / ".pre-commit-config.yaml").write_text(f"repos:\n  - repo: local\n    hooks: [{key}\n")
+    check = result(repo, "pre-commit")
+    assert not check.passed and "not valid YAML (line" in check.details[0] and key not in check.details[0]
+
+
+@pytest.mark.parametrize("template", [".env.sample", ".env.template", ".env.dist"])
+def test_other_template_names_are_templates_like_env_example(repo: Path, template: str) -> None:
+    git(repo, "mv", ".env.example", template)
+    (repo / template).chmod(0o644)
+    report = run_checklist(repo)
+    assert report.passed, report.table()
+    (repo / "worker.py").write_text('import os\nos.getenv("LLM_TIMEOUT")\n')
+    git(repo, "add", "worker.py")
+    check = result(repo, ".env.example")
+    assert check.details == ("LLM_TIMEOUT is missing (read at worker.py:2)",) and template in check.fix
+
+
+@pytest.mark.parametrize("name", ["swagger.json", "package-lock.json", "docs/swagger/api.yaml"])
+def test_staged_mode_blocks_a_key_whatever_the_file_is_called(repo: Path, real_looking, name: str) -> None:
+    key = real_looking("openai-project", 19)
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(f'{{"servers": [{{"url": "https://api.example.com"}}], "token": "{key}"}}\n')
+    git(repo, "add", name)
+    assert main(["--staged", str(repo)]) == 1
+
+
+def test_the_leak_drill_history_passes_only_after_git_filter_repo(git_repo: Path, real_looking, tmp_path):
+    """Notebook 06's drill: commit a key, "fix" it, rewrite the history with git-filter-repo."""
+    key = real_looking("openai-project", 20)
+    (git_repo / "settings.py").write_text(f'OPENAI_API_KEY = "{key}"\n')
+    commit_all(git_repo, "settings")
+    (git_repo / "settings.py").write_text('import os\nOPENAI_API_KEY = os.environ["OPENAI_API_KEY"]\n')
+    commit_all(git_repo, "read the key from the environment")
+    assert result(git_repo, "API keys").passed
+    assert main(["--history", str(git_repo)]) == 1
+    replacements = tmp_path / "replacements.txt"  # outside the repository, deleted after use
+    replacements.write_text(f"{key}==>REMOVED\n")
+    subprocess.run([str(git_filter_repo()), "--replace-text", str(replacements), "--force"], cwd=git_repo,
+                   check=True, capture_output=True)
+    replacements.unlink()
+    assert main(["--history", str(git_repo)]) == 0
+    log = subprocess.run(["git", "-C", str(git_repo), "log", "--all", "-p"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "REMOVED" in log and key not in log
+
+
+def test_git_filter_repo_is_the_one_installed_next_to_this_python() -> None:
+    assert git_filter_repo().parent == Path(sysconfig.get_path("scripts"))
+
+
+def test_each_mode_documents_and_returns_its_exit_status(repo: Path, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as help_exit:
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert help_exit.value.code == 0 and "--staged" in text and "--history" in text
+    assert all(f"  {status}  " in text for status in (0, 1, 2))
+    with pytest.raises(SystemExit) as both:
+        main(["--staged", "--history", str(repo)])
+    assert both.value.code == 2
+    for flags in ([], ["--staged"], ["--history"]):
+        assert main([*flags, str(tmp_path)]) == 2
+    assert main(["--history", str(repo)]) == 0  # no commit yet: nothing in the history
+    assert main(["--staged", str(repo)]) == 0
+
+
+def test_the_project_pre_commit_hook_runs_the_staged_checklist() -> None:
+    import yaml
+
+    config = yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())
+    entries = [hook.get("entry", "") for repo in config["repos"] for hook in repo["hooks"]]
+    assert "python -m helpers.checklist --staged" in entries
+
+
+@pytest.mark.parametrize("how", [["commit", "-q", "-m", "x"], ["commit", "-q", "-a", "-m", "x"],
+                                 ["commit", "-q", "-m", "x", "--", "client.py"]],
+                         ids=["git commit", "git commit -a", "git commit PATH"])
+def test_as_a_git_hook_staged_mode_stops_the_commit_that_would_record_a_key(repo: Path, real_looking, how):
+    """Inside `git commit`, git points GIT_INDEX_FILE at the index being committed (a temporary one
+    for `-a` and for PATH): what the hook reads is what the commit records."""
+    (repo / "client.py").write_text('import os\nKEY = os.environ["OPENAI_API_KEY"]\n')
+    commit_all(repo, "start")
+    key = real_looking("anthropic", 21)
+    (repo / "client.py").write_text(f'KEY = "{key}"\n')
+    if how == ["commit", "-q", "-m", "x"]:
+        git(repo, "add", "client.py")  # the others take it from the working tree themselves
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m helpers.checklist --staged\n')
+    hook.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run(["git", "-C", str(repo), *how], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"client.py:1: Anthropic key (anthropic), fingerprint {fingerprint(key)}" in done.stderr  # git
+    assert key not in done.stdout + done.stderr  # sends a hook's output to stderr
+    assert "5 passed, 1 failed" in done.stderr

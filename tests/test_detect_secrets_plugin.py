@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers.detect_secrets_plugin import HOOK_ARGUMENTS, LLMKeyDetector
 from helpers.key_formats import KEY_FORMATS, fake_key
@@ -44,6 +46,7 @@ def test_the_hook_passes_clean_files(tmp_path: Path) -> None:
     assert hook("app.py", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.claims
 def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path, real_looking) -> None:
     """The measurement behind the module docstring: one key per line, in a plain log file."""
     lines = [f"2026-01-01 INFO {fmt.name}: {real_looking(fmt.name, 4)}" for fmt in PROVIDER_SHAPES]
@@ -63,6 +66,7 @@ def test_default_detect_secrets_lacks_rules_that_the_plugin_adds(tmp_path: Path,
     assert ours == {fmt.name for fmt in PROVIDER_SHAPES}
 
 
+@pytest.mark.claims
 def test_default_openai_rule_misses_most_project_keys(real_looking) -> None:
     """It wants 20 letters or digits on each side of "T3BlbkFJ"; project keys also hold - and _."""
     from detect_secrets.plugins.openai import OpenAIDetector
@@ -95,10 +99,58 @@ def test_this_repository_passes_its_own_scan() -> None:
     assert done.returncode == 0, done.stdout
 
 
-def test_the_pre_commit_hooks_pin_the_versions_of_the_requirements() -> None:
-    config = (PROJECT / ".pre-commit-config.yaml").read_text()
-    requirements = (PROJECT / "requirements.txt").read_text() + (PROJECT / "requirements-dev.txt").read_text()
-    pins = [line.strip() for line in requirements.splitlines()
-            if line.startswith(("detect-secrets==", "ruff==", "python-dotenv=="))]
-    assert len(pins) == 3 and all(f'"{pin}"' in config for pin in pins)
-    assert "entry: python -m helpers.detect_secrets_plugin" in config
+def test_the_pre_commit_hooks_pin_the_versions_the_project_runs() -> None:
+    """Hooks run in pre-commit's own environments: each pin must match what .venv holds (installed
+    from requirements.txt and requirements-dev.txt)."""
+    hooks = [hook for repo in yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())["repos"]
+             for hook in repo["hooks"]]
+    pins = [pin.split("==") for hook in hooks for pin in hook.get("additional_dependencies", [])]
+    assert pins and all(len(pin) == 2 for pin in pins), "every additional dependency is pinned with =="
+    assert {name: version for name, version in pins} == {name: metadata.version(name) for name, _ in pins}
+    assert {"detect-secrets", "python-dotenv", "ruff"} <= {name for name, _version in pins}
+    assert "python -m helpers.detect_secrets_plugin" in [hook.get("entry") for hook in hooks]
+
+
+def staged_names(repo: Path) -> list[str]:
+    return subprocess.run(["git", "-C", str(repo), "diff", "--cached", "--name-only", "--diff-filter=ACM"],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+@pytest.fixture
+def staged_leak(git_repo: Path, real_looking, request) -> tuple[Path, str]:
+    """A throwaway repository with a key staged in a file called `request.param`."""
+    key = real_looking("openai-project", 7)
+    path = git_repo / request.param
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{{\n  "name": "shop",\n  "apiKey": "{key}"\n}}\n')
+    subprocess.run(["git", "-C", str(git_repo), "add", "-A"], check=True)
+    return git_repo, key
+
+
+FILTERED_NAMES = ["swagger.json", "package-lock.json", "docs/swagger/openapi.yaml", "yarn.lock",
+                  "dist/app.js.map", "icons/logo.svg"]
+
+
+@pytest.mark.parametrize("staged_leak", FILTERED_NAMES, indirect=True)
+def test_the_hook_blocks_a_staged_key_whatever_the_file_is_called(staged_leak) -> None:
+    repo, key = staged_leak
+    done = hook(*staged_names(repo), cwd=repo)  # as the notebook's pre-commit script runs it
+    assert done.returncode == 1 and "Location:" in done.stdout
+    assert key not in done.stdout + done.stderr
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("staged_leak", FILTERED_NAMES, indirect=True)
+def test_detect_secrets_default_filters_skip_these_files_by_name(staged_leak) -> None:
+    """detect-secrets 1.5.0 (filters/heuristic.py: is_lock_file, is_swagger_file, is_non_text_file)
+    never looks into these files, even with our plugin, unless HOOK_ARGUMENTS turns the filters off."""
+    repo, _key = staged_leak
+    arguments = list(HOOK_ARGUMENTS)
+    for name in ("is_lock_file", "is_swagger_file", "is_non_text_file"):
+        at = arguments.index(f"detect_secrets.filters.heuristic.{name}")
+        del arguments[at - 1:at + 1]  # the flag and its value
+    plugin = str(PROJECT / "helpers" / "detect_secrets_plugin.py")
+    command = [sys.executable, "-m", "detect_secrets.pre_commit_hook", *arguments, "--plugin", plugin]
+    done = subprocess.run([*command, *staged_names(repo)], cwd=repo, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stdout

@@ -335,7 +335,7 @@ def kernel_env(**extra: str) -> dict[str, str]:
     return {**env, "OPENAI_API_KEY": ENV_ONLY_SECRET, **extra}
 
 
-def wait_for(path: Path, text: str, seconds: float = 5.0) -> str:
+def wait_for(path: Path, text: str, seconds: float = 60.0) -> str:
     deadline = time.monotonic() + seconds
     while text not in (content := path.read_text(errors="replace")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,0 +1,137 @@
+"""Tests for helpers.git_scan on real throwaway repositories: the index, the whole history, and a
+fixed number of git processes however long the history is."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers.git_scan import GitScanError, read_blobs, scan_files, scan_history, scan_index
+from helpers.key_formats import fake_key, fingerprint
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_key_committed_then_removed_is_found_with_the_commit_that_added_it(git_repo, real_looking) -> None:
+    key = real_looking("openai-project", 1)
+    commit(git_repo, {"app.py": "import os\n"}, "start")
+    added = commit(git_repo, {"app.py": f'import os\nKEY = "{key}"\n'}, "add a key")
+    commit(git_repo, {"app.py": 'import os\nKEY = os.environ["OPENAI_API_KEY"]\n'}, "from the environment")
+    assert scan_files(git_repo, ["app.py"]) == []
+    scan = scan_history(git_repo)
+    [finding] = scan.findings
+    assert (finding.path, finding.line, finding.fingerprint) == ("app.py", 2, fingerprint(key))
+    assert finding.commit == added
+    assert str(finding).endswith(f"first added in commit {added[:12]}") and key not in str(finding)
+    assert (scan.commits, scan.blobs) == (3, 3)
+
+
+def test_a_key_is_reported_once_with_its_first_commit_though_many_versions_hold_it(git_repo, real_looking):
+    key = real_looking("anthropic", 2)
+    first = commit(git_repo, {"config.py": f'KEY = "{key}"\n'}, "one")
+    for n in range(4):
+        commit(git_repo, {"config.py": f'# version {n}\nKEY = "{key}"\n'}, f"edit {n}")
+    [finding] = scan_history(git_repo).findings
+    assert (finding.commit, finding.line) == (first, 1)
+
+
+def test_keys_on_other_branches_in_merges_and_in_file_names_are_found(git_repo, real_looking) -> None:
+    on_branch, in_merge, in_name = real_looking("groq", 3), real_looking("xai", 3), real_looking("github", 3)
+    commit(git_repo, {"README.md": "hello\n"}, "start")
+    git(git_repo, "checkout", "-q", "-b", "experiment")
+    commit(git_repo, {"notes.txt": f"token {on_branch}\n"}, "on a branch")
+    commit(git_repo, {"notes.txt": "clean\n"}, "cleaned")
+    git(git_repo, "checkout", "-q", "main")
+    commit(git_repo, {f"cache/{in_name}.json": "{}\n"}, "cache")
+    git(git_repo, "rm", "-q", "-r", "cache")
+    git(git_repo, "commit", "-q", "-m", "drop cache")
+    # An "evil merge": the merge commit itself adds a file that neither parent has.
+    git(git_repo, "merge", "-q", "--no-commit", "experiment")
+    (git_repo / "merged.txt").write_text(f"key {in_merge}\n")
+    git(git_repo, "add", "merged.txt")
+    git(git_repo, "commit", "-q", "-m", "merge")
+    git(git_repo, "rm", "-q", "merged.txt")
+    git(git_repo, "commit", "-q", "-m", "drop")
+    found = {f.fingerprint: f for f in scan_history(git_repo).findings}
+    assert set(found) == {fingerprint(on_branch), fingerprint(in_merge), fingerprint(in_name)}
+    assert found[fingerprint(in_name)].line is None
+    assert found[fingerprint(in_name)].path == f"cache/[key {fingerprint(in_name)}].json"
+    assert found[fingerprint(in_merge)].path == "merged.txt"
+
+
+def test_the_history_scan_starts_two_git_processes_however_many_commits(git_repo, real_looking, tmp_path,
+                                                                        monkeypatch) -> None:
+    for n in range(30):
+        leak = f"K = '{real_looking('groq', n)}'\n" if n % 10 == 0 else ""
+        commit(git_repo, {f"module_{n % 7}.py": f"VALUE = {n}\n{leak}"}, f"commit {n}")
+    log = tmp_path / "git-calls.log"
+    shim = tmp_path / "bin" / "git"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{shutil.which("git")}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    scan = scan_history(git_repo)
+    assert len(scan.findings) == 3 and scan.commits == 30
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and " log " in calls[0] and "cat-file --batch" in calls[1]
+
+
+def test_the_index_scan_reads_staged_blobs_not_the_working_tree(git_repo, real_looking) -> None:
+    staged_key, unstaged_key = real_looking("openai-project", 4), real_looking("anthropic", 4)
+    commit(git_repo, {"app.py": "import os\n"}, "start")
+    (git_repo / "app.py").write_text(f'KEY = "{staged_key}"\n')
+    git(git_repo, "add", "app.py")
+    (git_repo / "app.py").write_text(f'KEY = "{unstaged_key}"\n')  # edited again, not staged
+    [finding] = scan_index(git_repo)
+    assert (finding.path, finding.line, finding.fingerprint) == ("app.py", 1, fingerprint(staged_key))
+    assert [f.fingerprint for f in scan_files(git_repo, ["app.py"])] == [fingerprint(unstaged_key)]
+
+
+def test_the_index_scan_covers_a_first_commit_and_staged_file_names(git_repo, real_looking) -> None:
+    key = real_looking("google", 5)
+    (git_repo / "a.txt").write_text(f"{fake_key('google', 5)}\n")
+    (git_repo / f"{key}.txt").write_text("nothing here\n")
+    git(git_repo, "add", "-A")
+    [finding] = scan_index(git_repo)
+    assert finding.line is None and finding.fingerprint == fingerprint(key) and key not in str(finding)
+
+
+def test_blobs_are_streamed_in_order_and_a_missing_object_is_skipped(git_repo) -> None:
+    (git_repo / "big.bin").write_bytes(bytes(range(256)) * 40_000)  # 10 MB: more than any pipe buffer
+    (git_repo / "small.txt").write_text("small\n")
+    git(git_repo, "add", "-A")
+    ids = [git(git_repo, "rev-parse", f":{name}").strip() for name in ("big.bin", "small.txt")]
+    got = list(read_blobs(git_repo, [ids[0], "0" * 40, ids[1]]))
+    assert [object_id for object_id, _data in got] == ids
+    assert len(got[0][1]) == 10_240_000 and got[1][1] == b"small\n"
+
+
+def test_a_folder_that_is_not_a_repository_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GitScanError, match="not a git work tree"):
+        scan_history(tmp_path)
+
+
+def test_a_subfolder_of_a_repository_is_scanned_with_paths_relative_to_it(git_repo, real_looking) -> None:
+    key = real_looking("groq", 6)
+    (git_repo / "service").mkdir()
+    (git_repo / "service" / "app.py").write_text(f'KEY = "{key}"\n')
+    (git_repo / "other.py").write_text(f'KEY = "{key}"\n')
+    git(git_repo, "add", "-A")
+    found = scan_index(git_repo / "service")
+    assert [(f.path, f.fingerprint) for f in found] == [("app.py", fingerprint(key))]

@@ -1,0 +1,56 @@
+"""Tests for helpers.hook_config: hooks are read as YAML; a name in a comment configures nothing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.hook_config import HookConfigError, MissingYAMLError, secret_scanning_hooks
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / ".pre-commit-config.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("repos:\n- repo: https://github.com/Yelp/detect-secrets\n  rev: v1.5.0\n"
+     "  hooks:\n  - id: detect-secrets\n", ["detect-secrets"]),
+    ("repos:\n- repo: https://github.com/gitleaks/gitleaks\n  rev: v8.24.0\n"
+     "  hooks:\n  - id: gitleaks\n", ["gitleaks"]),
+    ("repos:\n- repo: local\n  hooks:\n  - id: scan\n"
+     "    entry: trufflehog git file://. --since-commit HEAD\n", ["scan"]),
+    ("# detect-secrets: to do\nrepos:\n- repo: local\n  hooks:\n"
+     "  - id: ruff  # gitleaks later\n    entry: ruff\n", []),
+    ("repos:\n- repo: https://github.com/gitleaks/gitleaks\n  rev: v8.24.0\n", []),  # a repo, no hook
+    ("repos: []\n", []),
+    ("- not\n- a mapping\n", []),
+])
+def test_only_a_hook_id_or_entry_counts(tmp_path: Path, text: str, expected: list[str]) -> None:
+    assert secret_scanning_hooks(config(tmp_path, text)) == expected
+
+
+def test_this_project_runs_detect_secrets_with_its_plugin() -> None:
+    assert secret_scanning_hooks(PROJECT / ".pre-commit-config.yaml") == ["detect-secrets"]
+
+
+def test_a_missing_or_broken_file_is_an_error_that_never_quotes_it(tmp_path: Path, real_looking) -> None:
+    with pytest.raises(HookConfigError, match="is missing"):
+        secret_scanning_hooks(tmp_path / ".pre-commit-config.yaml")
+    key = real_looking("groq", 1)
+    with pytest.raises(HookConfigError) as caught:
+        secret_scanning_hooks(config(tmp_path, f"repos:\n  - repo: local\n    hooks: [{key}\n"))
+    assert "not valid YAML (line" in str(caught.value) and key not in str(caught.value)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+def test_without_pyyaml_the_error_says_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` now raises ImportError
+    with pytest.raises(ImportError, match="pip install pyyaml") as caught:
+        secret_scanning_hooks(config(tmp_path, "repos: []\n"))
+    assert isinstance(caught.value, MissingYAMLError)
