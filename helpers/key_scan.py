@@ -70,10 +70,12 @@ def decode_text(data: bytes) -> str | None:
     sample = data[:_SAMPLE]
     if b"\0" not in sample:
         return data.decode("utf-8", errors="replace")
+    # In UTF-16 text the high byte of every Latin character is zero; a low byte is zero only for the
+    # rare U+0100, U+0200, ... Binary data holds zeros at both parities.
     zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
-    if zeros_odd > len(sample) // 8 and zeros_even * 20 <= zeros_odd:
+    if zeros_odd > len(sample) // 8 and zeros_even * 4 <= zeros_odd:
         return data.decode("utf-16-le", errors="replace")
-    if zeros_even > len(sample) // 8 and zeros_odd * 20 <= zeros_even:
+    if zeros_even > len(sample) // 8 and zeros_odd * 4 <= zeros_even:
         return data.decode("utf-16-be", errors="replace")
     return None
 

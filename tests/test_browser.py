@@ -146,6 +146,7 @@ class LabServer:
     token: str
     root: Path
     log: Path
+    ipython_dir: Path  # the kernels' IPYTHONDIR: their history database is in there
 
 
 @dataclass
@@ -266,7 +267,8 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
            "JUPYTER_CONFIG_DIR": str(base / "config"),
            "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+           "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+           "IPYTHONDIR": str(base / "ipython")}
     env.pop("MPLBACKEND", None)  # a non-inline backend would hide the plots
     port, token = _free_port(), secrets.token_hex(24)
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
@@ -276,7 +278,8 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                "--LabApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, log=base / "server.log")
+    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, log=base / "server.log",
+                       ipython_dir=base / "ipython")
     with server.log.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     try:
@@ -447,3 +450,66 @@ def test_checker_reports_a_cell_that_raises_and_a_broken_diagram(lab_server, bro
     assert "0 of 1 mermaid diagrams rendered" in found, found
     assert any(line.startswith("a mermaid diagram failed: Error: Parse error") for line in found), found
 
+
+
+# The first cell gives the kernel a real keyring with no entry (an encrypted file, unlocked with a
+# test password), so the keyring library's default backend cannot ask for a password of its own.
+_EMPTY_KEYRING_CELL = """import keyring, tempfile
+from keyrings.cryptfile.cryptfile import CryptFileKeyring
+empty = CryptFileKeyring()
+empty.file_path = tempfile.mkdtemp() + '/keyring.cfg'
+empty.keyring_key = 'a-test-password-for-an-empty-keyring'
+keyring.set_keyring(empty)"""
+_PROMPT_CALL = b"get_key('OPENAI_API_KEY', prompt=True)"
+_PROMPT_CELL = """import os
+os.environ.pop('OPENAI_API_KEY', None)
+from helpers.key_formats import fingerprint
+from helpers.notebook_keys import get_key
+print('fingerprint', fingerprint(get_key('OPENAI_API_KEY', prompt=True)))"""
+
+
+def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab_server, browser, screenshot_dir):
+    from helpers.key_formats import fake_key, fingerprint
+
+    key = fake_key("openai-project", 1507)
+    notebook = _write_notebook(lab_server.root / "selfcheck" / "prompt.ipynb",
+                               [new_code_cell(_EMPTY_KEYRING_CELL), new_code_cell(_PROMPT_CELL)])
+    path = notebook.relative_to(lab_server.root).as_posix()
+    page = browser.new_page()
+    page.add_init_script(JS_PANEL)
+    try:
+        page.goto(f"{lab_server.url}/lab/workspaces/prompt/tree/{path}?token={lab_server.token}")
+        page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=KERNEL_START_TIMEOUT_MS)
+        _click_menu(page, "Run", "runmenu:run-all")
+        password = page.locator("input.jp-Stdin-input")
+        password.wait_for(timeout=NOTEBOOK_RUN_TIMEOUT_MS)
+        assert password.get_attribute("type") == "password", "the prompt is not a password field"
+        assert "OPENAI_API_KEY (typing is hidden):" in page.locator(".jp-Stdin").first.inner_text()
+        password.fill(key)
+        password.press("Enter")
+        page.wait_for_function(JS_RUN_FINISHED, arg=path, timeout=NOTEBOOK_RUN_TIMEOUT_MS)
+        cells = page.evaluate(JS_CELL_REPORT, path)
+        _click_menu(page, "File", "docmanager:save")  # as Ctrl+S: writes the file, then its checkpoint
+        checkpoint = notebook.parent / ".ipynb_checkpoints" / "prompt-checkpoint.ipynb"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (f"fingerprint {fingerprint(key)}" not in notebook.read_text()
+                                                or not checkpoint.exists()):
+            time.sleep(0.2)  # polling for the save to land on disk
+        page.screenshot(path=str(screenshot_dir / "prompt.png"))
+    finally:
+        page.close()
+        _shutdown_kernels(lab_server)  # the kernel writes the rest of its history as it exits
+
+    shown = [output.get("text", "") for cell in cells for output in cell["outputs"]]
+    assert f"fingerprint {fingerprint(key)}\n" in shown, cells
+    saved = notebook.read_text()
+    assert f"fingerprint {fingerprint(key)}" in saved, "the notebook was not saved"
+    assert key not in saved
+    assert checkpoint.exists() and key not in checkpoint.read_text()
+    history = lab_server.ipython_dir / "profile_default" / "history.sqlite"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not (history.exists() and _PROMPT_CALL in history.read_bytes()):
+        time.sleep(0.2)  # the kernel's history thread writes as it shuts down
+    database = history.read_bytes()
+    assert _PROMPT_CALL in database, "this is not the kernel's history database"
+    assert key.encode() not in database

@@ -39,15 +39,15 @@ def fix(project: Path) -> None:
     """Make git ignore every .env file, make them private, and complete the template."""
     with (project / ".gitignore").open("a") as rules:
         rules.write("\\n.env\\n.env.*\\n!.env.example\\n")  # the first \\n ends a last line without one
-    for env_file in project.glob(".env*"):
-        if env_file.name != ".env.example":
+    for env_file in project.rglob(".env*"):  # in every folder: services/api/.env too
+        if env_file.name != ".env.example" and ".git" not in env_file.parts:
             env_file.chmod(0o600)
     missing = env_drift(project / ".env", project / ".env.example").missing_from_example
     with (project / ".env.example").open("a") as template:
         template.writelines(f"{name}=\\n" for name in missing)'''
 
 HINT = ("Three fixes, each for any project, not only this one: add `.env`, `.env.*` and `!.env.example` "
-        "to .gitignore (append: keep the rules already there); `chmod` every .env file to 0o600; add a "
+        "to .gitignore (append: keep the rules already there); `chmod` every .env file, in every folder, to 0o600; add a "
         "`NAME=` line to .env.example for each name of .env it lacks (`helpers.env_files.env_drift` "
         "finds them), never the values.")
 
