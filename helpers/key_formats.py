@@ -262,7 +262,8 @@ def _build_scanner(formats: Iterable[int]) -> re.Pattern[str]:
     chosen = [(i, KEY_FORMATS[i]) for i in formats]
     shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
     starts = sorted({c for _, fmt in shapes for a in fmt.anchors for c in (a[0], a[0].upper())})
-    left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
+    first = re.escape("".join(starts))  # pragma: no mutate - more letters here would only cost time
+    left = f"(?:(?=[{first}]){_LEFT}|{_COLOUR})"
     either = "|".join(f"(?P<k{i}>{fmt.pattern})" for i, fmt in shapes)
     contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in chosen if fmt.context]
     return re.compile("|".join([f"{left}(?:{either})"] * bool(shapes) + contexts))
