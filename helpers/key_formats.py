@@ -69,10 +69,11 @@ _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing posi
 # What follows "key", "token", "passw"... in a lower-cased text where _ASSIGNED_CONTEXT may match.
 _AFTER_SECRET_WORD = r"(?:or)?d?(?:[_-]\w{1,9})?" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
-# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
+# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy, a
+# value cut short with ... or …).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
                       r"|enter[_-]|dummy)")
-_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b"
+_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b|\.{3}|\u2026"  # ... or …: cut short in docs
 _TEMPLATE_INSIDE = r"[<>{}]|\$\{"  # only where a value may hold these characters: in quotes
 
 

@@ -217,6 +217,7 @@ NOT_ASSIGNED_SECRETS = [
     "DB_PASSWORD=replace_with_your_password1", "MISTRAL_API_KEY=placeholder-1234567890ab",
     "MISTRAL_API_KEY=insert-your-key-1234567", "MISTRAL_API_KEY=enter_key_1234567890abc",
     "MISTRAL_API_KEY=dummy-key-1234567890abc",
+    'api_key: "eyJ2IjoiMSIsInMiOjEsImMiOi..."', "MISTRAL_API_KEY=FAKE34ef56gh78ij\u2026",
     # references, templates and reads
     "MISTRAL_API_KEY=${MISTRAL_API_KEY}", "MISTRAL_API_KEY=$MISTRAL_KEY_1234567890",
     'api_key: "{{ secrets.MISTRAL_KEY_1234 }}"', 'api_key = "%(mistral_key_1234567890)s"',
