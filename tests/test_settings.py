@@ -19,6 +19,7 @@ from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.key_hygiene import diagnose_key
 from helpers.settings import (
     AppSettings,
+    Problem,
     SettingsError,
     choose_env,
     find_env_dir,
@@ -575,3 +576,26 @@ def test_an_env_file_with_a_utf8_byte_order_mark_loads(project: Path):
     (project / ".env").write_bytes(b"\xef\xbb\xbf" + f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n".encode())
     loaded = load_settings()
     assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
+
+
+@pytest.mark.parametrize("variable", ["ANTHROPIC_API_KEY", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY"])
+def test_an_optional_key_left_as_the_template_placeholder_is_not_set(
+        project: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    # A .env copied from .env.example, with only the required key filled in, must load.
+    template = dotenv_values(REPO / ".env.example")
+    write(project / ".env", OPENAI_API_KEY=KEY, **{variable: str(template[variable])})
+    assert getattr(load_settings(), variable.lower()) is None
+
+
+def test_the_required_key_left_as_the_placeholder_says_to_put_your_key_there(project: Path) -> None:
+    template = dotenv_values(REPO / ".env.example")
+    write(project / ".env", OPENAI_API_KEY=str(template["OPENAI_API_KEY"]))
+    [problem] = error_of(load_settings).problems
+    assert problem.variable == "OPENAI_API_KEY" and "placeholder" in problem.problem
+    assert "put your own key after OPENAI_API_KEY=" in problem.hint
+
+
+def test_a_problem_ending_in_a_question_mark_gets_no_second_stop() -> None:
+    text = str(Problem("DEFAULT_MODEL", "a key on the wrong line?", "move it"))
+    assert text == "DEFAULT_MODEL: a key on the wrong line? Fix: move it."
+    assert str(Problem("X", "is missing", "set it")) == "X: is missing. Fix: set it."
