@@ -7,7 +7,8 @@ import base64
 import csv
 import os
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def make_real_looking(name: str, seed: int = 0) -> str:
     return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_looking() -> Callable[..., str]:
     return make_real_looking
 
@@ -94,3 +95,38 @@ def project(tmp_path: Path) -> Path:
     git(root, "init", "-q")
     (root / "notebooks").mkdir()
     return root
+
+
+@pytest.fixture
+def racing() -> Iterator[None]:
+    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def everything_about(err: BaseException) -> str:
+    """What an exception shows a debugger, Sentry or a traceback: message, repr and args of it and of
+    every exception on its chain, with the attributes that hold what a decoder or parser was given."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts += [repr(getattr(current, attr)) for attr in ("doc", "object", "response")
+                  if hasattr(current, attr)]
+        todo += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def exception_text() -> Callable[[BaseException], str]:
+    """`everything_about`: the text a test must not find a secret in."""
+    return everything_about

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx2
 import openai
@@ -468,17 +466,6 @@ def test_every_error_of_the_module_shares_one_base_and_keeps_its_builtin_meaning
 
 
 # -- round robin, threads and asyncio ----------------------------------------------------------------
-
-
-@pytest.fixture
-def racing() -> Iterator[None]:
-    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @given(st.integers(1, 6), st.integers(0, 50))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 
 import openai
@@ -227,17 +225,6 @@ def test_alert_once_exactly_when_the_running_total_first_crosses(amounts, limit,
     totals = [budget.add(a) for a in amounts]
     crossing = [t for t in totals if t >= alert_at * limit]
     assert [a.used for a in alerts] == crossing[:1]
-
-
-@pytest.fixture
-def racing() -> Iterator[None]:
-    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def test_counts_are_exact_under_threads(racing) -> None:
