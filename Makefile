@@ -32,7 +32,7 @@ lab: $(STAMP)
 		--LabApp.app_settings_dir=$(CURDIR)/lab-settings --LabApp.news_url=None $(ROOT_FLAG)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
+	$(BIN)/ruff check helpers tutorial tests benchmarks tools notebooks conftest.py
 
 # The notebooks always run against the fake provider in tests, whatever .env says. Two workers
 # (pytest-xdist, --dist loadfile): each test file runs whole on one of them, so a notebook's cells
@@ -55,3 +55,10 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# For maintainers, before a release or after changing a helper that guards a key: mutation testing
+# (mutmut), each module against its own test file, with a table of killed and surviving mutants.
+# Slow (minutes per module); not part of `make test`. One module: `make mutation MODULES=key_formats`.
+.PHONY: mutation
+mutation: $(DEV_STAMP)
+	$(BIN)/python -m tools.mutation $(MODULES) --max-children $(or $(MUTATION_CHILDREN),2)
