@@ -1,68 +1,204 @@
 """Keep API keys out of logs: redact key shapes and known secret values from every log record.
 
 `redact` replaces every key shape from `helpers.key_formats` and every known secret value with a
-marker that keeps the format and a fingerprint (two lines about the same key can be matched) and
-nothing of the key itself::
+marker that keeps the kind of secret and an id (two lines about the same key can be matched) and
+nothing of the secret itself::
 
-    [REDACTED openai-project 1ae21d3c]
+    [REDACTED openai-project 1ae21d3c]      a provider key: its public fingerprint
+    [REDACTED known-secret ~5e0c27d9]       anything else: an id keyed for this process only
+
+The public fingerprint (``key_formats.fingerprint``, as key_pool and the checklist print it) is
+shown only for keys found by a provider's shape whose characters carry at least 64 bits: only
+those are out of reach of a brute-force search of an 8-hex-digit SHA-256 prefix. Known secrets
+(passwords, PINs), values found by their context alone (``Bearer x``, ``?key=x``) and short or
+repetitive keys get a ``~`` id: a keyed BLAKE2 hash with a random key made once per process, so
+lines of one run still match each other and nobody can test guesses against the log.
 
 `install_redaction()` puts one `RedactingFilter` on the *handlers* of the root logger. A filter on
 a logger sees only the records logged on that very logger: records of child loggers (``app.db``)
 and of libraries (``openai``, ``httpx2``, ``botocore``) propagate to their ancestors' handlers
 without passing their ancestors' filters. Handler filters see them all.
 
-The filter cleans the whole record, not only ``msg``: the message rendered with its arguments,
-the exception and its traceback, ``stack_info`` and the string values of ``extra`` fields. It
-never raises: a record it cannot clean is replaced by a safe text, never passed on in clear.
+The filter cleans everything a formatter can print: the message rendered with its arguments, the
+exception and its traceback, ``stack_info``, the logger and thread names, and every ``extra``
+field at any depth (strings, bytes, containers, dict keys, namedtuples, any object whose ``str()``
+or ``repr()`` shows a secret, such as an ``httpx2.URL`` with ``?key=``). A record is never lost:
+bad arguments or an unprintable value are written as a safe text, and only a bug in redaction
+itself withholds the record's content (`FALLBACK`). Values known at run time (a secret read from a
+store) are added for every filter with `register_secrets`.
 
 Handlers added after `install_redaction()` (``logging.basicConfig``, ``dictConfig``, a library's
 own handler) are not covered until you call `install_redaction()` again (it is idempotent) or
 `protect_handler(handler)`.
+
+Needs: ``key_formats.py`` (the catalogue); the standard library only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 import logging
+import math
+import os
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+import types
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache, lru_cache
+from typing import Protocol
+from urllib.parse import quote, quote_plus
 
-from .key_formats import find_keys, fingerprint
+from .key_formats import KEY_FORMATS, find_keys, fingerprint
+
+__all__ = [
+    "FALLBACK", "KNOWN_SECRET", "RedactedValue", "RedactingFilter", "RedactionError", "SecretValues",
+    "SecretsArgumentError", "estimated_bits", "forget_secrets", "install_redaction", "marker",
+    "protect_handler", "redact", "redact_key_shapes", "register_secrets", "secrets_from", "spellings",
+    "uninstall_redaction",
+]
 
 KNOWN_SECRET = "known-secret"
-FALLBACK = "[record dropped by redaction: {error}]"
-_MAX_DEPTH = 6  # how deep secrets_from and extra-field redaction look inside nested objects
+FALLBACK = "[log record withheld: redaction failed with {error}]"
+PUBLIC_FINGERPRINT_BITS = 64
+_SHAPES = frozenset(fmt.name for fmt in KEY_FORMATS if not fmt.context)  # found by shape, not context
 # The attributes of a fresh record: any other attribute came from ``extra=``. A formatter adds two.
 _PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
 _STANDARD_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"message", "asctime"}
+_NAMES = ("name", "threadName", "processName", "pathname", "filename", "module", "funcName")
 _TRACEBACK_FORMATTER = logging.Formatter()
+_MAX_NESTING = 100  # deeper than this, a value is judged by its printed form, not rebuilt
+_PLAIN_TYPES = (int, float, bool, type(None))
 
+
+class RedactionError(Exception):
+    """Base class of this module's errors."""
+
+
+class SecretsArgumentError(RedactionError, TypeError):
+    """One string given where a list of secret values belongs (it would redact each character)."""
+
+
+class RevealsSecret(Protocol):
+    """pydantic's ``SecretStr`` and ``SecretBytes``, or anything else that hides a value the same way."""
+
+    def get_secret_value(self) -> str | bytes: ...
+
+
+Secret = str | bytes | RevealsSecret
+
+
+# -- markers ---------------------------------------------------------------------------------------
 
 def marker(kind: str, secret: str) -> str:
-    """The text that stands in for a redacted secret: its kind and fingerprint."""
-    return f"[REDACTED {kind} {fingerprint(secret)}]"
+    """The text that stands in for a redacted secret: its kind and an id that cannot reveal it."""
+    return f"[REDACTED {kind} {_marker_id(kind, secret)}]"
+
+
+@lru_cache(maxsize=4096)  # a key logged on every request costs one dictionary look-up
+def _marker_id(kind: str, secret: str) -> str:
+    if kind in _SHAPES and estimated_bits(secret) >= PUBLIC_FINGERPRINT_BITS:
+        return fingerprint(secret)
+    keyed = hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), key=_process_key(), digest_size=4)
+    return "~" + keyed.hexdigest()
+
+
+@cache
+def _process_key() -> bytes:
+    return os.urandom(32)
+
+
+def estimated_bits(secret: str) -> float:
+    """A rough upper estimate of a value's randomness in bits.
+
+    Its length times the entropy of its characters, discounted by the share of its three-character
+    pieces that repeat, so ``ab12ab12...`` counts for little although it uses four characters evenly.
+    """
+    counts, length = Counter(secret), len(secret)
+    bits = -sum(n * math.log2(n / length) for n in counts.values())
+    pieces = [secret[i:i + 3] for i in range(length - 2)]
+    return bits * len(set(pieces)) / len(pieces) if pieces else 0.0
+
+
+# -- finding known values fast -----------------------------------------------------------------------
+
+# Characters from the most to the least frequent in log lines (any other one is rarer still): each
+# word is looked for at its rarest character, so a search stops at few places of an ordinary line.
+_BY_FREQUENCY = " etaoinsrhldcu/.:m0f1p2g-w3y=b5v4_k6789x'\"jqz,()[]{}"
+
+
+def _rarity(char: str) -> int:
+    found = _BY_FREQUENCY.find(char)
+    return len(_BY_FREQUENCY) if found < 0 else found
+
+
+def _gate(words: Iterable[str]) -> re.Pattern[str]:
+    """One expression that tells whether any of `words` occurs in a text, tried at rare characters.
+
+    A plain alternation starts a match attempt at every position; this one starts only where the
+    text holds a word's rarest character, then checks the rest of the word around it.
+    """
+    tails: defaultdict[str, list[str]] = defaultdict(list)
+    for word in {w for w in words if w}:
+        pivot = max(range(len(word)), key=lambda i: _rarity(word[i]))
+        tails[word[pivot]].append(re.escape(word[pivot + 1:]) + (f"(?<={re.escape(word)})" if pivot else ""))
+    return re.compile("|".join(
+        re.escape(char) + ("" if "" in ends else f"(?:{'|'.join(sorted(ends))})")
+        for char, ends in sorted(tails.items())
+    ))
+
+
+# Every match of a key format holds one of its anchors; a text without any holds no key.
+_ANCHORS = frozenset(anchor for fmt in KEY_FORMATS for anchor in fmt.anchors)
+
+
+def spellings(value: str) -> set[str]:
+    """`value` as the ways a log line can write it: escaped by repr, ascii, JSON, bytes, URLs, HTML."""
+    written = {value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
+               json.dumps(value, ensure_ascii=False)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1],
+               html.escape(value), quote(value), quote(value, safe=""), quote_plus(value),
+               quote_plus(value, safe="/")}
+    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), w) for w in written}
+    return written | lower_hex
+
+
+def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
+    """The stripped, non-empty values of `secrets` as text."""
+    if isinstance(secrets, (str, bytes)):
+        raise SecretsArgumentError(
+            f"{argument} must be a list of values, not one string: write {argument}=[value]")
+    values = []
+    for secret in secrets:
+        reveal = getattr(secret, "get_secret_value", None)
+        value = reveal() if callable(reveal) else secret
+        if not isinstance(value, (str, bytes)):
+            raise SecretsArgumentError(
+                f"{argument} holds a {type(secret).__name__}: give strings or SecretStr")
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if text.strip():
+            values.append(text.strip())
+    return values
 
 
 class SecretValues:
     """A fixed set of known secret values, prepared once so that each search is cheap.
 
-    Values are stripped; empty ones are ignored. ``repr`` shows fingerprints, never values.
+    Values are stripped; empty ones are ignored; ``SecretStr`` and bytes are accepted. Each value
+    is also redacted as `spellings` writes it. ``repr`` shows fingerprints, never values.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        cleaned = {s.strip() for s in secrets if isinstance(s, str) and s.strip()}
-        self.values: tuple[str, ...] = tuple(sorted(cleaned))
-        # Each value also as repr() and JSON write it (a quote or a backslash comes out escaped,
-        # e.g. in a KeyError or a JSON log line); every spelling is redacted as the value itself.
-        self._spelled: dict[str, str] = {
-            spelling: value
-            for value in self.values
-            for spelling in (repr(value)[1:-1], json.dumps(value)[1:-1], value)
-        }
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
+        self.values: tuple[str, ...] = tuple(sorted(set(_revealed(secrets, "secrets"))))
+        self._spelled = {spelling: value for value in self.values for spelling in spellings(value)}
         # Longest first: where one secret contains another, the whole of the longer one goes.
-        spellings = sorted(self._spelled, key=lambda s: (-len(s), s))
-        self._pattern = re.compile("|".join(map(re.escape, spellings))) if spellings else None
+        ordered = sorted(self._spelled, key=lambda s: (-len(s), s))
+        self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        # Searched in the case-folded text: a key anchor in text.lower() or a value in the text is
+        # always in text.casefold() too (casefold maps each character alone, and no character it
+        # folds differently from lower() folds to ASCII).
+        self._gate = _gate([*_ANCHORS, *(s.casefold() for s in self._spelled)])
+        self._merged: tuple[SecretValues, SecretValues] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
@@ -70,15 +206,58 @@ class SecretValues:
     def __repr__(self) -> str:
         return f"SecretValues({', '.join(fingerprint(v) for v in self.values)})"
 
-    def union(self, secrets: Iterable[str]) -> SecretValues:
+    def union(self, secrets: Iterable[Secret]) -> SecretValues:
         """A new set holding these values and `secrets`."""
-        return SecretValues((*self.values, *secrets))
+        return SecretValues((*self.values, *_revealed(secrets, "secrets")))
+
+    def with_registered(self) -> SecretValues:
+        """These values and those given to `register_secrets` so far."""
+        registered = _REGISTRY.values
+        if not registered.values:
+            return self
+        merged = self._merged
+        if merged is None or merged[0] is not registered:
+            merged = self._merged = (registered, self.union(registered.values))
+        return merged[1]
+
+    def might_hold_secret(self, text: str) -> bool:
+        """False means `text` surely holds no key shape and none of these values."""
+        return self._gate.search(text.casefold()) is not None
 
     def redact(self, text: str) -> str:
-        """`text` with every known value replaced by a marker."""
-        if self._pattern is None or not self._pattern.search(text):  # the common case: no secret
+        """`text` with every key shape and every one of these values replaced by a marker."""
+        if self._gate.search(text.casefold()) is None:  # the common case: nothing to look at
             return text
-        return self._pattern.sub(lambda m: marker(KNOWN_SECRET, self._spelled[m.group()]), text)
+        text = redact_key_shapes(text)
+        if self._exact is None:
+            return text
+        return self._exact.sub(lambda m: marker(KNOWN_SECRET, self._spelled[m.group()]), text)
+
+
+class _Registry:
+    """The values `register_secrets` added: one immutable set, replaced whole (safe for threads)."""
+
+    def __init__(self) -> None:
+        self.values = SecretValues()
+
+
+_REGISTRY = _Registry()
+
+
+def register_secrets(secrets: Iterable[Secret]) -> None:
+    """Redact these values from now on, everywhere: every `RedactingFilter` and every `redact()`.
+
+    For code that learns a secret at run time (a secret store, a token refresh)::
+
+        register_secrets([value])
+    """
+    _REGISTRY.values = _REGISTRY.values.union(secrets)
+
+
+def forget_secrets(secrets: Iterable[Secret]) -> None:
+    """Stop redacting values added by `register_secrets` (tests; a value that was never secret)."""
+    gone = set(_revealed(secrets, "secrets"))
+    _REGISTRY.values = SecretValues(v for v in _REGISTRY.values.values if v not in gone)
 
 
 def redact_key_shapes(text: str) -> str:
@@ -90,52 +269,77 @@ def redact_key_shapes(text: str) -> str:
     return "".join(pieces) + text[last:] if pieces else text
 
 
-def redact(text: str, secrets: Iterable[str] | SecretValues = ()) -> str:
-    """`text` with every key shape and every value in `secrets` replaced by a marker."""
+def redact(text: str, secrets: Iterable[Secret] | SecretValues = ()) -> str:
+    """`text` with every key shape, every value in `secrets` and every registered value replaced."""
     known = secrets if isinstance(secrets, SecretValues) else SecretValues(secrets)
-    return known.redact(redact_key_shapes(text))
+    return known.with_registered().redact(text)
+
+
+# -- secrets held by settings objects ----------------------------------------------------------------
+
+_NOT_CONTAINERS = (str, bytes, bytearray, int, float, complex, type, types.ModuleType, types.FunctionType,
+                   types.BuiltinFunctionType, types.MethodType)
 
 
 def secrets_from(*sources: object) -> tuple[str, ...]:
     """Every secret value held in `sources`, ready for ``install_redaction(secrets=...)``.
 
     A secret is anything with a ``get_secret_value()`` method (pydantic's ``SecretStr`` and
-    ``SecretBytes``), found in settings objects, mappings and sequences, nested or not. Duck
-    typing keeps this module free of a pydantic import::
+    ``SecretBytes``), found at any depth in settings objects (pydantic models, dataclasses with or
+    without slots, plain objects), mappings (keys too) and collections. Duck typing keeps this
+    module free of a pydantic import::
 
         install_redaction(secrets=secrets_from(settings))
     """
     found: list[str] = []
-    for source in sources:
-        _collect_secrets(source, found, seen=set(), depth=0)
+    seen: set[int] = set()
+    waiting = list(reversed(sources))
+    while waiting:  # a loop, not recursion: no depth limit, no RecursionError
+        value = waiting.pop()
+        reveal = getattr(value, "get_secret_value", None)
+        if callable(reveal):
+            secret = reveal()
+            if isinstance(secret, (str, bytes)):
+                found += _revealed([secret], "sources")
+        elif not isinstance(value, _NOT_CONTAINERS) and id(value) not in seen:
+            seen.add(id(value))
+            waiting += reversed(_parts(value))
     return tuple(dict.fromkeys(found))
 
 
-def _collect_secrets(value: object, found: list[str], seen: set[int], depth: int) -> None:
-    reveal = getattr(value, "get_secret_value", None)
-    if callable(reveal):
-        secret = reveal()
-        if isinstance(secret, bytes):
-            secret = secret.decode("utf-8", errors="replace")
-        if isinstance(secret, str) and secret.strip():
-            found.append(secret)
-        return
-    if depth >= _MAX_DEPTH or id(value) in seen or isinstance(value, (str, bytes, int, float, type)):
-        return
-    seen.add(id(value))
+def _parts(value: object) -> list[object]:
     if isinstance(value, Mapping):
-        children: Iterable[object] = value.values()
-    elif isinstance(value, (list, tuple, set, frozenset)):
-        children = value
-    elif hasattr(value, "__dict__"):
-        children = vars(value).values()
-    else:
-        return
-    for child in children:
-        _collect_secrets(child, found, seen, depth + 1)
+        return [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    parts = list(vars(value).values()) if hasattr(value, "__dict__") else []
+    for cls in type(value).__mro__:  # @dataclass(slots=True) and other classes with __slots__
+        slots = getattr(cls, "__slots__", ())
+        for name in [slots] if isinstance(slots, str) else slots:
+            try:
+                parts.append(getattr(value, name))
+            except AttributeError:  # a slot never assigned
+                continue
+    return parts
 
 
-class _NoArgs(tuple):
+# -- the filter ------------------------------------------------------------------------------------------
+
+class RedactedValue(str):
+    """What stands in for a value that showed a secret: its ``str()`` and its ``repr()``, redacted."""
+
+    representation: str
+
+    def __new__(cls, text: str, representation: str | None = None) -> RedactedValue:
+        value = super().__new__(cls, text)
+        value.representation = text if representation is None else representation
+        return value
+
+    def __repr__(self) -> str:
+        return self.representation
+
+
+class _NoArgs(tuple[object, ...]):
     """Empty ``args`` that also say "cleaned by this filter": each filter has its own instance."""
 
 
@@ -143,59 +347,165 @@ class RedactingFilter(logging.Filter):
     """A handler filter that redacts key shapes and known secret values from whole records.
 
     It renders ``msg % args`` itself, redacts the result and stores it back as ``msg`` with no
-    ``args``; it formats the exception into ``exc_text`` (redacted) and clears ``exc_info``, so
-    formatters print the cleaned text. It always lets the record through.
+    ``args``; it formats the exception into ``exc_text`` (redacted) and clears ``exc_info``; it
+    replaces each ``extra`` value that shows a secret. It always lets the record through.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[Secret] = ()) -> None:
         super().__init__()
         self.secrets = SecretValues(secrets)
         self._cleaned = _NoArgs()
+        self._clean_names: set[tuple[object, ...]] = set()  # logger/thread/code names seen clean
 
-    def add_secrets(self, secrets: Iterable[str]) -> None:
+    def add_secrets(self, secrets: Iterable[Secret]) -> None:
         """Redact these values too (e.g. keys loaded after logging was set up)."""
         self.secrets = self.secrets.union(secrets)  # one assignment: safe for logging threads
 
     def redact(self, text: str) -> str:
-        """`text` with key shapes and this filter's known values replaced by markers."""
-        return redact(text, self.secrets)
+        """`text` with key shapes, this filter's and the registered values replaced by markers."""
+        return self.secrets.with_registered().redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args is self._cleaned:  # a second handler of the same record: done already
-            return True
-        try:
-            self._clean(record)
-        except Exception as error:  # logging must never raise, nor fall back to clear text
-            _replace_with_fallback(record, error)
+        if record.args is not self._cleaned:  # else another handler's turn: cleaned already
+            try:
+                self._clean(record, self.secrets.with_registered())
+            except Exception as error:  # logging must never raise, nor fall back to clear text
+                _replace_with_fallback(record, error)
         return True
 
-    def _clean(self, record: logging.LogRecord) -> None:
-        record.msg, record.args = self.redact(record.getMessage()), self._cleaned
-        if "message" in vars(record):  # an earlier handler has formatted this record already
+    def _clean(self, record: logging.LogRecord, known: SecretValues) -> None:
+        try:
+            text = record.getMessage()
+        except Exception as error:  # bad arguments: write them safely rather than lose the record
+            text = _unmerged_message(record, error)
+        record.msg, record.args = known.redact(text), self._cleaned
+        fields = vars(record)
+        if "message" in fields:  # an earlier handler has formatted this record already
             record.message = record.msg
-        if record.exc_info:
-            if not record.exc_text:
-                record.exc_text = _TRACEBACK_FORMATTER.formatException(record.exc_info)
-            record.exc_info = None
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        if len(vars(record)) > len(_PLAIN_ATTRIBUTES):  # a cheap test: most records have no extra
-            for name in vars(record).keys() - _STANDARD_ATTRIBUTES:
-                setattr(record, name, self._redact_value(getattr(record, name), depth=0))
+        if record.exc_info or record.exc_text or record.stack_info:
+            _clean_traces(record, known)
+        if len(fields) > len(_PLAIN_ATTRIBUTES):  # a cheap test: most records have no extra
+            for name in fields.keys() - _STANDARD_ATTRIBUTES:
+                fields[name] = _clean_value(fields[name], known)
+        names = (record.name, record.threadName, record.processName, record.pathname, record.funcName)
+        if names not in self._clean_names:
+            self._check_names(record, names, known)
 
-    def _redact_value(self, value: Any, depth: int) -> Any:
-        """Strings redacted; dicts, lists and tuples rebuilt with their strings redacted."""
-        if isinstance(value, str):
-            return self.redact(value)
-        if depth >= _MAX_DEPTH:
-            return value
-        if isinstance(value, dict):
-            return {k: self._redact_value(v, depth + 1) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return type(value)(self._redact_value(v, depth + 1) for v in value)
+    def _check_names(self, record: logging.LogRecord, names: tuple[object, ...], known: SecretValues) -> None:
+        fields = vars(record)
+        cleaned = {name: known.redact(fields[name]) for name in _NAMES if isinstance(fields.get(name), str)}
+        if any(fields[name] != text for name, text in cleaned.items()):
+            fields.update(cleaned)
+        else:
+            if len(self._clean_names) > 1024:  # bounded: names made up at run time
+                self._clean_names.clear()
+            self._clean_names.add(names)
+
+
+def _clean_traces(record: logging.LogRecord, known: SecretValues) -> None:
+    if record.exc_info:
+        if not record.exc_text:
+            record.exc_text = _TRACEBACK_FORMATTER.formatException(record.exc_info)
+        record.exc_info = None
+    if record.exc_text:
+        record.exc_text = known.redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = known.redact(record.stack_info)
+
+
+def _printed(value: object, show: Callable[[object], str] = str) -> str:
+    """``str(value)`` or ``repr(value)``, or a note saying it cannot be printed."""
+    try:
+        return show(value)
+    except Exception as error:
+        return f"<unprintable {type(value).__name__}: {type(error).__name__}>"
+
+
+def _unmerged_message(record: logging.LogRecord, error: Exception) -> str:
+    args = record.args if isinstance(record.args, tuple) else (record.args,)
+    shown = ", ".join(_printed(arg, repr) for arg in args)
+    return f"{_printed(record.msg)} [arguments not merged, {type(error).__name__}: {shown}]"
+
+
+def _clean_value(value: object, known: SecretValues) -> object:
+    """`value`, or a copy of it with nothing a formatter prints showing a secret.
+
+    Containers are rebuilt with clean parts, so a JSON formatter still sees their structure; the
+    printed whole is checked too, for a secret that only its context reveals (``{"api_key": x}``).
+    """
+    if type(value) is str:
+        return known.redact(value)
+    if type(value) in _PLAIN_TYPES:
         return value
+    if _rebuilder(value) is None:
+        return _clean_opaque(value, known)
+    try:
+        cleaned = _clean_part(value, known, depth=0, path=set())
+    except Exception:  # e.g. a namedtuple whose class cannot be rebuilt: judge it as printed
+        return _clean_opaque(value, known)
+    printed = _printed(cleaned, repr)
+    redacted = known.redact(printed)
+    if redacted != printed:
+        return RedactedValue(known.redact(_printed(cleaned)), redacted)
+    return cleaned
+
+
+def _clean_part(value: object, known: SecretValues, depth: int, path: set[int]) -> object:
+    kind = type(value)
+    if kind is str:
+        return known.redact(value)  # type: ignore[arg-type]
+    if kind in _PLAIN_TYPES:
+        return value
+    rebuild = _rebuilder(value)
+    if rebuild is None or depth >= _MAX_NESTING:
+        return _clean_opaque(value, known)
+    if id(value) in path:  # a container that holds itself
+        return RedactedValue("[...]")
+    path.add(id(value))
+    parts = [_clean_part(part, known, depth + 1, path) for part in _items(value)]
+    path.discard(id(value))
+    if all(new is old for new, old in zip(parts, _items(value), strict=True)):
+        return value
+    return rebuild(value, parts)
+
+
+def _rebuilder(value: object) -> Callable[[object, list[object]], object] | None:
+    """How to rebuild `value` from cleaned parts: for dicts, lists, tuples, sets and namedtuples."""
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return _rebuild_namedtuple
+    return _REBUILD.get(type(value))
+
+
+def _items(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [part for pair in value.items() for part in pair]
+    return list(value)  # type: ignore[call-overload, no-any-return]
+
+
+def _rebuild_dict(value: object, parts: list[object]) -> object:
+    return dict(zip(parts[::2], parts[1::2], strict=True))
+
+
+def _rebuild_namedtuple(value: object, parts: list[object]) -> object:
+    return type(value)._make(parts)  # type: ignore[attr-defined]
+
+
+_REBUILD: dict[type, Callable[[object, list[object]], object]] = {
+    dict: _rebuild_dict,
+    list: lambda value, parts: parts,
+    tuple: lambda value, parts: tuple(parts),
+    set: lambda value, parts: set(parts),
+    frozenset: lambda value, parts: frozenset(parts),
+}
+
+
+def _clean_opaque(value: object, known: SecretValues) -> object:
+    """Any other object (bytes, URLs, dataclasses, deep nests): judged by what it prints."""
+    text, representation = _printed(value), _printed(value, repr)
+    clean_text, clean_repr = known.redact(text), known.redact(representation)
+    if clean_text == text and clean_repr == representation and not text.startswith("<unprintable "):
+        return value
+    return RedactedValue(clean_text, clean_repr)
 
 
 def _replace_with_fallback(record: logging.LogRecord, error: Exception) -> None:
@@ -208,6 +518,8 @@ def _replace_with_fallback(record: logging.LogRecord, error: Exception) -> None:
     if "message" in vars(record):
         record.message = text
 
+
+# -- installing --------------------------------------------------------------------------------------
 
 def _filter_of(handler: logging.Handler) -> RedactingFilter | None:
     return next((f for f in handler.filters if isinstance(f, RedactingFilter)), None)
@@ -241,7 +553,9 @@ def _handlers_to_protect(logger: logging.Logger | None) -> list[logging.Handler]
     return list(dict.fromkeys(handlers))
 
 
-def install_redaction(logger: logging.Logger | None = None, secrets: Iterable[str] = ()) -> RedactingFilter:
+def install_redaction(
+    logger: logging.Logger | None = None, secrets: Iterable[Secret] = ()
+) -> RedactingFilter:
     """Put one shared `RedactingFilter` on the handlers of `logger`; return it.
 
     With no `logger`: the root logger's handlers, the handlers of every logger that exists so
@@ -263,9 +577,3 @@ def uninstall_redaction(logger: logging.Logger | None = None) -> None:
     for handler in _handlers_to_protect(logger):
         while (found := _filter_of(handler)) is not None:
             handler.removeFilter(found)
-
-
-__all__ = [
-    "FALLBACK", "KNOWN_SECRET", "RedactingFilter", "SecretValues", "install_redaction", "marker",
-    "protect_handler", "redact", "redact_key_shapes", "secrets_from", "uninstall_redaction",
-]
