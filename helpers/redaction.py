@@ -66,7 +66,8 @@ _SHAPES = frozenset(fmt.name for fmt in KEY_FORMATS if not fmt.context)  # found
 # The attributes of a fresh record: any other attribute came from ``extra=``. A formatter adds two.
 _PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
 _STANDARD_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"message", "asctime"}
-_NAMES = ("name", "threadName", "processName", "pathname", "filename", "module", "funcName")
+_PLAIN_COUNT = len(_PLAIN_ATTRIBUTES)
+_NAMES = ("name", "threadName")  # of the logger and the thread, which a program may make up
 _TRACEBACK_FORMATTER = logging.Formatter()
 _MAX_NESTING = 100  # deeper than this, a value is judged by its printed form, not rebuilt
 _PLAIN_TYPES = (int, float, bool, type(None))
@@ -123,9 +124,9 @@ def estimated_bits(secret: str) -> float:
 
 # -- finding known values fast -----------------------------------------------------------------------
 
-# Characters from the most to the least frequent in log lines (any other one is rarer still): each
-# word is looked for at its rarest character, so a search stops at few places of an ordinary line.
-_BY_FREQUENCY = " etaoinsrhldcu/.:m0f1p2g-w3y=b5v4_k6789x'\"jqz,()[]{}"
+# Characters from the most to the least frequent in log lines (any other one is rarer still).
+_BY_FREQUENCY = " etaoinsrhldcu0123456789/.:-m,=fpgwy'\"b()v[]{}k_xjqz"
+_RARE = _BY_FREQUENCY.index("b")  # from here on, a character is rare enough to search for
 
 
 def _rarity(char: str) -> int:
@@ -133,20 +134,27 @@ def _rarity(char: str) -> int:
     return len(_BY_FREQUENCY) if found < 0 else found
 
 
-def _gate(words: Iterable[str]) -> re.Pattern[str]:
-    """One expression that tells whether any of `words` occurs in a text, tried at rare characters.
+def _gate(words: Iterable[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """What tells whether any of `words` occurs in a text: an expression and a few words.
 
-    A plain alternation starts a match attempt at every position; this one starts only where the
-    text holds a word's rarest character, then checks the rest of the word around it.
+    Python's ``re`` tries an alternation at every position that starts one of its branches, and
+    each try costs as much as scanning dozens of characters. So each word is looked for from its
+    rarest character (the rest is checked around it), and the few words made only of common
+    characters (``asia``) are left to plain ``in`` tests, which are faster for them.
     """
+    distinct = {w for w in words if w}
     tails: defaultdict[str, list[str]] = defaultdict(list)
-    for word in {w for w in words if w}:
+    common = []
+    for word in sorted(w for w in distinct if not any(other in w and other != w for other in distinct)):
         pivot = max(range(len(word)), key=lambda i: _rarity(word[i]))
-        tails[word[pivot]].append(re.escape(word[pivot + 1:]) + (f"(?<={re.escape(word)})" if pivot else ""))
-    return re.compile("|".join(
-        re.escape(char) + ("" if "" in ends else f"(?:{'|'.join(sorted(ends))})")
-        for char, ends in sorted(tails.items())
-    ))
+        if _rarity(word[pivot]) < _RARE:
+            common.append(word)
+        else:
+            behind = f"(?<={re.escape(word)})" if pivot else ""
+            tails[word[pivot]].append(re.escape(word[pivot + 1:]) + behind)
+    expression = "|".join(re.escape(char) + ("" if "" in ends else f"(?:{'|'.join(sorted(ends))})")
+                          for char, ends in sorted(tails.items()))
+    return re.compile(expression or "(?!)"), tuple(common)
 
 
 # Every match of a key format holds one of its anchors; a text without any holds no key.
@@ -197,7 +205,7 @@ class SecretValues:
         # Searched in the case-folded text: a key anchor in text.lower() or a value in the text is
         # always in text.casefold() too (casefold maps each character alone, and no character it
         # folds differently from lower() folds to ASCII).
-        self._gate = _gate([*_ANCHORS, *(s.casefold() for s in self._spelled)])
+        self._rare, self._common = _gate([*_ANCHORS, *(s.casefold() for s in self._spelled)])
         self._merged: tuple[SecretValues, SecretValues] | None = None
 
     def __len__(self) -> int:
@@ -222,12 +230,20 @@ class SecretValues:
 
     def might_hold_secret(self, text: str) -> bool:
         """False means `text` surely holds no key shape and none of these values."""
-        return self._gate.search(text.casefold()) is not None
+        folded = text.casefold()
+        if self._rare.search(folded) is not None:
+            return True
+        for word in self._common:  # noqa: SIM110 - a plain loop is faster than any() on a generator
+            if word in folded:
+                return True
+        return False
 
     def redact(self, text: str) -> str:
         """`text` with every key shape and every one of these values replaced by a marker."""
-        if self._gate.search(text.casefold()) is None:  # the common case: nothing to look at
-            return text
+        return self.redact_found(text) if self.might_hold_secret(text) else text
+
+    def redact_found(self, text: str) -> str:
+        """`redact` without the quick check: for a text that passed it."""
         text = redact_key_shapes(text)
         if self._exact is None:
             return text
@@ -355,51 +371,72 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = SecretValues(secrets)
         self._cleaned = _NoArgs()
-        self._clean_names: set[tuple[object, ...]] = set()  # logger/thread/code names seen clean
+        self._clean_names: set[object] = set()  # logger and thread names seen clean
+        self._registered: SecretValues | None = None  # the registry that _known was made with
+        self._known = self.secrets
 
     def add_secrets(self, secrets: Iterable[Secret]) -> None:
         """Redact these values too (e.g. keys loaded after logging was set up)."""
         self.secrets = self.secrets.union(secrets)  # one assignment: safe for logging threads
+        self._registered = None  # _known is rebuilt with them at the next record
 
     def redact(self, text: str) -> str:
         """`text` with key shapes, this filter's and the registered values replaced by markers."""
         return self.secrets.with_registered().redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args is not self._cleaned:  # else another handler's turn: cleaned already
+        # Every record passes here: the common case (no extra, no exception, nothing that looks
+        # like a secret) costs one render, one quick check and a few look-ups.
+        if record.args is self._cleaned:  # another handler's turn: cleaned already, let it through
+            return True
+        try:
+            known = self._known if self._registered is _REGISTRY.values else self._refresh_known()
             try:
-                self._clean(record, self.secrets.with_registered())
-            except Exception as error:  # logging must never raise, nor fall back to clear text
-                _replace_with_fallback(record, error)
+                text = record.getMessage()
+            except Exception as error:  # bad arguments: write them safely rather than lose the record
+                text = _unmerged_message(record, error)
+            if known.might_hold_secret(text):
+                text = known.redact_found(text)
+            record.msg, record.args = text, self._cleaned
+            if len(record.__dict__) != _PLAIN_COUNT or record.exc_info or record.exc_text \
+                    or record.stack_info:
+                _clean_the_rest(record, known)
+            if record.name not in self._clean_names or record.threadName not in self._clean_names:
+                self._check_names(record, known)
+        except Exception as error:  # logging must never raise, nor fall back to clear text
+            _replace_with_fallback(record, error)
         return True
 
-    def _clean(self, record: logging.LogRecord, known: SecretValues) -> None:
-        try:
-            text = record.getMessage()
-        except Exception as error:  # bad arguments: write them safely rather than lose the record
-            text = _unmerged_message(record, error)
-        record.msg, record.args = known.redact(text), self._cleaned
-        fields = vars(record)
-        if "message" in fields:  # an earlier handler has formatted this record already
-            record.message = record.msg
-        if record.exc_info or record.exc_text or record.stack_info:
-            _clean_traces(record, known)
-        if len(fields) > len(_PLAIN_ATTRIBUTES):  # a cheap test: most records have no extra
-            for name in fields.keys() - _STANDARD_ATTRIBUTES:
-                fields[name] = _clean_value(fields[name], known)
-        names = (record.name, record.threadName, record.processName, record.pathname, record.funcName)
-        if names not in self._clean_names:
-            self._check_names(record, names, known)
+    def _refresh_known(self) -> SecretValues:
+        """This filter's values and the registered ones, after `register_secrets` changed them."""
+        registered = _REGISTRY.values
+        self._known = self.secrets.with_registered()
+        self._registered = registered
+        return self._known
 
-    def _check_names(self, record: logging.LogRecord, names: tuple[object, ...], known: SecretValues) -> None:
-        fields = vars(record)
-        cleaned = {name: known.redact(fields[name]) for name in _NAMES if isinstance(fields.get(name), str)}
-        if any(fields[name] != text for name, text in cleaned.items()):
-            fields.update(cleaned)
-        else:
-            if len(self._clean_names) > 1024:  # bounded: names made up at run time
-                self._clean_names.clear()
-            self._clean_names.add(names)
+    def _check_names(self, record: logging.LogRecord, known: SecretValues) -> None:
+        """The logger's and the thread's names: cleaned, and remembered when clean."""
+        if len(self._clean_names) > 4096:  # bounded: names made up at run time
+            self._clean_names.clear()
+        fields = record.__dict__
+        for name in _NAMES:
+            value = fields.get(name)
+            cleaned = known.redact(value) if isinstance(value, str) else value
+            if cleaned is value:
+                self._clean_names.add(value)
+            else:
+                fields[name] = cleaned
+
+
+def _clean_the_rest(record: logging.LogRecord, known: SecretValues) -> None:
+    """What few records have: a cached rendering, an exception, a stack, ``extra`` fields."""
+    fields = record.__dict__
+    if "message" in fields:  # an earlier handler has formatted this record already
+        record.message = record.msg
+    if record.exc_info or record.exc_text or record.stack_info:
+        _clean_traces(record, known)
+    for name in fields.keys() - _STANDARD_ATTRIBUTES:
+        fields[name] = _clean_value(fields[name], known)
 
 
 def _clean_traces(record: logging.LogRecord, known: SecretValues) -> None:
