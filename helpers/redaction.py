@@ -126,7 +126,7 @@ def estimated_bits(secret: str) -> float:
 
 # Characters from the most to the least frequent in log lines (any other one is rarer still).
 _BY_FREQUENCY = " etaoinsrhldcu0123456789/.:-m,=fpgwy'\"b()v[]{}k_xjqz"
-_RARE = _BY_FREQUENCY.index("b")  # from here on, a character is rare enough to search for
+_RARE = _BY_FREQUENCY.index("w")  # from here on, a character is rare enough to search for
 
 
 def _rarity(char: str) -> int:
@@ -134,31 +134,59 @@ def _rarity(char: str) -> int:
     return len(_BY_FREQUENCY) if found < 0 else found
 
 
-def _gate(words: Iterable[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """What tells whether any of `words` occurs in a text: an expression and a few words.
+Gate = tuple[re.Pattern[str], tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]]
+
+
+def _gate(words: Iterable[tuple[str, str]]) -> Gate:
+    """What tells whether a lower-cased text holds any of `words` (each followed by its expression).
 
     Python's ``re`` tries an alternation at every position that starts one of its branches, and
     each try costs as much as scanning dozens of characters. So each word is looked for from its
-    rarest character (the rest is checked around it), and the few words made only of common
-    characters (``asia``) are left to plain ``in`` tests, which are faster for them.
+    rarest character (the rest is checked around it); the few words made only of common
+    characters (``asia``, ``secret``) get expressions of their own, which ``re`` finds with a fast
+    substring search, or plain ``in`` tests.
     """
-    distinct = {w for w in words if w}
-    tails: defaultdict[str, list[str]] = defaultdict(list)
-    common = []
-    for word in sorted(w for w in distinct if not any(other in w and other != w for other in distinct)):
+    distinct = {(w, after) for w, after in words if w}
+    plain = {w for w, after in distinct if not after}
+    needed = sorted((w, after) for w, after in distinct if not any(p in w and p != w for p in plain))
+    # pivot character -> what follows it (and the check of the whole word) -> what may follow that
+    tails: defaultdict[str, defaultdict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    common_words, common_patterns = [], []
+    for word, after in needed:
         pivot = max(range(len(word)), key=lambda i: _rarity(word[i]))
-        if _rarity(word[pivot]) < _RARE:
-            common.append(word)
-        else:
+        if _rarity(word[pivot]) >= _RARE:
             behind = f"(?<={re.escape(word)})" if pivot else ""
-            tails[word[pivot]].append(re.escape(word[pivot + 1:]) + behind)
-    expression = "|".join(re.escape(char) + ("" if "" in ends else f"(?:{'|'.join(sorted(ends))})")
-                          for char, ends in sorted(tails.items()))
-    return re.compile(expression or "(?!)"), tuple(common)
+            tails[word[pivot]][re.escape(word[pivot + 1:]) + behind].add(after)
+        elif after:
+            common_patterns.append((word, re.compile(f"{re.escape(word)}(?:{after})")))
+        else:
+            common_words.append(word)
+    expression = "|".join(re.escape(char) + _either(
+        [tail + _either(sorted(afters)) for tail, afters in sorted(ends.items())])
+        for char, ends in sorted(tails.items()))
+    return re.compile(expression or "(?!)"), tuple(common_words), tuple(common_patterns)
 
 
-# Every match of a key format holds one of its anchors; a text without any holds no key.
-_ANCHORS = frozenset(anchor for fmt in KEY_FORMATS for anchor in fmt.anchors)
+def _either(alternatives: list[str]) -> str:
+    """An expression matching any of `alternatives` (nothing to match if one of them is empty)."""
+    return "" if "" in alternatives else f"(?:{'|'.join(alternatives)})"
+
+
+# Every match of a key format holds one of its anchors, in the lower-cased text, followed by what
+# the format's `after_anchor` says (as `key_formats.might_contain_key` checks).
+_ANCHORS = frozenset((anchor, getattr(fmt, "after_anchor", ""))
+                     for fmt in KEY_FORMATS for anchor in fmt.anchors)
+
+
+def _lowered_pieces(value: str) -> list[str]:
+    """Lower-cased pieces of `value` that ``text.lower()`` holds wherever `value` is in ``text``.
+
+    ``str.lower`` maps each character on its own but for a capital sigma, whose lower case depends
+    on what follows it: the value is cut there.
+    """
+    pieces = [piece.lower() for piece in re.split("[\u03a3\u03c3\u03c2]", value)]
+    longest = max(pieces, key=len)
+    return [longest] if longest else ["\u03c3", "\u03c2"]
 
 
 def spellings(value: str) -> set[str]:
@@ -202,10 +230,8 @@ class SecretValues:
         # Longest first: where one secret contains another, the whole of the longer one goes.
         ordered = sorted(self._spelled, key=lambda s: (-len(s), s))
         self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        # Searched in the case-folded text: a key anchor in text.lower() or a value in the text is
-        # always in text.casefold() too (casefold maps each character alone, and no character it
-        # folds differently from lower() folds to ASCII).
-        self._rare, self._common = _gate([*_ANCHORS, *(s.casefold() for s in self._spelled)])
+        gate = _gate([*_ANCHORS, *((piece, "") for s in self._spelled for piece in _lowered_pieces(s))])
+        self._rare, self._common_words, self._common_patterns = gate
         self._merged: tuple[SecretValues, SecretValues] | None = None
 
     def __len__(self) -> int:
@@ -230,11 +256,14 @@ class SecretValues:
 
     def might_hold_secret(self, text: str) -> bool:
         """False means `text` surely holds no key shape and none of these values."""
-        folded = text.casefold()
-        if self._rare.search(folded) is not None:
+        lowered = text.lower()
+        if self._rare.search(lowered) is not None:
             return True
-        for word in self._common:  # noqa: SIM110 - a plain loop is faster than any() on a generator
-            if word in folded:
+        for word in self._common_words:  # noqa: SIM110 - a plain loop is faster than any() on a generator
+            if word in lowered:
+                return True
+        for word, pattern in self._common_patterns:  # noqa: SIM110 - as above
+            if word in lowered and pattern.search(lowered) is not None:
                 return True
         return False
 

@@ -19,14 +19,13 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx2
-
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, SecretBytes, SecretStr
 
 from helpers import redaction
-from helpers.key_formats import KEY_FORMATS, KeyFormat, fake_key, find_keys, fingerprint
+from helpers.key_formats import KEY_FORMATS, KeyFormat, fake_key, find_keys, fingerprint, might_contain_key
 from helpers.redaction import (
     FALLBACK,
     KNOWN_SECRET,
@@ -559,7 +558,9 @@ def formatted_with(style: str, log: Callable[[logging.Logger], None], redacting:
 
 @pytest.mark.parametrize("style", EXTRA_FORMATS)
 @pytest.mark.parametrize("wrapper", WRAPPERS)
-def test_a_key_in_any_extra_value_is_redacted_however_the_formatter_prints_it(wrapper: str, style: str) -> None:
+def test_a_key_in_any_extra_value_is_redacted_however_the_formatter_prints_it(
+    wrapper: str, style: str
+) -> None:
     key = fake_key("openai-project", 11)
     value = WRAPPERS[wrapper](key)
     out = formatted_with(style, lambda logger: logger.warning("sent", extra={"field": value}))
@@ -575,7 +576,7 @@ def test_a_value_too_deep_to_print_is_written_as_a_note_instead_of_failing(
 ) -> None:
     key = fake_key("openai-project", 12)
     for value in (nested(key, 5000), nested("harmless", 5000)):
-        out = formatted_with(style, lambda logger, value=value: logger.warning("sent", extra={"field": value}))
+        out = formatted_with(style, lambda lg, value=value: lg.warning("sent", extra={"field": value}))
         assert key not in out and "<unprintable dict: RecursionError>" in out
     assert "Logging error" not in capsys.readouterr().err
 
@@ -614,7 +615,8 @@ def test_a_urlsplit_result_in_extra_keeps_its_type_and_its_record() -> None:
 
 def test_a_secret_that_only_its_dict_key_reveals_is_redacted_in_extra() -> None:
     value = "c0ffee" * 6  # no known shape: only "api_key" next to it says it is a key
-    out = formatted_with("%(message)s %(field)s", lambda lg: lg.warning("cfg", extra={"field": {"api_key": value}}))
+    extra = {"field": {"api_key": value}}
+    out = formatted_with("%(message)s %(field)s", lambda lg: lg.warning("cfg", extra=extra))
     assert value not in out and "[REDACTED " in out
 
 
@@ -632,7 +634,8 @@ def test_httpx2_url_prints_its_query_key_in_str_and_repr() -> None:
     key = fake_key("google", 1)
     url = httpx2.URL(f"https://generativelanguage.googleapis.com/v1beta/models?key={key}")
     assert key in str(url) and key in repr(url)
-    out = formatted_with("%(message)s %(url)s", lambda lg: lg.warning("GET", extra={"url": url}), redacting=False)
+    out = formatted_with("%(message)s %(url)s", lambda lg: lg.warning("GET", extra={"url": url}),
+                         redacting=False)
     assert key in out
 
 
@@ -682,8 +685,11 @@ plain_values = st.recursive(
 @given(value=plain_values)
 def test_extra_values_without_secrets_are_written_exactly_as_without_redaction(value: object) -> None:
     assume(redact(repr(value)) == repr(value) and redact(str(value)) == str(value))
-    outputs = [formatted_with("json", lambda lg: lg.warning("m", extra={"field": value}), redacting)
-               + formatted_with("%(message)s %(field)r", lambda lg: lg.warning("m", extra={"field": value}), redacting)
+    def log(logger: logging.Logger) -> None:
+        logger.warning("m", extra={"field": value})
+
+    outputs = [formatted_with("json", log, redacting)
+               + formatted_with("%(message)s %(field)r", log, redacting)
                for redacting in (False, True)]
     assert outputs[0] == outputs[1]
 
@@ -708,8 +714,10 @@ secret_texts = st.text(min_size=4, max_size=30).map(str.strip).filter(lambda s: 
 @through_logging
 @given(secret=secret_texts, encode=st.sampled_from(["quote_plus", "quote", "quote-safe-none", "lower-hex"]))
 def test_a_known_secret_url_encoded_in_a_database_url_is_redacted(secret: str, encode: str) -> None:
-    encoded = {"quote_plus": quote_plus(secret), "quote": quote(secret), "quote-safe-none": quote(secret, safe=""),
-               "lower-hex": re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(secret, safe=""))}[encode]
+    encoded = {"quote_plus": quote_plus(secret), "quote": quote(secret),
+               "quote-safe-none": quote(secret, safe=""),
+               "lower-hex": re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(secret, safe=""))
+               }[encode]
     url = f"postgresql://app:{encoded}@db.internal:5432/orders"
     stream = io.StringIO()
     with root_writing_to(stream, secrets=(secret,)):
@@ -742,14 +750,17 @@ def test_known_secret_ids_match_within_a_process_and_differ_between_processes() 
     assert marker(KNOWN_SECRET, "4821") == marker(KNOWN_SECRET, "4821")
 
 
-@pytest.mark.parametrize("value", ["sk-" + "1" * 30, "sk-" + "ab12" * 8, "AKIA" + "A" * 16, "AKIA" + "ABCD" * 4])
+@pytest.mark.parametrize("value", ["sk-" + "1" * 30, "sk-" + "ab12" * 8, "AKIA" + "A" * 16,
+                                   "AKIA" + "ABCD" * 4])
 def test_a_repetitive_value_of_a_provider_shape_gets_a_keyed_id(value: str) -> None:
     out = redact(f"key {value}")
     assert value not in out and fingerprint(value) not in out and "~" in out
 
 
 @given(fmt=st.sampled_from(SHAPE_FORMATS), seed=st.integers(0, 2**32))
-def test_a_random_provider_key_carries_enough_bits_for_its_public_fingerprint(fmt: KeyFormat, seed: int) -> None:
+def test_a_random_provider_key_carries_enough_bits_for_its_public_fingerprint(
+    fmt: KeyFormat, seed: int
+) -> None:
     key = fmt.fake(random.Random(seed))
     assert redaction.estimated_bits(key) >= redaction.PUBLIC_FINGERPRINT_BITS
     assert redact(key) == f"[REDACTED {fmt.name} {fingerprint(key)}]"
@@ -776,12 +787,19 @@ def test_the_quick_check_says_no_only_for_text_without_any_key_or_known_secret(
     assert values.might_hold_secret(planted) and values.might_hold_secret(text + secret)
 
 
-@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=40), anchor=st.sampled_from(
-    sorted({anchor for fmt in KEY_FORMATS for anchor in fmt.anchors})))
-def test_any_anchor_the_catalogue_finds_in_lower_case_text_opens_the_quick_check(text: str, anchor: str) -> None:
-    """find_keys looks for anchors in text.lower(); the quick check folds case with casefold()."""
-    for candidate in (text, f"{text}{anchor.upper()}", f"{anchor[:1].upper()}{anchor[1:]}{text}"):
-        if any(a in candidate.lower() for fmt in KEY_FORMATS for a in fmt.anchors):
+ANCHORS = sorted({anchor for fmt in KEY_FORMATS for anchor in fmt.anchors})
+FOLLOW_UPS = ["", "=", ": ", "%3D", "_", "_pat_", "ub_pat_", "p_", "ord=", "_1=", "_PROD =", "s", "\"=", " "]
+
+
+@given(before=st.text(max_size=20), after=st.text(max_size=20), anchor=st.sampled_from(ANCHORS),
+       follow=st.sampled_from(FOLLOW_UPS), upper=st.booleans())
+def test_the_quick_check_opens_for_every_text_the_catalogue_would_scan(
+    before: str, after: str, anchor: str, follow: str, upper: bool
+) -> None:
+    """find_keys scans a text only if might_contain_key says so: the quick check must say so too."""
+    word = anchor.upper() if upper else anchor
+    for candidate in (before + after, f"{before}{word}{follow}{after}", f"{word}{follow}{before}"):
+        if might_contain_key(candidate):
             assert SecretValues().might_hold_secret(candidate)
 
 
