@@ -19,7 +19,9 @@ Needs: ``secret_values.py`` (`SecretValues` does the redacting); the standard li
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
+from typing import cast
 
 from .secret_values import SecretValues
 
@@ -86,11 +88,10 @@ def _clean_part(value: object, known: SecretValues, depth: int, path: set[int]) 
     if id(value) in path:  # a container that holds itself
         return RedactedValue("[...]")
     path.add(id(value))
-    parts = [_clean_part(part, known, depth + 1, path) for part in _items(value)]
+    items = _items(value)
+    parts = [_clean_part(part, known, depth + 1, path) for part in items]
     path.discard(id(value))
-    if all(new is old for new, old in zip(parts, _items(value), strict=True)):
-        return value
-    return rebuild(value, parts)
+    return value if all(map(operator.is_, parts, items)) else rebuild(value, parts)
 
 
 def _rebuilder(value: object) -> Callable[[object, list[object]], object] | None:
@@ -101,13 +102,8 @@ def _rebuilder(value: object) -> Callable[[object, list[object]], object] | None
 
 
 def _items(value: object) -> list[object]:
-    if isinstance(value, dict):
-        return [part for pair in value.items() for part in pair]
-    return list(value)  # type: ignore[call-overload, no-any-return]
-
-
-def _rebuild_dict(value: object, parts: list[object]) -> object:
-    return dict(zip(parts[::2], parts[1::2], strict=True))
+    """The parts of a container; a dict's are its (key, value) pairs, cleaned as tuples."""
+    return list(value.items() if isinstance(value, dict) else cast("Iterable[object]", value))
 
 
 def _rebuild_namedtuple(value: object, parts: list[object]) -> object:
@@ -115,7 +111,7 @@ def _rebuild_namedtuple(value: object, parts: list[object]) -> object:
 
 
 _REBUILD: dict[type, Callable[[object, list[object]], object]] = {
-    dict: _rebuild_dict,
+    dict: lambda value, parts: dict(parts),  # type: ignore[arg-type]
     list: lambda value, parts: parts,
     tuple: lambda value, parts: tuple(parts),
     set: lambda value, parts: set(parts),

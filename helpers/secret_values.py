@@ -263,8 +263,9 @@ def secrets_from(*sources: object) -> tuple[str, ...]:
         reveal = getattr(value, "get_secret_value", None)
         if callable(reveal):
             secret = reveal()
-            if isinstance(secret, (str, bytes)):
-                found += _revealed([secret], "sources")
+            text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+            if isinstance(text, str) and text.strip():
+                found.append(text.strip())
         elif not isinstance(value, _NOT_CONTAINERS) and id(value) not in seen:
             seen.add(id(value))
             waiting += reversed(_parts(value))

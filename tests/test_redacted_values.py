@@ -7,6 +7,7 @@ import json
 from collections import namedtuple
 from urllib.parse import urlsplit
 
+import httpx2
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -65,3 +66,56 @@ def test_printed_gives_a_note_for_a_value_that_cannot_be_printed() -> None:
 
     assert printed(Broken()) == "<unprintable Broken: ValueError>"
     assert printed(Broken(), repr).startswith("<")
+
+
+def test_containers_keep_their_structure_with_cleaned_parts() -> None:
+    key = fake_key("xai", 2)
+    url = httpx2.URL(f"https://x.example/?key={key}")
+    cleaned = clean_value({"headers": [("authorization", f"Bearer {key}")], "urls": [url, "plain"]}, KNOWN)
+    assert isinstance(cleaned, dict) and list(cleaned) == ["headers", "urls"]
+    assert cleaned["headers"] == [("authorization", f"Bearer {marker('xai', key)}")]
+    assert isinstance(cleaned["urls"][0], RedactedValue) and cleaned["urls"][1] == "plain"
+    assert type(clean_value(f"key {key}", KNOWN)) is str  # a string stays a plain string
+
+
+def test_a_deep_value_keeps_its_structure_down_to_100_levels_then_is_judged_as_printed() -> None:
+    key = fake_key("xai", 3)
+    value: object = key
+    for _ in range(300):
+        value = [value]
+    cleaned, levels = clean_value(value, KNOWN), 0
+    while isinstance(cleaned, list):
+        cleaned, levels = cleaned[0], levels + 1
+    assert levels == 100 and isinstance(cleaned, RedactedValue) and key not in repr(cleaned)
+
+
+def test_a_list_that_holds_itself_is_cut_where_it_repeats() -> None:
+    key = fake_key("xai", 4)
+    loop: list[object] = [key]
+    loop.append(loop)
+    cleaned = clean_value(loop, KNOWN)
+    assert isinstance(cleaned, list) and cleaned[0] == marker("xai", key)
+    assert isinstance(cleaned[1], RedactedValue) and cleaned[1] == "[...]"
+
+
+class Fields(tuple):  # type: ignore[type-arg]
+    """A tuple that says it has fields, as namedtuples do, but has no ``_make`` to rebuild it."""
+
+    _fields = ("name", "value")
+
+    def __repr__(self) -> str:
+        return f"Fields{tuple.__repr__(self)}"
+
+
+def test_a_tuple_with_fields_that_cannot_be_rebuilt_is_judged_by_its_printed_form() -> None:
+    key = fake_key("groq", 6)
+    cleaned = clean_value(Fields(("k", key)), KNOWN)
+    assert isinstance(cleaned, RedactedValue)
+    assert repr(cleaned) == f"Fields('k', '{marker('groq', key)}')" and str(cleaned) == repr(cleaned)
+
+
+def test_a_secret_only_its_context_reveals_is_redacted_in_str_and_repr_alike() -> None:
+    value = "c0ffee" * 6
+    cleaned = clean_value({"api_key": value}, KNOWN)
+    assert isinstance(cleaned, RedactedValue) and value not in str(cleaned) and value not in repr(cleaned)
+    assert repr(cleaned).startswith("{'api_key': ") and str(cleaned).startswith("{'api_key': ")

@@ -9,6 +9,7 @@ import linecache
 import logging
 import random
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -371,9 +372,59 @@ def test_a_bug_in_redaction_withholds_the_record_content_rather_than_writing_it_
     stream = io.StringIO()
     with root_writing_to(stream):
         logging.getLogger("app").warning(f"{key}", stack_info=True, extra={"k": key})
-    assert FALLBACK.format(error="ZeroDivisionError") in stream.getvalue()
-    assert key not in stream.getvalue()
+    withheld = FALLBACK.format(error="ZeroDivisionError")
+    assert stream.getvalue() == f"WARNING app: {withheld} extras={{'k': {withheld!r}}}\n"
     assert "Logging error" not in capsys.readouterr().err
+
+
+def fresh_record(msg: str, *args: object, **fields: object) -> logging.LogRecord:
+    record = logging.LogRecord("app", logging.WARNING, __file__, 1, msg, args, None)
+    vars(record).update(fields)
+    return record
+
+
+def test_a_bug_in_redaction_also_replaces_a_message_an_earlier_handler_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = fake_key("openai-project", 3)
+    record = fresh_record(f"using {key}", message=f"using {key}")
+    monkeypatch.setattr(secret_values, "find_keys", lambda text: 1 / 0)
+    assert RedactingFilter().filter(record) is True
+    assert record.message == record.msg == FALLBACK.format(error="ZeroDivisionError")
+    assert record.stack_info is None and record.exc_info is None and record.exc_text is None
+
+
+def test_a_message_cached_by_an_earlier_handler_is_replaced_by_the_clean_one() -> None:
+    """A formatter stores the rendered text in record.message; handlers that read it must not leak."""
+    key = fake_key("openai-project", 4)
+    cached, fresh = fresh_record("using %s", key, message=f"using {key}"), fresh_record("using %s", key)
+    for record in (cached, fresh):
+        RedactingFilter().filter(record)
+    assert cached.message == f"using {marker('openai-project', key)}"
+    assert "message" not in vars(fresh)  # not added where no handler had formatted the record
+
+
+def test_the_record_passed_on_holds_no_exception_object_and_keeps_its_stack_redacted() -> None:
+    key = fake_key("groq", 7)
+    try:
+        raise_with(key)
+    except RuntimeError:
+        stack = f"Stack (most recent call last):\n  {key}"
+        record = fresh_record("failed", exc_info=sys.exc_info(), stack_info=stack)
+    RedactingFilter().filter(record)
+    assert record.exc_info is None and record.exc_text is not None
+    assert "ValueError: " + marker("groq", key) in record.exc_text
+    assert record.stack_info == f"Stack (most recent call last):\n  {marker('groq', key)}"
+
+
+def test_bad_arguments_are_shown_one_by_one_and_a_dict_with_its_values_redacted() -> None:
+    key = fake_key("groq", 8)
+    by_position, by_name = fresh_record("a %d b", key, 2), fresh_record("k %(key)d", {"key": key})
+    for record in (by_position, by_name):
+        RedactingFilter().filter(record)
+    redacted = marker("groq", key)
+    assert by_position.msg == f"a %d b [arguments not merged, TypeError: '{redacted}', 2]"
+    assert by_name.msg == f"k %(key)d [arguments not merged, TypeError: {{'key': '{redacted}'}}]"
 
 
 # -- secrets from settings -----------------------------------------------------------------------

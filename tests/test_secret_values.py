@@ -4,13 +4,17 @@ the quick check that lets no key through, secrets found in settings objects, the
 from __future__ import annotations
 
 import dataclasses
+import html
+import json
 import math
 import os
 import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import assume, given
@@ -299,3 +303,48 @@ def test_a_value_that_is_no_string_nor_secret_is_refused_by_its_type_alone(
 def test_estimated_bits_of_a_value_never_exceed_its_length_times_its_alphabet(secret: str) -> None:
     bits = estimated_bits(secret)
     assert 0 <= bits <= len(secret) * max(1.0, math.log2(len(set(secret)))) + 1e-9
+
+
+# One secret that each way of writing it changes: a non-ASCII letter, a space, a slash, quotes,
+# an ampersand and a backslash.
+AWKWARD = "pä ss/w&\"\\'d-7"
+ENCODERS: dict[str, Callable[[str], str]] = {
+    "repr": lambda s: repr(s)[1:-1],
+    "ascii": lambda s: ascii(s)[1:-1],
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json-utf8": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "bytes": lambda s: repr(s.encode())[2:-1],
+    "html": html.escape,
+    "quote": quote,
+    "quote-all": lambda s: quote(s, safe=""),
+    "quote_plus": quote_plus,
+    "quote_plus-slash": lambda s: quote_plus(s, safe="/"),
+    "lower-hex": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="")),
+    "lower-hex-plus": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(s)),
+}
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_a_known_secret_is_redacted_in_each_way_a_log_line_writes_it(encoder: str) -> None:
+    written = ENCODERS[encoder](AWKWARD)
+    assert written != AWKWARD
+    assert redact(f"<{written}>", secrets=[AWKWARD]) == f"<{marker(KNOWN_SECRET, AWKWARD)}>"
+
+
+def test_secret_values_repr_lists_the_fingerprints_separated_by_commas() -> None:
+    values = SecretValues(["b-secret-2", "a-secret-1"])
+    assert repr(values) == f"SecretValues({fingerprint('a-secret-1')}, {fingerprint('b-secret-2')})"
+
+
+@given(secret=st.text("aΣσς-", min_size=1, max_size=8), before=st.text("aΣσς -", max_size=4),
+       after=st.text("aΣσς -", max_size=4))
+def test_a_secret_with_a_greek_sigma_opens_the_quick_check_wherever_it_stands(
+    secret: str, before: str, after: str
+) -> None:
+    """str.lower() writes a capital sigma as σ or ς depending on what follows: the check allows it."""
+    assert SecretValues([secret]).might_hold_secret(before + secret + after)
+
+
+def test_forget_secrets_refuses_one_string_given_as_the_list() -> None:
+    with pytest.raises(SecretsArgumentError, match="secrets must be a list"):
+        forget_secrets("vault-value-8c1f")
