@@ -320,6 +320,31 @@ def test_a_record_formatted_before_it_was_redacted_is_cleaned_again() -> None:
     assert key not in stream.getvalue() and marker("xai", key) in stream.getvalue()
 
 
+@pytest.mark.claims
+def test_a_filter_on_a_parent_logger_never_sees_a_child_loggers_records() -> None:
+    """CPython 3.11 logging/__init__.py: Logger.handle runs the logger's own filters, then
+    callHandlers walks up the parents calling only their *handlers*. Hence filters on handlers."""
+    seen: list[str] = []
+
+    class Spy(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            seen.append(record.name)
+            return True
+
+    parent, child = logging.getLogger("tests.claims"), logging.getLogger("tests.claims.child")
+    handler = logging.StreamHandler(io.StringIO())
+    parent.addFilter(logger_spy := Spy())
+    handler.addFilter(handler_spy := Spy())
+    parent.addHandler(handler)
+    try:
+        child.warning("from the child")
+    finally:
+        parent.removeFilter(logger_spy)
+        parent.removeHandler(handler)
+    assert seen == ["tests.claims.child"]  # the handler's filter only
+    assert handler_spy is not logger_spy
+
+
 # -- failing safely ------------------------------------------------------------------------------
 
 class Unprintable:
@@ -429,9 +454,11 @@ def test_bad_arguments_are_shown_one_by_one_and_a_dict_with_its_values_redacted(
 
 # -- secrets from settings -----------------------------------------------------------------------
 
+@pytest.mark.claims
 def test_pydantic_settings_debug_log_leaks_values_and_redaction_catches_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """pydantic-settings 2.16.3, pydantic_settings/main.py: PYDANTIC_SETTINGS_DEBUG logs each source's values."""
     from pydantic_settings import BaseSettings
 
     class AppSettings(BaseSettings):
