@@ -458,7 +458,7 @@ def test_bad_arguments_are_shown_one_by_one_and_a_dict_with_its_values_redacted(
 def test_pydantic_settings_debug_log_leaks_values_and_redaction_catches_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """pydantic-settings 2.16.3, pydantic_settings/main.py: PYDANTIC_SETTINGS_DEBUG logs each source's values."""
+    """pydantic-settings 2.16.3, pydantic_settings/main.py: PYDANTIC_SETTINGS_DEBUG logs sources' values."""
     from pydantic_settings import BaseSettings
 
     class AppSettings(BaseSettings):
