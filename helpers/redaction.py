@@ -120,6 +120,7 @@ class RedactingFilter(logging.Filter):
         """This filter's values and the registered ones, after `register_secrets` changed them."""
         registered = _REGISTRY.values
         self._known = self.secrets.with_registered()
+        self._clean_names = set()  # a name clean before may hold a new value
         self._registered = registered
         return self._known
 

@@ -653,6 +653,20 @@ def test_a_key_in_a_logger_or_thread_name_is_redacted() -> None:
     assert stream.getvalue().count(marker("huggingface", key)) == 2
 
 
+@pytest.mark.usefixtures("registry")
+def test_a_logger_name_seen_clean_is_checked_again_once_a_secret_is_registered() -> None:
+    stream = io.StringIO()
+    with root_writing_to(stream):
+        logging.getLogger().handlers[0].setFormatter(logging.Formatter("%(name)s %(message)s"))
+        tenant = logging.getLogger("tenant.acme-7f3k9q2x")
+        tenant.warning("first")
+        register_secrets(["acme-7f3k9q2x"])
+        tenant.warning("second")
+    first, second = stream.getvalue().splitlines()
+    assert first == "tenant.acme-7f3k9q2x first"
+    assert second == f"tenant.{marker(KNOWN_SECRET, 'acme-7f3k9q2x')} second"
+
+
 # Values of extra fields built from text: every container kind, nested.
 plain_values = st.recursive(
     st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers(), st.floats(allow_nan=False),
