@@ -121,7 +121,8 @@ def extra_cost_by_kind(loggers: dict[str, logging.Logger], mix: list[Record]) ->
              "with a secret": [r for r in mix if r not in ORDINARY]}
     extra = {}
     for kind, records in kinds.items():
-        best = {name: min(time_per_record(loggers[name], records) for _ in range(7)) for name in ("plain", "ours")}
+        best = {name: min(time_per_record(loggers[name], records) for _ in range(7))
+                for name in ("plain", "ours")}
         extra[kind] = best["ours"] - best["plain"]
     return extra
 
