@@ -35,6 +35,7 @@ import re
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
 from urllib.parse import quote, quote_plus
@@ -115,18 +116,37 @@ def _lowered_pieces(value: str) -> list[str]:
     on what follows it: the value is cut there.
     """
     pieces = [piece.lower() for piece in re.split("[\u03a3\u03c3\u03c2]", value)]
-    longest = max(pieces, key=len)
+    longest = max(pieces, key=len)  # pragma: no mutate - any piece would do; the longest is rarest
     return [longest] if longest else ["\u03c3", "\u03c2"]
 
 
+# How a log line may write a value: escaped by repr() (a KeyError, %r), ascii(), JSON (with and
+# without ensure_ascii), inside bytes, HTML-escaped, percent-encoded in a URL (a database password
+# built with quote_plus). Pinned one by one by tests that encode independently.
+_WRITTEN_AS: tuple[Callable[[str], str], ...] = (
+    lambda v: repr(v)[1:-1],
+    lambda v: ascii(v)[1:-1],
+    lambda v: json.dumps(v)[1:-1],
+    lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
+    lambda v: repr(v.encode("utf-8", "replace"))[2:-1],
+    html.escape,
+    quote,
+    lambda v: quote(v, safe=""),
+    quote_plus,
+    lambda v: quote_plus(v, safe="/"),
+)
+_PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
+
+
 def spellings(value: str) -> set[str]:
-    """`value` as the ways a log line can write it: escaped by repr, ascii, JSON, bytes, URLs, HTML."""
-    written = {value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
-               json.dumps(value, ensure_ascii=False)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1],
-               html.escape(value), quote(value), quote(value, safe=""), quote_plus(value),
-               quote_plus(value, safe="/")}
-    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), w) for w in written}
-    return written | lower_hex
+    """`value` and each way `_WRITTEN_AS` writes it, with percent-escapes in upper and lower case."""
+    written = {value}
+    for write in _WRITTEN_AS:
+        try:
+            written.add(write(value))
+        except UnicodeEncodeError:  # a lone surrogate: nothing can write the value that way
+            continue
+    return written | {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), w) for w in written}
 
 
 def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
@@ -151,7 +171,7 @@ class SecretValues:
     """A fixed set of known secret values, prepared once so that each search is cheap.
 
     Values are stripped; empty ones are ignored; ``SecretStr`` and bytes are accepted. Each value
-    is also redacted as `spellings` writes it. ``repr`` shows fingerprints, never values.
+    is also redacted as `spellings` writes it. ``repr`` shows the ids of their markers only.
     """
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
@@ -170,7 +190,7 @@ class SecretValues:
         return len(self.values)
 
     def __repr__(self) -> str:
-        return f"SecretValues({', '.join(fingerprint(v) for v in self.values)})"
+        return f"SecretValues({', '.join(_marker_id(KNOWN_SECRET, v) for v in self.values)})"
 
     def union(self, secrets: Iterable[Secret]) -> SecretValues:
         """A new set holding these values and `secrets`."""
@@ -198,14 +218,14 @@ class SecretValues:
         return self._exact.sub(lambda m: marker(KNOWN_SECRET, self._spelled[m.group()]), text)
 
 
+@dataclass
 class _Registry:
     """The values `register_secrets` added: one immutable set, replaced whole (safe for threads)."""
 
-    def __init__(self) -> None:
-        self.values = SecretValues()
+    values: SecretValues
 
 
-_REGISTRY = _Registry()
+_REGISTRY = _Registry(SecretValues())
 
 
 def register_secrets(secrets: Iterable[Secret]) -> None:
