@@ -242,10 +242,22 @@ class SlottedConfig:
 
 
 class PlainClient:
-    __slots__ = ("token", "name")
+    __slots__ = ("name", "token")
 
     def __init__(self, token: SecretStr) -> None:
         self.token = token  # "name" is never assigned: an empty slot must not stop the search
+
+
+class OneSlot:
+    __slots__ = "token"  # one name written as a plain string, which Python allows
+
+    def __init__(self, token: SecretStr) -> None:
+        self.token = token
+
+
+class PlainHolder:
+    def __init__(self, token: SecretStr) -> None:
+        self.token = token
 
 
 class ModelWithExtras(BaseModel):
@@ -257,9 +269,10 @@ def test_secrets_from_finds_secrets_in_slotted_dataclasses_plain_objects_and_mod
     found = secrets_from(SlottedConfig(SecretStr("slot-secret-1")), PlainClient(SecretStr("slot-secret-2")),
                          ModelWithExtras(openai_api_key=SecretStr("model-secret-3"),
                                          backup_key=SecretStr("extra-secret-4")),
-                         {SecretStr("dict-key-secret-5"): "value"})
+                         {SecretStr("dict-key-secret-5"): "value"}, OneSlot(SecretStr("one-slot-secret-6")),
+                         PlainHolder(SecretStr("plain-secret-7")))
     assert set(found) == {"slot-secret-1", "slot-secret-2", "model-secret-3", "extra-secret-4",
-                          "dict-key-secret-5"}
+                          "dict-key-secret-5", "one-slot-secret-6", "plain-secret-7"}
 
 
 @pytest.mark.parametrize("depth", [7, 50, 5000])
