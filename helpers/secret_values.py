@@ -167,6 +167,12 @@ def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
     return values
 
 
+@lru_cache(maxsize=64)
+def _quick_check(words: frozenset[tuple[str, str]]) -> Callable[[str], bool]:
+    """One `QuickCheck` per set of words: building one costs a few hundred microseconds."""
+    return QuickCheck(words).found_in
+
+
 class SecretValues:
     """A fixed set of known secret values, prepared once so that each search is cheap.
 
@@ -182,8 +188,8 @@ class SecretValues:
         self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         # might_hold_secret(text) is False when the text surely holds no key and none of these
         # values: no key anchor and no value's lower-cased piece is in text.lower().
-        words = [*_ANCHORS, *((piece, "") for s in self._spelled for piece in _lowered_pieces(s))]
-        self.might_hold_secret: Callable[[str], bool] = QuickCheck(words).found_in
+        words = {*_ANCHORS, *((piece, "") for s in self._spelled for piece in _lowered_pieces(s))}
+        self.might_hold_secret: Callable[[str], bool] = _quick_check(frozenset(words))
         self._merged: tuple[SecretValues, SecretValues] | None = None
 
     def __len__(self) -> int:
@@ -254,9 +260,18 @@ def redact_key_shapes(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[Secret] | SecretValues = ()) -> str:
-    """`text` with every key shape, every value in `secrets` and every registered value replaced."""
-    known = secrets if isinstance(secrets, SecretValues) else SecretValues(secrets)
+    """`text` with every key shape, every value in `secrets` and every registered value replaced.
+
+    Called again and again with the same `secrets`, it prepares them once (see `SecretValues`).
+    """
+    known = secrets if isinstance(secrets, SecretValues) else _prepared(tuple(_revealed(secrets, "secrets")))
     return known.with_registered().redact(text)
+
+
+@lru_cache(maxsize=64)
+def _prepared(values: tuple[str, ...]) -> SecretValues:
+    return SecretValues(values)
+
 
 
 # -- secrets held by settings objects ----------------------------------------------------------------
