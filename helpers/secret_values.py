@@ -8,7 +8,7 @@ nothing of the secret itself::
     [REDACTED known-secret ~5e0c27d9]       anything else: an id keyed for this process only
 
 The public fingerprint (``key_formats.fingerprint``, as key_pool and the checklist print it) is
-shown only for keys found by a provider's shape whose characters carry at least 64 bits: only
+shown only for keys found by a provider's shape that carry at least 64 bits by `estimated_bits`: only
 those are out of reach of a brute-force search of an 8-hex-digit SHA-256 prefix. Known secrets
 (passwords, PINs), values found by their context alone (``Bearer x``, ``?key=x``) and short or
 repetitive keys get a ``~`` id: a keyed BLAKE2 hash with a random key made once per process, so
