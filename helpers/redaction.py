@@ -81,13 +81,12 @@ class RedactingFilter(logging.Filter):
         self.secrets = SecretValues(secrets)
         self._cleaned = _NoArgs()
         self._clean_names: set[object] = set()  # logger and thread names seen clean
-        self._registered: SecretValues | None = None  # the registry that _known was made with
-        self._known = self.secrets
+        self._refresh_known()
 
     def add_secrets(self, secrets: Iterable[Secret]) -> None:
         """Redact these values too (e.g. keys loaded after logging was set up)."""
         self.secrets = self.secrets.union(secrets)  # one assignment: safe for logging threads
-        self._registered = None  # _known is rebuilt with them at the next record
+        self._refresh_known()
 
     def redact(self, text: str) -> str:
         """`text` with key shapes, this filter's and the registered values replaced by markers."""
@@ -99,7 +98,9 @@ class RedactingFilter(logging.Filter):
         if record.args is self._cleaned:  # another handler's turn: cleaned already, let it through
             return True
         try:
-            known = self._known if self._registered is _REGISTRY.values else self._refresh_known()
+            if self._registered is not _REGISTRY.values:  # pragma: no mutate - refreshing more: only slower
+                self._refresh_known()
+            known = self._known
             try:
                 text = record.getMessage()
             except Exception as error:  # bad arguments: write them safely rather than lose the record
@@ -116,24 +117,25 @@ class RedactingFilter(logging.Filter):
             _replace_with_fallback(record, error)
         return True
 
-    def _refresh_known(self) -> SecretValues:
+    def _refresh_known(self) -> None:
         """This filter's values and the registered ones, after `register_secrets` changed them."""
-        registered = _REGISTRY.values
-        self._known = self.secrets.with_registered()
+        # (Any other value in _registered makes the next record refresh again: only slower.)
+        registered = _REGISTRY.values  # pragma: no mutate
+        self._known: SecretValues = self.secrets.with_registered()
         self._clean_names = set()  # a name clean before may hold a new value
-        self._registered = registered
-        return self._known
+        self._registered = registered  # pragma: no mutate
 
     def _check_names(self, record: logging.LogRecord, known: SecretValues) -> None:
         """The logger's and the thread's names: cleaned, and remembered when clean."""
-        if len(self._clean_names) > 4096:  # bounded: names made up at run time
+        # Bounded (names made up at run time); the exact bound changes no output.
+        if len(self._clean_names) > 4096:  # pragma: no mutate
             self._clean_names.clear()
         fields = record.__dict__
         for name in _NAMES:
             value = fields.get(name)
             cleaned = known.redact(value) if isinstance(value, str) else value
-            if cleaned is value:
-                self._clean_names.add(value)
+            if cleaned is value:  # remembered clean (a name never remembered is only checked again)
+                self._clean_names.add(value)  # pragma: no mutate
             else:
                 fields[name] = cleaned
 

@@ -74,6 +74,7 @@ def test_containers_keep_their_structure_with_cleaned_parts() -> None:
     cleaned = clean_value({"headers": [("authorization", f"Bearer {key}")], "urls": [url, "plain"]}, KNOWN)
     assert isinstance(cleaned, dict) and list(cleaned) == ["headers", "urls"]
     assert cleaned["headers"] == [("authorization", f"Bearer {marker('xai', key)}")]
+    assert type(cleaned["headers"][0][1]) is str  # a string stays a plain string, at any depth
     assert isinstance(cleaned["urls"][0], RedactedValue) and cleaned["urls"][1] == "plain"
     assert type(clean_value(f"key {key}", KNOWN)) is str  # a string stays a plain string
 
@@ -119,3 +120,10 @@ def test_a_secret_only_its_context_reveals_is_redacted_in_str_and_repr_alike() -
     cleaned = clean_value({"api_key": value}, KNOWN)
     assert isinstance(cleaned, RedactedValue) and value not in str(cleaned) and value not in repr(cleaned)
     assert repr(cleaned).startswith("{'api_key': ") and str(cleaned).startswith("{'api_key': ")
+
+
+def test_a_list_met_twice_without_a_cycle_is_cleaned_both_times() -> None:
+    key = fake_key("xai", 5)
+    shared = [key]
+    cleaned = clean_value({"first": shared, "second": shared}, KNOWN)
+    assert cleaned == {"first": [marker("xai", key)], "second": [marker("xai", key)]}
