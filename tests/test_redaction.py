@@ -816,7 +816,8 @@ def test_a_secret_registered_after_logging_was_set_up_is_redacted_by_the_install
 @pytest.mark.usefixtures("registry")
 @pytest.mark.parametrize("call", [
     lambda v: register_secrets(v), lambda v: install_redaction(secrets=v), lambda v: SecretValues(v),
-    lambda v: RedactingFilter(v), lambda v: SecretValues().union(v), lambda v: RedactingFilter().add_secrets(v),
+    lambda v: RedactingFilter(v), lambda v: SecretValues().union(v),
+    lambda v: RedactingFilter().add_secrets(v),
     lambda v: forget_secrets(v), lambda v: redact("x", v),
 ])
 def test_one_string_given_as_the_list_of_secrets_is_refused_without_showing_it(
