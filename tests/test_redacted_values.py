@@ -127,3 +127,17 @@ def test_a_list_met_twice_without_a_cycle_is_cleaned_both_times() -> None:
     shared = [key]
     cleaned = clean_value({"first": shared, "second": shared}, KNOWN)
     assert cleaned == {"first": [marker("xai", key)], "second": [marker("xai", key)]}
+
+
+class Credentials(namedtuple("Credentials", "api_key")):
+    """A namedtuple whose str() hides its fields: only its repr shows "api_key='...'"."""
+
+    def __str__(self) -> str:
+        return "Credentials(...)"
+
+
+def test_a_secret_only_the_repr_of_a_whole_namedtuple_reveals_is_redacted_there() -> None:
+    value = "c0ffee" * 6  # no shape of its own: only "api_key=" before it makes it a key
+    cleaned = clean_value(Credentials(value), KNOWN)
+    assert isinstance(cleaned, RedactedValue) and str(cleaned) == "Credentials(...)"
+    assert value not in repr(cleaned) and repr(cleaned).startswith("Credentials(api_key='[REDACTED ")

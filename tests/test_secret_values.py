@@ -308,7 +308,8 @@ def test_a_value_that_is_no_string_nor_secret_is_refused_by_its_type_alone(
 ) -> None:
     with pytest.raises(SecretsArgumentError) as caught:
         SecretValues(secrets)  # type: ignore[arg-type]
-    assert "pw-one" not in str(caught.value) and "secrets holds a " in str(caught.value)
+    shown = next(type(value).__name__ for value in secrets if not isinstance(value, (str, bytes)))
+    assert "pw-one" not in str(caught.value) and f"secrets holds a {shown}:" in str(caught.value)
     assert isinstance(caught.value, RedactionError) and isinstance(caught.value, TypeError)
 
 
@@ -388,3 +389,18 @@ def test_a_value_with_a_lone_surrogate_is_accepted_and_redacted() -> None:
     """Such a value cannot be encoded to UTF-8; its spelling inside bytes is made with replacements."""
     secret = "pw-\ud800-4821"
     assert redact(f"x {secret} y", secrets=[secret]) == f"x {marker(KNOWN_SECRET, secret)} y"
+
+
+def test_a_bytes_value_that_is_not_utf8_is_kept_with_replacement_characters() -> None:
+    assert SecretValues([b"\xffpw-4821x"]).values == ("\ufffdpw-4821x",)
+
+
+@pytest.mark.usefixtures("registry")
+def test_values_merged_with_the_registry_are_prepared_once_per_registry() -> None:
+    values = SecretValues(["own-secret-1"])
+    assert values.with_registered() is values  # nothing registered: the values themselves
+    register_secrets(["registered-secret-2"])
+    merged = values.with_registered()
+    assert merged is values.with_registered() and merged.values == ("own-secret-1", "registered-secret-2")
+    register_secrets(["registered-secret-3"])
+    assert values.with_registered() is not merged and len(values.with_registered()) == 3
