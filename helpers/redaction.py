@@ -80,7 +80,6 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = SecretValues(secrets)
         self._cleaned = _NoArgs()
-        self._clean_names: set[object] = set()  # logger and thread names seen clean
         self._refresh_known()
 
     def add_secrets(self, secrets: Iterable[Secret]) -> None:
@@ -122,7 +121,7 @@ class RedactingFilter(logging.Filter):
         # (Any other value in _registered makes the next record refresh again: only slower.)
         registered = _REGISTRY.values  # pragma: no mutate
         self._known: SecretValues = self.secrets.with_registered()
-        self._clean_names = set()  # a name clean before may hold a new value
+        self._clean_names: set[object] = set()  # logger and thread names seen clean (since the last change)
         self._registered = registered  # pragma: no mutate
 
     def _check_names(self, record: logging.LogRecord, known: SecretValues) -> None:

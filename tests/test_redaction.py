@@ -264,6 +264,14 @@ def test_a_handler_added_later_is_covered_once_installed_again() -> None:
     assert key not in stream.getvalue()
 
 
+@pytest.mark.usefixtures("registry")
+def test_a_filter_redacts_text_with_its_own_and_the_registered_values() -> None:
+    redacting = RedactingFilter(["own-secret-1"])
+    register_secrets(["registered-secret-2"])
+    assert redacting.redact("own-secret-1 registered-secret-2 plain") == (
+        f"{marker(KNOWN_SECRET, 'own-secret-1')} {marker(KNOWN_SECRET, 'registered-secret-2')} plain")
+
+
 def test_protect_handler_covers_one_handler_and_does_not_stack() -> None:
     handler = logging.StreamHandler(io.StringIO())
     assert protect_handler(handler) is protect_handler(handler)
