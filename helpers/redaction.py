@@ -9,7 +9,7 @@ without passing their ancestors' filters. Handler filters see them all::
     logging.getLogger("app").info("using %s", key)     # -> using [REDACTED openai-project 1ae21d3c]
 
 The filter cleans everything a formatter can print: the message rendered with its arguments, the
-exception and its traceback, ``stack_info``, the logger's and the thread's names, and every
+exception and its traceback, ``stack_info``, the logger's, thread's and process's names, and every
 ``extra`` field at any depth (strings, bytes, containers, dict keys, namedtuples, and any object
 whose ``str()`` or ``repr()`` shows a secret, such as an ``httpx2.URL`` with ``?key=``). Markers,
 known values and `register_secrets` (values learnt at run time) come from `helpers.secret_values`.
@@ -58,7 +58,7 @@ FALLBACK = "[log record withheld: redaction failed with {error}]"
 _PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
 _STANDARD_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"message", "asctime"}
 _PLAIN_COUNT = len(_PLAIN_ATTRIBUTES)
-_NAMES = ("name", "threadName")  # of the logger and the thread, which a program may make up
+_NAMES = ("name", "threadName", "processName")  # names a program may make up (not code locations)
 _TRACEBACK_FORMATTER = logging.Formatter()
 
 
@@ -110,7 +110,8 @@ class RedactingFilter(logging.Filter):
             if len(record.__dict__) != _PLAIN_COUNT or record.exc_info or record.exc_text \
                     or record.stack_info:
                 _clean_the_rest(record, known)
-            if record.name not in self._clean_names or record.threadName not in self._clean_names:
+            seen = self._clean_names
+            if record.name not in seen or record.threadName not in seen or record.processName not in seen:
                 self._check_names(record, known)
         except Exception as error:  # logging must never raise, nor fall back to clear text
             _replace_with_fallback(record, error)
@@ -125,7 +126,7 @@ class RedactingFilter(logging.Filter):
         self._registered = registered  # pragma: no mutate
 
     def _check_names(self, record: logging.LogRecord, known: SecretValues) -> None:
-        """The logger's and the thread's names: cleaned, and remembered when clean."""
+        """The logger's, thread's and process's names: cleaned, and remembered when clean."""
         # Bounded (names made up at run time); the exact bound changes no output.
         if len(self._clean_names) > 4096:  # pragma: no mutate
             self._clean_names.clear()

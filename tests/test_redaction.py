@@ -7,6 +7,7 @@ import io
 import json
 import linecache
 import logging
+import multiprocessing
 import random
 import re
 import sys
@@ -704,6 +705,17 @@ def test_a_new_thread_or_logger_name_with_a_key_is_redacted_after_clean_ones_wer
     lines = stream.getvalue().splitlines()
     assert lines[1] == f"app|worker {marker('huggingface', key)}|from a thread"
     assert lines[2] == f"tenant.{marker('huggingface', key)}|MainThread|on the main thread"
+
+
+def test_a_key_in_a_process_name_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key("groq", 9)
+    stream = io.StringIO()
+    with root_writing_to(stream):
+        logging.getLogger().handlers[0].setFormatter(logging.Formatter("%(processName)s %(message)s"))
+        logging.getLogger("app").warning("clean process name")
+        monkeypatch.setattr(multiprocessing.current_process(), "name", f"worker {key}")
+        logging.getLogger("app").warning("renamed")
+    assert stream.getvalue().splitlines()[1] == f"worker {marker('groq', key)} renamed"
 
 
 def test_records_are_written_when_logging_does_not_record_thread_names(
