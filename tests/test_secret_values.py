@@ -182,13 +182,27 @@ def test_a_repetitive_value_of_a_provider_shape_gets_a_keyed_id(value: str) -> N
     assert value not in out and fingerprint(value) not in out and "~" in out
 
 
-@given(fmt=st.sampled_from(SHAPE_FORMATS), seed=st.integers(0, 2**32))
+# The fake AWS key id has 12 random characters (a real one 16): some fall under the bar.
+LONG_SHAPES = [fmt for fmt in SHAPE_FORMATS if fmt.name != "aws-access-key-id"]
+
+
+@given(fmt=st.sampled_from(LONG_SHAPES), seed=st.integers(0, 2**32))
 def test_a_random_provider_key_carries_enough_bits_for_its_public_fingerprint(
     fmt: KeyFormat, seed: int
 ) -> None:
     key = fmt.fake(random.Random(seed))
     assert estimated_bits(key) >= secret_values.PUBLIC_FINGERPRINT_BITS
     assert redact(key) == f"[REDACTED {fmt.name} {fingerprint(key)}]"
+
+
+@given(fmt=st.sampled_from(SHAPE_FORMATS), seed=st.integers(0, 2**32))
+def test_a_provider_key_shows_its_public_fingerprint_only_when_it_carries_enough_bits(
+    fmt: KeyFormat, seed: int
+) -> None:
+    key = fmt.fake(random.Random(seed))
+    public = estimated_bits(key) >= secret_values.PUBLIC_FINGERPRINT_BITS
+    assert (redact(key) == f"[REDACTED {fmt.name} {fingerprint(key)}]") is public
+    assert (fingerprint(key) in redact(key)) is public
 
 
 @given(secret=secret_texts)
