@@ -86,6 +86,11 @@ def marker(kind: str, secret: str) -> str:
 def _marker_id(kind: str, secret: str) -> str:
     if kind in _SHAPES and estimated_bits(secret) >= PUBLIC_FINGERPRINT_BITS:
         return fingerprint(secret)
+    return _keyed_id(secret)
+
+
+def _keyed_id(secret: str) -> str:
+    """``~`` and 8 hex digits of a BLAKE2 hash keyed with this process's random key."""
     keyed = hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), key=_process_key(), digest_size=4)
     return "~" + keyed.hexdigest()
 
@@ -129,11 +134,11 @@ _WRITTEN_AS: tuple[Callable[[str], str], ...] = (
     lambda v: json.dumps(v)[1:-1],
     lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
     lambda v: repr(v.encode("utf-8", "replace"))[2:-1],
-    html.escape,
     quote,
     lambda v: quote(v, safe=""),
     quote_plus,
     lambda v: quote_plus(v, safe="/"),
+    html.escape,  # last: after the URL encodings, which fail on a lone surrogate
 )
 _PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
 
@@ -162,7 +167,7 @@ def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
             raise SecretsArgumentError(
                 f"{argument} holds a {type(secret).__name__}: give strings or SecretStr")
         # Bytes that are not UTF-8 are still a value to redact (with replacement characters).
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
         if text.strip():
             values.append(text.strip())
     return values
@@ -197,7 +202,7 @@ class SecretValues:
         return len(self.values)
 
     def __repr__(self) -> str:
-        return f"SecretValues({', '.join(_marker_id(KNOWN_SECRET, v) for v in self.values)})"
+        return f"SecretValues({', '.join(_keyed_id(value) for value in self.values)})"
 
     def union(self, secrets: Iterable[Secret]) -> SecretValues:
         """A new set holding these values and `secrets`."""
@@ -300,7 +305,7 @@ def secrets_from(*sources: object) -> tuple[str, ...]:
         reveal = getattr(value, "get_secret_value", None)
         if callable(reveal):
             secret = reveal()
-            text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+            text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
             if isinstance(text, str) and text.strip():
                 found.append(text.strip())
         elif not isinstance(value, _NOT_CONTAINERS) and id(value) not in seen:

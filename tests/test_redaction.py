@@ -812,6 +812,14 @@ def test_a_known_secret_url_encoded_in_a_database_url_is_redacted(secret: str, e
 
 # -- secrets registered at run time, and bad arguments ------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def empty_caches() -> None:
+    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
+    test would hide the code that fills it (and mutation testing would not see the test run it)."""
+    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
+        cached.cache_clear()
+
+
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A registry of its own for the test, so registered values do not leak into other tests."""

@@ -56,6 +56,14 @@ def secret_part(fmt: KeyFormat, fake: str) -> str:
     return fake[context.end():] if context else fake
 
 
+@pytest.fixture(autouse=True)
+def empty_caches() -> None:
+    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
+    test would hide the code that fills it (and mutation testing would not see the test run it)."""
+    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
+        cached.cache_clear()
+
+
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A registry of its own for the test, so registered values do not leak into other tests."""
@@ -375,9 +383,14 @@ def test_a_secret_with_a_greek_sigma_opens_the_quick_check_wherever_it_stands(
     assert SecretValues([secret]).might_hold_secret(before + secret + after)
 
 
-def test_forget_secrets_refuses_one_string_given_as_the_list() -> None:
-    with pytest.raises(SecretsArgumentError, match="secrets must be a list"):
-        forget_secrets("vault-value-8c1f")
+@pytest.mark.usefixtures("registry")
+@pytest.mark.parametrize("call", [forget_secrets, register_secrets, SecretValues, SecretValues().union,
+                                  lambda value: redact("text", value)])
+def test_one_string_given_as_the_list_of_values_is_refused_naming_the_argument(
+    call: Callable[[str], object],
+) -> None:
+    with pytest.raises(SecretsArgumentError, match="^secrets must be a list of values, not one string"):
+        call("vault-value-8c1f")
 
 
 @pytest.mark.parametrize(("value", "bits"), [
@@ -399,14 +412,16 @@ def test_redact_takes_a_prepared_set_of_values_as_well_as_a_list() -> None:
     assert redact(text, prepared) == f"connecting with {marker(KNOWN_SECRET, 'db-password-4821x')}"
 
 
-def test_a_value_with_a_lone_surrogate_is_accepted_and_redacted() -> None:
-    """Such a value cannot be encoded to UTF-8; its spelling inside bytes is made with replacements."""
-    secret = "pw-\ud800-4821"
-    assert redact(f"x {secret} y", secrets=[secret]) == f"x {marker(KNOWN_SECRET, secret)} y"
+def test_a_value_with_a_lone_surrogate_is_accepted_and_redacted_in_every_spelling_it_has() -> None:
+    """Such a value cannot be encoded to UTF-8 (so not percent-encoded); HTML still escapes it."""
+    secret = "pw-\ud800&4821"
+    for written in (secret, html.escape(secret), repr(secret)[1:-1]):
+        assert redact(f"x {written} y", secrets=[secret]) == f"x {marker(KNOWN_SECRET, secret)} y"
 
 
 def test_a_bytes_value_that_is_not_utf8_is_kept_with_replacement_characters() -> None:
     assert SecretValues([b"\xffpw-4821x"]).values == ("\ufffdpw-4821x",)
+    assert secrets_from({"signing": SecretBytes(b"\xfesig-4821x")}) == ("\ufffdsig-4821x",)
 
 
 @pytest.mark.usefixtures("registry")
