@@ -91,7 +91,7 @@ def _marker_id(kind: str, secret: str) -> str:
 
 def _keyed_id(secret: str) -> str:
     """``~`` and 8 hex digits of a BLAKE2 hash keyed with this process's random key."""
-    keyed = hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), key=_process_key(), digest_size=4)
+    keyed = hashlib.blake2b(secret.encode(errors="surrogatepass"), key=_process_key(), digest_size=4)
     return "~" + keyed.hexdigest()
 
 
