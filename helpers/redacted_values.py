@@ -14,7 +14,8 @@ record without secrets is written exactly as without redaction), else a copy tha
   whose ``repr`` is the redacted ``repr``) stands in for it. A value that cannot be printed is
   replaced by a note, so the formatter does not fail on it.
 
-Needs: ``secret_values.py`` (`SecretValues` does the redacting); the standard library only.
+Needs: ``secret_values.py`` (`SecretValues` does the redacting; it needs ``key_formats.py`` and
+``quick_check.py``); the standard library only.
 """
 
 from __future__ import annotations
