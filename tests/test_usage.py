@@ -361,3 +361,11 @@ def test_a_metered_call_in_a_per_key_budget_is_checked_sent_and_counted_with_its
         ask(B)
     ask(A)
     assert [r.key_fingerprint for r in provider.requests] == [fingerprint(B), fingerprint(A)]
+
+
+def test_a_shared_budget_counts_under_the_scope_named_pool() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=10, on_alert=alerts.append)
+    budget.add(9, A)  # the key does not matter when the budget is shared
+    assert budget.usage_by_scope() == {"pool": 9}
+    assert [a.scope for a in alerts] == ["pool"]

@@ -400,3 +400,63 @@ def test_the_default_client_never_retries_and_gives_up_after_10_s(counting_serve
     monkeypatch.setattr(openai, "OpenAI", Recorded)
     assert check_key(KEY) is KeyCheck.RATE_LIMITED
     assert [(client.max_retries, client.timeout) for client in built] == [(0, 10.0)]
+
+
+# -- the module's tables, pinned from outside (mutmut does not reach module-level constants) ----------
+
+# One provider behaviour per outcome the provider can give, written out here, not read from the module.
+BEHAVIOUR_FOR = {
+    KeyCheck.VALID: "ok",
+    KeyCheck.UNREACHABLE: "server_error",
+    KeyCheck.RATE_LIMITED: "rate_limited",
+    KeyCheck.QUOTA_EXHAUSTED: "project_spend_limit_exceeded",
+    KeyCheck.MISSING_SCOPE: "missing_scope",
+    KeyCheck.INVALID: "invalid",
+}
+
+
+@pytest.mark.parametrize("outcome", list(BEHAVIOUR_FOR), ids=lambda outcome: outcome.name)
+def test_check_keys_reports_a_lone_key_with_its_own_outcome_and_a_damaged_copy_outweighs_it(outcome) -> None:
+    provider = FakeProvider({KEY: BEHAVIOUR_FOR[outcome]})
+    assert check_keys([KEY], client_factory=provider.client) == {fingerprint(KEY): outcome}
+    for values in ([KEY, f"{KEY}\n"], [f"{KEY}\n", KEY]):
+        assert check_keys(values, client_factory=provider.client) == {fingerprint(KEY): KeyCheck.MALFORMED}
+
+
+# What each piece of advice must say, and what it must not (a swapped or shared entry breaks one).
+ADVICE_SAYS = {
+    KeyCheck.VALID: ("accepted", "replace"),
+    KeyCheck.INVALID: ("replace it", "do not replace"),
+    KeyCheck.MISSING_SCOPE: ("api.model.read", "replace it"),
+    KeyCheck.RATE_LIMITED: ("Retry-After", "replace it"),
+    KeyCheck.QUOTA_EXHAUSTED: ("waiting will not help", "Retry-After"),
+    KeyCheck.UNREACHABLE: ("base_url", "replace"),
+    KeyCheck.MALFORMED: ("diagnose_key", "provider"),
+}
+
+
+@pytest.mark.parametrize("outcome", list(KeyCheck), ids=lambda outcome: outcome.name)
+def test_each_outcome_has_its_own_advice(outcome) -> None:
+    says, never = ADVICE_SAYS[outcome]
+    assert says in outcome.advice and never not in outcome.advice
+    assert KeyReport(outcome, "any reason").advice == outcome.advice
+
+
+# -- named in issue 18: look-alikes are caught, placeholder words inside a real key are not -----------
+
+@pytest.mark.parametrize("char", ["\u0391", "\uff21", "\u00e9", "\u0430"],
+                         ids=["greek-alpha", "fullwidth-A", "e-acute", "cyrillic-a"])
+def test_a_printable_non_ascii_look_alike_is_malformed_and_never_sent(char) -> None:
+    value = KEY[:20] + char + KEY[21:]
+    provider = FakeProvider({value: "ok"})
+    report = check_key_report(value, client_factory=provider.client)
+    assert report.outcome is KeyCheck.MALFORMED and "look-alike" in report.reason
+    assert provider.requests == []
+
+
+@pytest.mark.parametrize("word", ["none", "None", "todo", "TODO", "null"])
+def test_a_real_key_that_starts_with_a_placeholder_word_is_sent_not_called_a_placeholder(word) -> None:
+    value = word + KEY.removeprefix("sk-proj-")
+    provider = FakeProvider({value: "ok"})
+    assert check_key(value, client_factory=provider.client) is KeyCheck.VALID
+    assert len(provider.requests) == 1
