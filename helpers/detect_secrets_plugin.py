@@ -6,12 +6,19 @@ real project/service-account/admin keys (it wants 20 letters or digits on each s
 Anthropic, OpenRouter, DeepSeek/DashScope (``sk-`` + 32 characters), Google, Hugging Face, Groq,
 xAI or Perplexity. Its generic entropy rule catches those only inside quotes or on ``NAME=value``
 lines (never in a log line), and even there it misses keys drawn from small alphabets: in quotes
-it caught 28 of 100 DeepSeek/DashScope-shaped keys (``sk-`` + 32 lower-case letters and digits),
-84 of 100 Hugging Face and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys.
+it caught none of 100 DeepSeek keys (``sk-`` + 32 hex digits: at most 19 distinct characters, so
+at most 4.25 bits per character, under its 4.5-bit limit), 23 of 100 of the wider shape the
+catalogue also takes for DashScope (``sk-`` + 32 lower-case letters and digits), 84 of 100
+Hugging Face and 93 of 100 Google keys, but all OpenAI project, Anthropic and Groq keys. Its
+keyword rule goes the other way: it flags every ``OPENAI_API_KEY_1=...`` line of a ``.env`` file
+whatever the value, ``your-openai-api-key-here`` and ``changeme`` included (only ``${VAR}`` and
+``<...>`` are spared), which is why `HOOK_ARGUMENTS` turns it off; the catalogue's
+``assigned-key`` rule takes such values only when they look like a secret.
+
 On top of that a heuristic filter drops every line shaped like ``x = f(...)``, so ``client =
 OpenAI(api_key="sk-...")`` passes even for the shapes it knows. `LLMKeyDetector` adds every shape
 of the catalogue, and `HOOK_ARGUMENTS` turns that filter off (tests/test_detect_secrets_plugin.py
-measures both).
+measures all of this).
 
 Keys that carry ``FAKE`` or ``EXAMPLE`` are allowed (`helpers.key_formats.is_allowed_fake`): the
 tutorial's notebooks and tests hold such fakes on purpose, and the repository must pass its own

@@ -16,8 +16,9 @@ import hashlib
 import random
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = [
     "ALLOWED_FAKE", "ALPHABETS", "fake_key", "find_keys", "fingerprint", "format_named", "is_allowed_fake",
@@ -25,16 +26,57 @@ __all__ = [
 ]
 
 # A key never starts in the middle of a word: "task-management" must not yield "sk-management".
-# It may follow an escape sequence glued to it, though: a written-out \n in repr() or JSON text
-# (a notebook file, a JSON log line), or a colour code such as ESC[31m in terminal output.
-_ESCAPED = r"(?<=\\[nrtbf])"
-_LEFT = (
-    r"(?:(?<![A-Za-z0-9_\-])|" + _ESCAPED +
-    r"|(?<=\[[0-9;]m)|(?<=\[[0-9;]{2}m)|(?<=\[[0-9;]{3}m)|(?<=\[[0-9;]{4}m)|(?<=\[[0-9;]{5}m))"
+# It may follow an escape glued to it, though, as repr(), ascii(), json.dumps() and URL-encoding
+# write them (\n, \xa0, \u200b, \U0001f600, %3D, %22: the "a0" or "3D" are not part of the key),
+# or a terminal colour code of any length (ESC[31m, ESC[38;2;255;100;0m, also written out as
+# \x1b[...m or \u001b[...m), which is skipped as a whole.
+_AFTER_ESCAPE = (
+    r"(?<=\\[abefnrtv0])", r"(?<=\\x[0-9A-Fa-f]{2})", r"(?<=\\[0-7]{3})", r"(?<=\\u[0-9A-Fa-f]{4})",
+    r"(?<=\\U[0-9A-Fa-f]{8})", r"(?<=%[0-9A-Fa-f]{2})",
 )
-_WORD_START = rf"(?:\b|{_ESCAPED})"  # where a context word ("Bearer", "api_key") may begin
+_COLOUR = r"(?:(?:\x1b|\\x1b|\\u001[bB]|\\U0000001[bB]|\\033|\\e)\[[0-9;?]*[A-Za-z]|\[[0-9;]*m)"
+_LEFT = "(?:" + "|".join([r"(?<![A-Za-z0-9_\-])", *_AFTER_ESCAPE]) + ")"  # or a _COLOUR before
+# Where "Bearer" may begin; the look-ahead only makes a failing position fail fast.
+_WORD_START = r"(?=[Bb\x1b\\\[])(?:" + "|".join([r"\b", *_AFTER_ESCAPE, _COLOUR]) + ")"
 _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
+
+# -- a value assigned to a name that ends in a secret word: OPENAI_API_KEY=..., "openaiApiKey": ...
+# Tokens that only number or order things (AWS's ClientRequestToken, NextToken, page tokens).
+_NOT_SECRET_TOKENS = "".join(f"(?<!{word}{sep}token)" for word in (
+    "request", "next", "page", "pagination", "continuation", "idempotency", "cancellation", "resume", "sync",
+    "cursor") for sep in ("", "_"))
+_SECRET_NAME_END = (
+    r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS
+    + r"|passw(?:or)?d|[_-]pat)"
+    r"(?i:[_-](?:\d{1,3}|old|new|prod|dev|test|staging|live|primary|secondary|backup))?"
+)
+_QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
+_SPACE = r"(?:[ \t]|%20)*"
+_ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
+_ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
+                     + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
+# Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
+# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
+_PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
+                      r"|enter[_-]|dummy)")
+_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b"
+_TEMPLATE_INSIDE = r"[<>{}]|\$\{"  # only where a value may hold these characters: in quotes
+
+
+def _value(chars: str, end: str = "", inside: str = _PLACEHOLDER_INSIDE) -> str:
+    """16 or more of `chars`, with a digit and a letter among them, and not a placeholder."""
+    not_placeholder = f"(?!{_PLACEHOLDER_START}|(?:{chars})*?(?:{inside}))"
+    return rf"{not_placeholder}(?=(?:{chars})*?\d)(?=(?:{chars})*?[A-Za-z])(?:{chars}){{16,}}{end}"
+
+
+_QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
+_ASSIGNED_VALUE = "|".join([
+    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\?")', _QUOTED),  # quoted: up to the closing quote
+    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\?')", _QUOTED),
+    r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
+    r"(?<![\"'])" + _value(r"[A-Za-z0-9_\-./+=~@#^*?:%]"),  # unquoted: up to a space, , ; ( ) ...
+])
 
 ALPHABETS = {
     "alnum": string.ascii_letters + string.digits,
@@ -42,6 +84,7 @@ ALPHABETS = {
     "lower": string.ascii_lowercase + string.digits,
     "letters": string.ascii_letters,
     "base32": string.ascii_uppercase + "234567",
+    "hex": string.digits + "abcdef",
 }
 _FAKE_PART = re.compile(r"\{(\d+):(\w+)\}")
 ALLOWED_FAKE = re.compile(r"fake|example", re.IGNORECASE)
@@ -60,6 +103,8 @@ class KeyFormat:
     fake:     template for `fake`: literal text plus ``{N:alphabet}`` for N random characters.
     context:  optional expression that must come right before the secret (``Bearer ``,
               ``?key=``); it is matched but is not part of the secret.
+    after_anchor: what must follow an anchor in the lower-cased text for the text to be worth a
+              scan (``token`` followed by ``=`` or ``:``, not ``tokens``); empty: nothing.
     """
 
     name: str
@@ -68,6 +113,7 @@ class KeyFormat:
     anchors: tuple[str, ...]
     fake_template: str = field(repr=False)
     context: str = ""
+    after_anchor: str = ""
 
     def fake(self, seed: int | random.Random = 0) -> str:
         """A deterministic fake of this shape (the same seed gives the same key).
@@ -120,13 +166,17 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               ("sk-ant-",), "sk-ant-admin01-FAKE{89:urlsafe}AA"),
     KeyFormat("anthropic", "Anthropic", r"sk-ant-(?:api|sid|oat)\d\d-[A-Za-z0-9_\-]{20,}",
               ("sk-ant-",), "sk-ant-api03-FAKE{89:urlsafe}AA"),
+    KeyFormat("anthropic-refresh", "Anthropic", r"sk-ant-ort\d\d-[A-Za-z0-9_\-]{20,}",
+              ("sk-ant-",), "sk-ant-ort01-FAKE{89:urlsafe}AA"),  # OAuth refresh tokens
     KeyFormat("openrouter", "OpenRouter", r"sk-or-v\d-[A-Za-z0-9]{32,}",
               ("sk-or-",), "sk-or-v1-fake{60:lower}"),
     KeyFormat("openai-legacy", "OpenAI", r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}" + _RIGHT,
               ("sk-",), "sk-FAKE{16:alnum}T3BlbkFJEXAMPLE{13:alnum}"),
-    # DeepSeek and DashScope (Qwen) keys: "sk-" and 32 lower-case letters or digits.
+    # DeepSeek keys are "sk-" and 32 hexadecimal digits; DashScope (Qwen) keys "sk-" and 32
+    # lower-case letters or digits, so the pattern takes both. The fakes are hex but for the "k" of
+    # their marker.
     KeyFormat("sk-32", "DeepSeek/DashScope", r"sk-[a-z0-9]{32}" + _RIGHT,
-              ("sk-",), "sk-fake{28:lower}"),
+              ("sk-",), "sk-fake{28:hex}"),
     # Any other "sk-" key (Moonshot, older OpenAI keys, formats yet to come). It must hold a
     # digit, so that hyphenated words such as "sk-learn-compatible-estimators" are left alone.
     KeyFormat("sk-generic", "unknown (sk-)", r"sk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}",
@@ -144,61 +194,123 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("aws-access-key-id", "AWS", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + _RIGHT,
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
-              ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "ghp_FAKE{32:alnum}"),
+              ("gh",), "ghp_FAKE{32:alnum}", after_anchor=r"[pousr]_|ub_pat_"),
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
     # characters for Bearer tokens).
-    KeyFormat("bearer", "Authorization header", r"[A-Za-z0-9._~+/\-]{16,}=*",
-              ("bearer",), "Bearer FAKE{36:urlsafe}", context=_WORD_START + r"(?i:bearer)\s+"),
+    # (URL-encoded too: "Bearer%20" before, "%2B", "%2F" and "%3D" inside.)
+    KeyFormat("bearer", "Authorization header", r"(?:[A-Za-z0-9._~+/\-]|%2[BbFf]){16,}(?:=|%3[Dd])*",
+              ("bearer",), "Bearer FAKE{36:urlsafe}",
+              context=_WORD_START + r"(?i:bearer)(?:\s|%20|\\[nt]|\\xa0|\\u00[aA]0)+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
     KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
-              ("key=", "token="), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
-              context=r"[?&](?:key|api_key|apikey|api-key|access_token|token)="),
-    # api_key = "..." in code or config: a JWT (dots and all), or a value holding a digit and a
-    # letter: placeholders such as "your-api-key-here" are not keys.
-    KeyFormat("assigned-key", "api_key assignment",
-              _JWT + r"|(?=[A-Za-z0-9_\-]*\d)(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{16,}",
-              ("api_key", "api-key", "apikey", "secret_key", "secret-key", "secretkey",
-               "access_token", "access-token", "accesstoken"),
-              "api_key=FAKE{28:alnum}42",
-              context=_WORD_START
-              + r"""(?i:(?:api[_-]?key|secret[_-]?key|access[_-]?token)["']?\s*[:=]\s*["']?)"""),
+              ("key", "token"), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
+              context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])",
+              after_anchor="=|%3d"),
+    # A value assigned to a name ending in a secret word (*_API_KEY, *ApiKey, *_TOKEN, *_SECRET,
+    # *_SECRET_ACCESS_KEY, *_PASSWORD, *_PAT, also with a suffix such as _1 or _PROD) in shell,
+    # .env, Python, YAML, JSON or TOML, quoted or not: keys of providers without a known shape
+    # (Azure OpenAI, Mistral, Cohere, AWS secret access keys). Placeholders, references such as
+    # ${VAR} and values without a digit and a letter (os.environ[...], "your-api-key-here") are not keys.
+    KeyFormat("assigned-key", "secret assignment", _ASSIGNED_VALUE,
+              ("key", "token", "secret", "passw", "_pat", "-pat"),
+              "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT,
+              after_anchor=r"(?:or)?d?(?:[_-]\w{1,9})?(?:\\?[\"']|%2[27])?\]?(?:[ \t]|%20)*(?:[:=]|%3[ad])"),
 )
 
 
-@cache
-def _scanner() -> re.Pattern[str]:
-    """All formats as one alternation, each secret in its own named group: one pass per text.
+@lru_cache(maxsize=256)
+def _scanner(formats: tuple[int, ...] | None = None) -> re.Pattern[str]:
+    """The formats numbered `formats` (all by default) as one alternation, each secret in its own
+    named group: one pass per text.
 
     Formats known by their shape share one left boundary, tested once per position rather than
-    once per format (four times faster on a text that holds a key); formats known by their
-    context bring their own.
+    once per format (four times faster on a text that holds a key), and only where a shape can
+    start: each starts with one of its anchors, in any case. Formats known by their context bring
+    their own.
     """
-    shapes = [f"(?P<k{i}>{fmt.pattern})" for i, fmt in enumerate(KEY_FORMATS) if not fmt.context]
-    contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in enumerate(KEY_FORMATS) if fmt.context]
-    return re.compile("|".join([f"{_LEFT}(?:{'|'.join(shapes)})", *contexts]))
+    chosen = [(i, KEY_FORMATS[i]) for i in (range(len(KEY_FORMATS)) if formats is None else formats)]
+    shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
+    starts = sorted({c for _, fmt in shapes for a in fmt.anchors for c in (a[0], a[0].upper())})
+    left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
+    either = "|".join(f"(?P<k{i}>{fmt.pattern})" for i, fmt in shapes)
+    contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in chosen if fmt.context]
+    return re.compile("|".join([f"{left}(?:{either})"] * bool(shapes) + contexts))
+
+
+_Followed = tuple[str, re.Pattern[str], frozenset[int]]
 
 
 @cache
-def _anchors() -> tuple[str, ...]:
-    """Every format's anchors, less those that hold another one (``sk-proj-`` holds ``sk-``)."""
-    anchors = {anchor for fmt in KEY_FORMATS for anchor in fmt.anchors}
-    return tuple(sorted(a for a in anchors if not any(b != a and b in a for b in anchors)))
+def _prefilter() -> tuple[tuple[tuple[str, frozenset[int]], ...], tuple[_Followed, ...]]:
+    """The anchors `might_contain_key` looks for, each with the formats it stands for.
+
+    Shapes: an anchor alone suffices; one that holds another (``sk-proj-`` holds ``sk-``) is left
+    out, and the shorter one stands for both. Contexts: an anchor counts only where their
+    `after_anchor` follows it ("tokens" in a log line is no ``TOKEN=``).
+    """
+    alone = {anchor for fmt in KEY_FORMATS if not fmt.after_anchor for anchor in fmt.anchors}
+    plain = tuple(
+        (anchor, frozenset(i for i, fmt in enumerate(KEY_FORMATS) if not fmt.after_anchor
+                           and any(anchor in other for other in fmt.anchors)))
+        for anchor in sorted(alone) if not any(other != anchor and other in anchor for other in alone))
+    after: dict[str, dict[int, str]] = {}
+    for i, fmt in enumerate(KEY_FORMATS):
+        for anchor in fmt.anchors if fmt.after_anchor else ():
+            after.setdefault(anchor, {})[i] = fmt.after_anchor
+    followed = tuple((anchor, re.compile("|".join(dict.fromkeys(after[anchor].values()))),
+                      frozenset(after[anchor])) for anchor in sorted(after))
+    return plain, followed
+
+
+def _candidates(text: str) -> tuple[int, ...]:
+    """The numbers of the formats that may match in `text`: those whose anchors it holds.
+    Scanning for those alone is several times faster than scanning for all."""
+    lowered = text.lower()
+    plain, followed = _prefilter()
+    found: set[int] = set()
+    for anchor, formats in plain:
+        if anchor in lowered:
+            found |= formats
+    for anchor, after, formats in followed:
+        if anchor in lowered and not formats <= found and _is_followed(lowered, anchor, after):
+            found |= formats
+    return tuple(sorted(found))
+
+
+def _is_followed(lowered: str, anchor: str, after: re.Pattern[str]) -> bool:
+    at = lowered.find(anchor)
+    while at >= 0:
+        if after.match(lowered, at + len(anchor)):
+            return True
+        at = lowered.find(anchor, at + 1)
+    return False
 
 
 def might_contain_key(text: str) -> bool:
     """Cheap pre-check: False means `text` surely holds no key of any format.
 
-    Most log lines hold no key, and a dozen substring tests cost far less than the full regular
+    Most log lines hold no key, and a few substring tests cost far less than the full regular
     expression: this is what keeps redaction close to the cost of plain logging.
     """
     lowered = text.lower()
-    for anchor in _anchors():  # noqa: SIM110 - a plain loop is faster than any() on a generator
+    plain, followed = _anchors()
+    for anchor in plain:  # noqa: SIM110 - a plain loop is faster than any() on a generator
         if anchor in lowered:
             return True
+    for anchor, after in followed:  # noqa: SIM110 - as above
+        if anchor in lowered and _is_followed(lowered, anchor, after):
+            return True
     return False
+
+
+@cache
+def _anchors() -> tuple[tuple[str, ...], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """`_prefilter` without the formats, for the quick check."""
+    plain, followed = _prefilter()
+    return tuple(anchor for anchor, _ in plain), tuple((anchor, after) for anchor, after, _ in followed)
 
 
 def _own_shape(secret: str, found: KeyFormat) -> KeyFormat:
@@ -220,7 +332,7 @@ def find_keys(text: str) -> list[KeyMatch]:
     if not might_contain_key(text):
         return []
     matches = []
-    for m in _scanner().finditer(text):
+    for m in _scanner(_candidates(text)).finditer(text):
         group = m.lastgroup or ""
         fmt = KEY_FORMATS[int(group[1:])]
         secret = m.group(group)
@@ -268,6 +380,8 @@ def reportable_keys(text: str) -> list[KeyMatch]:
 
 
 def _looks_random(value: str) -> bool:
-    """16+ characters with a letter and a digit and no template syntax: not ``YOUR_TOKEN``."""
+    """16+ characters with a letter and a digit, no template syntax, and no character making up a
+    third of it: not ``YOUR_TOKEN``, nor ``version-1-000000000000000000000001``."""
     return (len(value) >= 16 and not _TEMPLATED.search(value)
-            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None)
+            and re.search(r"\d", value) is not None and re.search(r"[A-Za-z]", value) is not None
+            and max(Counter(value).values()) * 3 <= len(value))

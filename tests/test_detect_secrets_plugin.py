@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
+import string
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,19 +75,81 @@ def test_default_openai_rule_misses_most_project_keys(real_looking) -> None:
     assert 0 < caught < 50, f"detect-secrets' OpenAI rule caught {caught} of 100 project keys"
 
 
-def test_default_detect_secrets_misses_keys_passed_to_a_call_and_low_entropy_shapes(tmp_path, real_looking):
+def deepseek_key(seed: int) -> str:
+    """A DeepSeek key of the real shape, "sk-" and 32 hex digits, made at run time (no FAKE marker:
+    its "k" is not a hex digit, and this measurement needs the exact alphabet)."""
+    rng = random.Random(seed)
+    return "sk-" + "".join(rng.choice("0123456789abcdef") for _ in range(32))
+
+
+def dashscope_style_key(seed: int) -> str:
+    """"sk-" and 32 lower-case letters or digits, the other shape the sk-32 pattern takes."""
+    rng = random.Random(seed)
+    return "sk-" + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(32))
+
+
+def entropy_rule_catches(key: str) -> bool:
+    """detect-secrets' entropy rules on a quoted key in a .py file, as its scan runs them."""
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
+
+    line = f'KEY = "{key}"'
+    return any(plugin.analyze_line(filename="app.py", line=line, line_number=1)
+               for plugin in (Base64HighEntropyString(), HexHighEntropyString()))
+
+
+@pytest.mark.claims
+def test_default_entropy_rules_never_catch_a_deepseek_key() -> None:
+    """detect-secrets 1.5.0 (plugins/high_entropy_strings.py): the base64 rule wants a Shannon
+    entropy above 4.5 bits per character; "sk-" and 32 hex digits hold at most 19 distinct
+    characters, so at most log2(19) = 4.25 bits; the hex rule wants hex digits only, and "sk-" is
+    not. Keys from the larger [a-z0-9] alphabet (DashScope's shape) get through now and then."""
+    assert sum(entropy_rule_catches(deepseek_key(seed)) for seed in range(100)) == 0
+    assert 0 < sum(entropy_rule_catches(dashscope_style_key(seed)) for seed in range(100)) < 50
+
+
+@pytest.mark.claims
+def test_the_entropy_figures_of_the_module_docstring(real_looking) -> None:
+    def caught(make: Callable[[int], str]) -> int:
+        return sum(entropy_rule_catches(make(seed)) for seed in range(100))
+
+    figures = {"sk-32 (DeepSeek, hex)": caught(deepseek_key), "sk-32 ([a-z0-9])": caught(dashscope_style_key),
+               **{name: caught(lambda seed, name=name: real_looking(name, seed))
+                  for name in ("huggingface", "google", "openai-project", "anthropic", "groq")}}
+    assert figures == {"sk-32 (DeepSeek, hex)": 0, "sk-32 ([a-z0-9])": 23, "huggingface": 84, "google": 93,
+                       "openai-project": 100, "anthropic": 100, "groq": 100}, "update the docstring"
+
+
+def scan_with_default_detect_secrets(folder: Path, *files: str) -> dict[str, set[int]]:
+    """Lines flagged per file by detect-secrets' own hook with its default rules."""
+    command = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--json", "--no-verify", *files]
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
+    results = json.loads(done.stdout or "{}").get("results", {})  # no output at all when nothing is found
+    return {name: {r["line_number"] for r in found} for name, found in results.items()}
+
+
+@pytest.mark.claims
+def test_default_keyword_rule_flags_secret_names_in_env_files_whatever_the_value(tmp_path: Path) -> None:
+    """detect-secrets 1.5.0 (plugins/keyword.py): a name holding "api_key" followed by any word is a
+    "Secret Keyword", placeholders included; only templates such as ${VAR} or <...> are spared."""
+    values = [deepseek_key(1), "your-openai-api-key-here", "changeme", "hello", "${KEY}", "<your key>"]
+    lines = [f"OPENAI_API_KEY_{n}={value}\n" for n, value in enumerate(values, 1)]
+    (tmp_path / ".env").write_text("".join(lines))
+    assert scan_with_default_detect_secrets(tmp_path, ".env") == {".env": {1, 2, 3, 4}}
+    assert lines_found_by_our_hook(tmp_path, ".env") == {1}
+
+
+def lines_found_by_our_hook(folder: Path, name: str) -> set[int]:
+    done = hook("--json", name, cwd=folder)
+    return {r["line_number"] for r in json.loads(done.stdout)["results"].get(name, [])}
+
+
+def test_default_detect_secrets_misses_keys_passed_to_a_call_and_deepseek_keys(tmp_path, real_looking):
     call = f'client = OpenAI(api_key="{real_looking("openai-legacy", 5)}")'
-    deepseek = [f'KEY_{seed} = "{real_looking("sk-32", seed)}"' for seed in range(20)]
+    deepseek = [f'KEY_{seed} = "{deepseek_key(seed)}"' for seed in range(20)]
     (tmp_path / "app.py").write_text("\n".join([call, *deepseek]) + "\n")
-
-    def lines_found(done: subprocess.CompletedProcess[str]) -> set[int]:
-        return {r["line_number"] for r in json.loads(done.stdout)["results"].get("app.py", [])}
-
-    command = [sys.executable, "-m", "detect_secrets.pre_commit_hook", "--json", "--no-verify", "app.py"]
-    default = lines_found(subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False))
-    assert 1 not in default  # the legacy shape has a rule, but the line looks like `x = f(...)`
-    assert len(default) < len(deepseek)  # entropy alone catches some sk-<32 hex> keys, not all
-    assert lines_found(hook("--json", "app.py", cwd=tmp_path)) == set(range(1, len(deepseek) + 2))
+    # The legacy shape has a rule, but the line looks like `x = f(...)`; entropy catches no hex key.
+    assert scan_with_default_detect_secrets(tmp_path, "app.py").get("app.py", set()) == set()
+    assert lines_found_by_our_hook(tmp_path, "app.py") == set(range(1, len(deepseek) + 2))
 
 
 def test_this_repository_passes_its_own_scan() -> None:
