@@ -43,10 +43,11 @@ def test_a_fresh_buffer_undoes_redaction_and_the_demo_loggers_filters() -> None:
     assert all(not handler.filters for handler in logging.getLogger().handlers)
 
 
-def test_the_format_can_print_extra_fields() -> None:
-    buffer = log_to_buffer(fmt="%(message)s %(url)s")
+def test_the_format_can_print_extra_fields_and_records_without_them_print_a_dash() -> None:
+    buffer = log_to_buffer(fmt="%(levelname)s %(message)s %(url)s")
     logging.getLogger("demo").info("calling", extra={"url": "https://example.invalid/"})
-    assert buffer.getvalue() == "calling https://example.invalid/\n"
+    logging.getLogger("demo").info("no url")
+    assert buffer.getvalue() == "INFO calling https://example.invalid/\nINFO no url -\n"
 
 
 def test_show_log_reports_leaks_from_the_raw_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,6 +64,14 @@ def test_show_log_with_only_prints_matching_lines_from_the_word(capsys: pytest.C
     logging.getLogger("demo").info("body: SecretString here")
     show_log(buffer, only="SecretString", key=KEY)
     assert capsys.readouterr().out == "SecretString here\nkey leaked: False\n"
+
+
+def test_show_log_with_several_words_cuts_at_the_first_word(capsys: pytest.CaptureFixture[str]) -> None:
+    buffer = log_to_buffer()
+    for message in ("skip me", "a then b", "b only", "b before a"):
+        logging.getLogger("demo").info(message)
+    show_log(buffer, only=("a ", "b"))
+    assert capsys.readouterr().out == "a then b\nb only\nb before a\n"
 
 
 @given(st.dictionaries(st.from_regex(r"DEMO_[A-Z]{1,8}", fullmatch=True), st.text(

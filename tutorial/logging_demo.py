@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,31 +32,40 @@ __all__ = [
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 # The loggers the notebook's demonstrations put filters and handlers on.
 DEMO_LOGGERS = ("__main__", "__main__.client", "billing")
+_FIELD = re.compile(r"%\((\w+)\)")
+_RECORD_FIELDS = {*vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)), "message", "asctime"}
 
 
 def log_to_buffer(level: int = logging.INFO, fmt: str = FORMAT,
                   loggers: Iterable[str] = DEMO_LOGGERS) -> io.StringIO:
     """Start afresh: no redaction anywhere, no filters on `loggers`, and the root logger with one
-    handler (formatted with `fmt`) writing to the buffer returned."""
+    handler (formatted with `fmt`) writing to the buffer returned.
+
+    A field of `fmt` that is not a record attribute (``%(url)s``, filled by ``extra=``) prints as
+    ``-`` in records that lack it, instead of breaking them."""
     uninstall_redaction()
     for name in loggers:
         logging.getLogger(name).filters.clear()
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logging.Formatter(fmt))
+    extra_fields = set(_FIELD.findall(fmt)) - _RECORD_FIELDS
+    handler.setFormatter(logging.Formatter(fmt, defaults=dict.fromkeys(extra_fields, "-")))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     return buffer
 
 
-def show_log(buffer: io.StringIO, only: str | None = None, **secrets: str) -> None:
+def show_log(buffer: io.StringIO, only: str | tuple[str, ...] = (), **secrets: str) -> None:
     """Print what the log holds, then ``<name> leaked: True/False`` for each of `secrets`, read
-    from the raw text. With `only`, print just the lines holding that word, from the word on."""
+    from the raw text. With `only` (a word or several), print just the lines holding one of the
+    words, each from its first such word on."""
     text = buffer.getvalue()
     lines = text.rstrip().splitlines()
-    if only is not None:
-        lines = [line[line.index(only):] for line in lines if only in line]
+    words = (only,) if isinstance(only, str) else only
+    if words:
+        lines = [line[min(line.index(w) for w in words if w in line):]
+                 for line in lines if any(w in line for w in words)]
     print("\n".join(lines))
     for name, secret in secrets.items():
         print(f"{name} leaked:", secret in text)
