@@ -55,3 +55,10 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# For maintainers, before a release or after changing a helper that guards a key: mutation testing
+# (mutmut), each module against its own test file, with a table of killed and surviving mutants.
+# Slow (minutes per module); not part of `make test`. One module: `make mutation MODULES=key_formats`.
+.PHONY: mutation
+mutation: $(DEV_STAMP)
+	$(BIN)/python -m tools.mutation $(MODULES) --max-children $(or $(MUTATION_CHILDREN),2)

@@ -1,13 +1,18 @@
 """A catalogue of API-key shapes: the one source of truth for scanning and redaction.
 
 Each `KeyFormat` describes what one kind of credential looks like (OpenAI, Anthropic, Google,
-Hugging Face, AWS, GitHub, JWTs, ``Bearer`` headers, keys in URLs, ...). `find_keys` finds every
-key of every format in a text, and `fingerprint` gives a short, non-reversible id for a key, so
-that logs and reports can say *which* key without showing it.
+Hugging Face, AWS, GitHub, JWTs, ``Bearer`` headers, keys in URLs, values assigned to names such
+as ``MISTRAL_API_KEY`` or ``db_password``, ...). `find_keys` finds every key of every format in a
+text, also right after an escape as ``repr()``, ``json.dumps()`` or URL-encoding write them
+(``\\xa0``, ``%3D``) or a terminal colour code; `fingerprint` gives a short, non-reversible id
+for a key, so that logs and reports can say *which* key without showing it.
 
 Every format can make a fake of its own shape (`KeyFormat.fake`) with ``FAKE`` inside the key,
 for tests and notebooks: a scanner sees a key of the real shape, and no person (nor
-``find_real_keys.py``) mistakes it for a real credential.
+``find_real_keys.py``) mistakes it for a real credential. `reportable_keys` is the scan policy
+built on it: what a scanner reports (no allowed fakes, no placeholders).
+
+Needs: no sibling helper, and only the standard library.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import random
 import re
 import string
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -42,20 +48,26 @@ _RIGHT = r"(?![A-Za-z0-9_\-])"
 _JWT = r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"
 
 # -- a value assigned to a name that ends in a secret word: OPENAI_API_KEY=..., "openaiApiKey": ...
-# Tokens that only number or order things (AWS's ClientRequestToken, NextToken, page tokens).
+# Tokens that only number or order things: page tokens, and AWS's idempotency tokens
+# (ClientToken, ClientRequestToken, ChangeToken, LifecycleActionToken, a paginator's output_token).
 _NOT_SECRET_TOKENS = "".join(f"(?<!{word}{sep}token)" for word in (
-    "request", "next", "page", "pagination", "continuation", "idempotency", "cancellation", "resume", "sync",
-    "cursor") for sep in ("", "_"))
+    "request", "client", "change", "action", "next", "page", "pagination", "continuation", "idempotency",
+    "cancellation", "resume", "sync", "cursor", "input", "output") for sep in ("", "_"))
 _SECRET_NAME_END = (
     r"(?i:api[_-]?key|secret(?:[_-]?(?:access[_-]?)?key)?|token" + _NOT_SECRET_TOKENS
     + r"|passw(?:or)?d|[_-]pat)"
     r"(?i:[_-](?:\d{1,3}|old|new|prod|dev|test|staging|live|primary|secondary|backup))?"
 )
-_QUOTE = r"""(?:\\?["']|%2[27])"""  # also JSON-escaped (\") and URL-encoded (%22)
+_QUOTE = r"""(?:\\{0,3}["']|%2[27])"""  # also escaped (\" in JSON, \\" in its repr) and URL-encoded
 _SPACE = r"(?:[ \t]|%20)*"
-_ASSIGN = r"(?:=>|:=|[:=]|%3[AaDd]|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))"  # last: x: str = ...
+# = or => or :=; a colon only before a space or a quote (YAML, JSON, headers; not secret:x in an
+# ARN); or a Python annotation, x: str = ...
+_ASSIGN = (r"""(?:=>|:=|=|%3[AaDd]|:(?=[ \t"'\\]|%2[027])"""
+           r"|:[ \t]*[A-Za-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=))")
 _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
                      + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
+# What follows "key", "token", "passw"... in a lower-cased text where _ASSIGNED_CONTEXT may match.
+_AFTER_SECRET_WORD = r"(?:or)?d?(?:[_-]\w{1,9})?" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
 # placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
@@ -64,18 +76,25 @@ _PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b"
 _TEMPLATE_INSIDE = r"[<>{}]|\$\{"  # only where a value may hold these characters: in quotes
 
 
-def _value(chars: str, end: str = "", inside: str = _PLACEHOLDER_INSIDE) -> str:
-    """16 or more of `chars`, with a digit and a letter among them, and not a placeholder."""
+def _value(chars: str, end: str, inside: str = _PLACEHOLDER_INSIDE) -> str:  # pragma: no mutate block
+    """16 or more of `chars`, with a digit and a letter among them, and not a placeholder.
+
+    (Runs once, at import, before mutmut can switch a mutant on: the tests pin what it builds.)
+    """
     not_placeholder = f"(?!{_PLACEHOLDER_START}|(?:{chars})*?(?:{inside}))"
     return rf"{not_placeholder}(?=(?:{chars})*?\d)(?=(?:{chars})*?[A-Za-z])(?:{chars}){{16,}}{end}"
 
 
 _QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
+_UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?:%]"
+# Unquoted, an attribute path is code, not a value: token = self._next_token2, x = windll.advapi32.F
+_ATTRIBUTE_PATH = rf"(?![A-Za-z_]\w{{0,40}}(?:\.[A-Za-z_]\w{{0,40}})+(?!{_UNQUOTED}))"
 _ASSIGNED_VALUE = "|".join([
-    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\?")', _QUOTED),  # quoted: up to the closing quote
-    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\?')", _QUOTED),
+    r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\{0,3}")', _QUOTED),  # quoted: up to the closing quote
+    r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\{0,3}')", _QUOTED),
     r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
-    r"(?<![\"'])" + _value(r"[A-Za-z0-9_\-./+=~@#^*?:%]"),  # unquoted: up to a space, , ; ( ) ...
+    # unquoted: up to a space , ; ( ) ..., and not ending in : or . (``KEY=...: invalid key``)
+    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED, r"(?<![:.])"),
 ])
 
 ALPHABETS = {
@@ -100,6 +119,7 @@ class KeyFormat:
     pattern:  regular expression for the secret itself.
     anchors:  lower-case strings of which at least one appears in every match (with its
               context); a text that contains none of them is skipped without running a regex.
+              A format known by its shape starts with one of them (in any case).
     fake:     template for `fake`: literal text plus ``{N:alphabet}`` for N random characters.
     context:  optional expression that must come right before the secret (``Bearer ``,
               ``?key=``); it is matched but is not part of the secret.
@@ -194,7 +214,8 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("aws-access-key-id", "AWS", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + _RIGHT,
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
-              ("gh",), "ghp_FAKE{32:alnum}", after_anchor=r"[pousr]_|ub_pat_"),
+              ("gh", "github_pat_"), "ghp_FAKE{32:alnum}",
+              after_anchor=r"(?<=gh)[pousr]_|(?<=github_pat_)"),  # "gh" alone is in "high", "night"
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
@@ -205,7 +226,9 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
               context=_WORD_START + r"(?i:bearer)(?:\s|%20|\\[nt]|\\xa0|\\u00[aA]0)+"),
     # (URL-safe characters only: a value starting with "{" or "$" is a template, f"?key={api_key}",
     # and one starting with "[" is a redaction marker, so redacting twice changes nothing.)
-    KeyFormat("url-key", "key in a URL", r"[A-Za-z0-9._~%+/=\-]{8,}",
+    # (A percent-escape belongs to the value, but not an encoded & , " or space: in an encoded
+    # URL, %26 starts the next parameter.)
+    KeyFormat("url-key", "key in a URL", r"(?:[A-Za-z0-9._~+/=\-]|%(?!2[026Cc])){8,}",
               ("key", "token"), "https://api.example.com/v1/models?key=FAKE{35:urlsafe}",
               context=r"(?:[?&]|%3[Ff]|%26)(?:key|api_key|apikey|api-key|access_token|token)(?:=|%3[Dd])",
               after_anchor="=|%3d"),
@@ -217,21 +240,26 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("assigned-key", "secret assignment", _ASSIGNED_VALUE,
               ("key", "token", "secret", "passw", "_pat", "-pat"),
               "MISTRAL_API_KEY=FAKE{28:alnum}42", context=_ASSIGNED_CONTEXT,
-              after_anchor=r"(?:or)?d?(?:[_-]\w{1,9})?(?:\\?[\"']|%2[27])?\]?(?:[ \t]|%20)*(?:[:=]|%3[ad])"),
+              after_anchor=_AFTER_SECRET_WORD),
 )
 
 
 @lru_cache(maxsize=256)
 def _scanner(formats: tuple[int, ...] | None = None) -> re.Pattern[str]:
-    """The formats numbered `formats` (all by default) as one alternation, each secret in its own
-    named group: one pass per text.
+    """`_build_scanner` for the formats numbered `formats` (all by default), compiled once."""
+    return _build_scanner(range(len(KEY_FORMATS)) if formats is None else formats)
+
+
+def _build_scanner(formats: Iterable[int]) -> re.Pattern[str]:
+    """The formats numbered `formats` as one alternation, each secret in its own named group:
+    one pass per text.
 
     Formats known by their shape share one left boundary, tested once per position rather than
     once per format (four times faster on a text that holds a key), and only where a shape can
     start: each starts with one of its anchors, in any case. Formats known by their context bring
     their own.
     """
-    chosen = [(i, KEY_FORMATS[i]) for i in (range(len(KEY_FORMATS)) if formats is None else formats)]
+    chosen = [(i, KEY_FORMATS[i]) for i in formats]
     shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
     starts = sorted({c for _, fmt in shapes for a in fmt.anchors for c in (a[0], a[0].upper())})
     left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
@@ -243,8 +271,16 @@ def _scanner(formats: tuple[int, ...] | None = None) -> re.Pattern[str]:
 _Followed = tuple[str, re.Pattern[str], frozenset[int]]
 
 
+_Prefilter = tuple[tuple[tuple[str, frozenset[int]], ...], tuple[_Followed, ...]]
+
+
 @cache
-def _prefilter() -> tuple[tuple[tuple[str, frozenset[int]], ...], tuple[_Followed, ...]]:
+def _prefilter() -> _Prefilter:
+    """`_build_prefilter`, once."""
+    return _build_prefilter()
+
+
+def _build_prefilter() -> _Prefilter:
     """The anchors `might_contain_key` looks for, each with the formats it stands for.
 
     Shapes: an anchor alone suffices; one that holds another (``sk-proj-`` holds ``sk-``) is left
@@ -347,7 +383,8 @@ def fingerprint(secret: str) -> str:
     the key. Surrounding whitespace is ignored, so a key pasted with a trailing newline has the
     fingerprint of the clean key.
     """
-    return hashlib.sha256(secret.strip().encode("utf-8")).hexdigest()[:8]
+    encoded = secret.strip().encode("utf-8")  # pragma: no mutate - "UTF-8" names the same codec
+    return hashlib.sha256(encoded).hexdigest()[:8]
 
 
 def format_named(name: str) -> KeyFormat:

@@ -8,7 +8,7 @@ nothing of the secret itself::
     [REDACTED known-secret ~5e0c27d9]       anything else: an id keyed for this process only
 
 The public fingerprint (``key_formats.fingerprint``, as key_pool and the checklist print it) is
-shown only for keys found by a provider's shape whose characters carry at least 64 bits: only
+shown only for keys found by a provider's shape that carry at least 64 bits by `estimated_bits`: only
 those are out of reach of a brute-force search of an 8-hex-digit SHA-256 prefix. Known secrets
 (passwords, PINs), values found by their context alone (``Bearer x``, ``?key=x``) and short or
 repetitive keys get a ``~`` id: a keyed BLAKE2 hash with a random key made once per process, so
@@ -35,6 +35,7 @@ import re
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
 from urllib.parse import quote, quote_plus
@@ -115,18 +116,37 @@ def _lowered_pieces(value: str) -> list[str]:
     on what follows it: the value is cut there.
     """
     pieces = [piece.lower() for piece in re.split("[\u03a3\u03c3\u03c2]", value)]
-    longest = max(pieces, key=len)
+    longest = max(pieces, key=len)  # pragma: no mutate - any piece would do; the longest is rarest
     return [longest] if longest else ["\u03c3", "\u03c2"]
 
 
+# How a log line may write a value: escaped by repr() (a KeyError, %r), ascii(), JSON (with and
+# without ensure_ascii), inside bytes, HTML-escaped, percent-encoded in a URL (a database password
+# built with quote_plus). Pinned one by one by tests that encode independently.
+_WRITTEN_AS: tuple[Callable[[str], str], ...] = (
+    lambda v: repr(v)[1:-1],
+    lambda v: ascii(v)[1:-1],
+    lambda v: json.dumps(v)[1:-1],
+    lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
+    lambda v: repr(v.encode("utf-8", "replace"))[2:-1],
+    html.escape,
+    quote,
+    lambda v: quote(v, safe=""),
+    quote_plus,
+    lambda v: quote_plus(v, safe="/"),
+)
+_PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
+
+
 def spellings(value: str) -> set[str]:
-    """`value` as the ways a log line can write it: escaped by repr, ascii, JSON, bytes, URLs, HTML."""
-    written = {value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
-               json.dumps(value, ensure_ascii=False)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1],
-               html.escape(value), quote(value), quote(value, safe=""), quote_plus(value),
-               quote_plus(value, safe="/")}
-    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), w) for w in written}
-    return written | lower_hex
+    """`value` and each way `_WRITTEN_AS` writes it, with percent-escapes in upper and lower case."""
+    written = {value}
+    for write in _WRITTEN_AS:
+        try:
+            written.add(write(value))
+        except UnicodeEncodeError:  # a lone surrogate: nothing can write the value that way
+            continue
+    return written | {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), w) for w in written}
 
 
 def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
@@ -147,11 +167,17 @@ def _revealed(secrets: Iterable[Secret], argument: str) -> list[str]:
     return values
 
 
+@lru_cache(maxsize=64)
+def _quick_check(words: frozenset[tuple[str, str]]) -> Callable[[str], bool]:
+    """One `QuickCheck` per set of words: building one costs a few hundred microseconds."""
+    return QuickCheck(words).found_in
+
+
 class SecretValues:
     """A fixed set of known secret values, prepared once so that each search is cheap.
 
     Values are stripped; empty ones are ignored; ``SecretStr`` and bytes are accepted. Each value
-    is also redacted as `spellings` writes it. ``repr`` shows fingerprints, never values.
+    is also redacted as `spellings` writes it. ``repr`` shows the ids of their markers only.
     """
 
     def __init__(self, secrets: Iterable[Secret] = ()) -> None:
@@ -162,15 +188,15 @@ class SecretValues:
         self._exact = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         # might_hold_secret(text) is False when the text surely holds no key and none of these
         # values: no key anchor and no value's lower-cased piece is in text.lower().
-        words = [*_ANCHORS, *((piece, "") for s in self._spelled for piece in _lowered_pieces(s))]
-        self.might_hold_secret: Callable[[str], bool] = QuickCheck(words).found_in
+        words = {*_ANCHORS, *((piece, "") for s in self._spelled for piece in _lowered_pieces(s))}
+        self.might_hold_secret: Callable[[str], bool] = _quick_check(frozenset(words))
         self._merged: tuple[SecretValues, SecretValues] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
 
     def __repr__(self) -> str:
-        return f"SecretValues({', '.join(fingerprint(v) for v in self.values)})"
+        return f"SecretValues({', '.join(_marker_id(KNOWN_SECRET, v) for v in self.values)})"
 
     def union(self, secrets: Iterable[Secret]) -> SecretValues:
         """A new set holding these values and `secrets`."""
@@ -198,14 +224,14 @@ class SecretValues:
         return self._exact.sub(lambda m: marker(KNOWN_SECRET, self._spelled[m.group()]), text)
 
 
+@dataclass
 class _Registry:
     """The values `register_secrets` added: one immutable set, replaced whole (safe for threads)."""
 
-    def __init__(self) -> None:
-        self.values = SecretValues()
+    values: SecretValues
 
 
-_REGISTRY = _Registry()
+_REGISTRY = _Registry(SecretValues())
 
 
 def register_secrets(secrets: Iterable[Secret]) -> None:
@@ -234,9 +260,18 @@ def redact_key_shapes(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[Secret] | SecretValues = ()) -> str:
-    """`text` with every key shape, every value in `secrets` and every registered value replaced."""
-    known = secrets if isinstance(secrets, SecretValues) else SecretValues(secrets)
+    """`text` with every key shape, every value in `secrets` and every registered value replaced.
+
+    Called again and again with the same `secrets`, it prepares them once (see `SecretValues`).
+    """
+    known = secrets if isinstance(secrets, SecretValues) else _prepared(tuple(_revealed(secrets, "secrets")))
     return known.with_registered().redact(text)
+
+
+@lru_cache(maxsize=64)
+def _prepared(values: tuple[str, ...]) -> SecretValues:
+    return SecretValues(values)
+
 
 
 # -- secrets held by settings objects ----------------------------------------------------------------

@@ -270,6 +270,21 @@ def test_protect_handler_covers_one_handler_and_does_not_stack() -> None:
     assert len(handler.filters) == 1
 
 
+def test_uninstall_on_a_logger_leaves_the_other_handlers_redacting() -> None:
+    mine, root_handler = logging.StreamHandler(io.StringIO()), logging.StreamHandler(io.StringIO())
+    logger = logging.getLogger("tests.redaction.uninstall")
+    logger.addHandler(mine)
+    logging.getLogger().addHandler(root_handler)
+    try:
+        install_redaction()
+        uninstall_redaction(logger)
+        assert mine.filters == [] and len(root_handler.filters) == 1
+    finally:
+        uninstall_redaction()
+        logger.removeHandler(mine)
+        logging.getLogger().removeHandler(root_handler)
+
+
 def test_install_on_a_logger_leaves_other_handlers_alone() -> None:
     mine, other = logging.StreamHandler(io.StringIO()), logging.StreamHandler(io.StringIO())
     logger, sibling = logging.getLogger("tests.redaction.mine"), logging.getLogger("tests.redaction.other")

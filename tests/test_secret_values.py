@@ -104,10 +104,10 @@ def test_the_longer_of_two_overlapping_secrets_goes_whole() -> None:
     assert "staging" not in out and "hunter2" not in out
 
 
-def test_secret_values_repr_shows_fingerprints_only() -> None:
+def test_secret_values_repr_shows_neither_values_nor_their_public_fingerprints() -> None:
     values = SecretValues(["correct-horse-battery"])
     assert "correct-horse-battery" not in repr(values)
-    assert fingerprint("correct-horse-battery") in repr(values)
+    assert fingerprint("correct-horse-battery") not in repr(values)
 
 
 @given(fmt=st.sampled_from(KEY_FORMATS), seed=st.integers(0, 2**32),
@@ -242,10 +242,22 @@ class SlottedConfig:
 
 
 class PlainClient:
-    __slots__ = ("token", "name")
+    __slots__ = ("name", "token")
 
     def __init__(self, token: SecretStr) -> None:
         self.token = token  # "name" is never assigned: an empty slot must not stop the search
+
+
+class OneSlot:
+    __slots__ = "token"  # one name written as a plain string, which Python allows
+
+    def __init__(self, token: SecretStr) -> None:
+        self.token = token
+
+
+class PlainHolder:
+    def __init__(self, token: SecretStr) -> None:
+        self.token = token
 
 
 class ModelWithExtras(BaseModel):
@@ -257,9 +269,10 @@ def test_secrets_from_finds_secrets_in_slotted_dataclasses_plain_objects_and_mod
     found = secrets_from(SlottedConfig(SecretStr("slot-secret-1")), PlainClient(SecretStr("slot-secret-2")),
                          ModelWithExtras(openai_api_key=SecretStr("model-secret-3"),
                                          backup_key=SecretStr("extra-secret-4")),
-                         {SecretStr("dict-key-secret-5"): "value"})
+                         {SecretStr("dict-key-secret-5"): "value"}, OneSlot(SecretStr("one-slot-secret-6")),
+                         PlainHolder(SecretStr("plain-secret-7")))
     assert set(found) == {"slot-secret-1", "slot-secret-2", "model-secret-3", "extra-secret-4",
-                          "dict-key-secret-5"}
+                          "dict-key-secret-5", "one-slot-secret-6", "plain-secret-7"}
 
 
 @pytest.mark.parametrize("depth", [7, 50, 5000])
@@ -331,9 +344,11 @@ def test_a_known_secret_is_redacted_in_each_way_a_log_line_writes_it(encoder: st
     assert redact(f"<{written}>", secrets=[AWKWARD]) == f"<{marker(KNOWN_SECRET, AWKWARD)}>"
 
 
-def test_secret_values_repr_lists_the_fingerprints_separated_by_commas() -> None:
-    values = SecretValues(["b-secret-2", "a-secret-1"])
-    assert repr(values) == f"SecretValues({fingerprint('a-secret-1')}, {fingerprint('b-secret-2')})"
+def test_secret_values_repr_lists_the_ids_of_their_markers_separated_by_commas() -> None:
+    values = SecretValues(["b-secret-2", "4821"])
+    ids = [marker(KNOWN_SECRET, value).split()[-1].rstrip("]") for value in ("4821", "b-secret-2")]
+    assert repr(values) == f"SecretValues({ids[0]}, {ids[1]})"
+    assert fingerprint("4821") not in repr(values)  # a PIN's public fingerprint would give it away
 
 
 @given(secret=st.text("aΣσς-", min_size=1, max_size=8), before=st.text("aΣσς -", max_size=4),
@@ -348,3 +363,28 @@ def test_a_secret_with_a_greek_sigma_opens_the_quick_check_wherever_it_stands(
 def test_forget_secrets_refuses_one_string_given_as_the_list() -> None:
     with pytest.raises(SecretsArgumentError, match="secrets must be a list"):
         forget_secrets("vault-value-8c1f")
+
+
+@pytest.mark.parametrize(("value", "bits"), [
+    ("", 0.0), ("ab", 0.0),          # too short to tell: no public fingerprint
+    ("aaaa", 0.0),                   # one character: no randomness
+    ("abc", 3 * math.log2(3)),       # three different characters, one piece of three
+    ("abcd", 8.0),                   # 4 characters x 2 bits, both pieces different
+    ("abab", 4.0),                   # 4 x 1 bit, "aba" and "bab" different
+    ("ababab", 3.0),                 # 6 x 1 bit, but only 2 of its 4 pieces differ
+])
+def test_estimated_bits_on_values_worked_out_by_hand(value: str, bits: float) -> None:
+    assert estimated_bits(value) == pytest.approx(bits)
+
+
+def test_redact_takes_a_prepared_set_of_values_as_well_as_a_list() -> None:
+    prepared = SecretValues(["db-password-4821x"])
+    text = "connecting with db-password-4821x"
+    assert redact(text, prepared) == redact(text, ["db-password-4821x"]) == redact(text, secrets=prepared)
+    assert redact(text, prepared) == f"connecting with {marker(KNOWN_SECRET, 'db-password-4821x')}"
+
+
+def test_a_value_with_a_lone_surrogate_is_accepted_and_redacted() -> None:
+    """Such a value cannot be encoded to UTF-8; its spelling inside bytes is made with replacements."""
+    secret = "pw-\ud800-4821"
+    assert redact(f"x {secret} y", secrets=[secret]) == f"x {marker(KNOWN_SECRET, secret)} y"

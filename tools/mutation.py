@@ -1,0 +1,135 @@
+"""Mutation testing, one helper module at a time: ``make mutation`` or ``python -m tools.mutation``.
+
+mutmut 3 changes one thing in a function body (a constant, an operator, a condition) and runs the
+tests; a test that fails "kills" the mutant, a mutant no test notices "survives" and shows a
+behaviour the tests do not pin. mutmut reads one configuration per project (``[tool.mutmut]`` in
+pyproject.toml) and runs the whole selection at once, so this driver copies the project to a
+scratch folder per module, sets `only_mutate` to ``helpers/<module>.py`` and the test selection to
+``tests/test_<module>.py`` there, runs ``mutmut run`` and reads its verdicts from
+``mutants/helpers/<module>.py.meta``. The table it prints::
+
+    module          generated    killed   timeout  survived  no tests     other     score
+    key_formats           161       156         0         5         0         0     96.9%
+
+score = (killed + timeout) / (generated - skipped). Mutants on lines marked ``# pragma: no mutate``
+(equivalent mutants, each with a one-line reason) are never generated. mutmut cannot reach
+module-level constants (the catalogue's patterns): tests written independently of them pin those.
+
+Usage: ``python -m tools.mutation [MODULE...] [--max-children N] [--keep]`` (default: every
+module below that exists; ``--keep`` leaves the scratch folders for ``mutmut show``/``browse``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The helpers that guard a key (issue 18), each tested by tests/test_<module>.py.
+MODULES = ("key_formats", "redaction", "notebook_guard", "settings", "secret_store", "key_pool", "usage",
+           "validation", "checklist", "notebook_keys")
+COPIED = ("helpers", "tutorial", "tests", "conftest.py", "pyproject.toml")
+# mutmut's exit codes per mutant (mutmut/stats.py, version 3.8.1)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+          37: "killed"}  # 37: caught by the type checker
+
+
+@dataclass(frozen=True)
+class Score:
+    module: str
+    counts: Counter[str]
+
+    @property
+    def generated(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def score(self) -> float:
+        judged = self.generated - self.counts["skipped"]
+        return (self.counts["killed"] + self.counts["timeout"]) / judged if judged else 0.0
+
+    def row(self) -> str:
+        numbers = [self.generated, *(self.counts[column] for column in COLUMNS[2:-1])]
+        return f"{self.module:<15}" + "".join(f"{n:>10}" for n in numbers) + f"{self.score:>10.1%}"
+
+
+COLUMNS = ("module", "generated", "killed", "timeout", "survived", "no tests", "other", "score")
+HEADER = f"{COLUMNS[0]:<15}" + "".join(f"{column:>10}" for column in COLUMNS[1:])
+
+
+def scratch_copy(module: str, folder: Path) -> None:
+    """The project's code and tests in `folder`, with mutmut set to `module` and its test file."""
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            ignored = shutil.ignore_patterns("__pycache__", ".hypothesis")
+            shutil.copytree(source, folder / name, ignore=ignored)
+        else:
+            shutil.copy2(source, folder / name)
+    pyproject = folder / "pyproject.toml"
+    text = pyproject.read_text()
+    settings = (f'only_mutate = ["helpers/{module}.py"]\n'
+                f'pytest_add_cli_args_test_selection = ["tests/test_{module}.py"]\n')
+    pyproject.write_text(re.sub(r"(?m)^\[tool\.mutmut\]\n", lambda m: m.group() + settings, text, count=1))
+
+
+def run_mutmut(folder: Path, max_children: int, timeout: float) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def verdicts(folder: Path, module: str) -> Counter[str]:
+    meta = folder / "mutants" / "helpers" / f"{module}.py.meta"
+    if not meta.exists():
+        return Counter()
+    codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+    return Counter(STATUS.get(code, "other") for code in codes.values())
+
+
+def mutate(module: str, max_children: int, timeout: float, keep: bool) -> Score:
+    folder = Path(tempfile.mkdtemp(prefix=f"mutation-{module}-"))
+    try:
+        scratch_copy(module, folder)
+        done = run_mutmut(folder, max_children, timeout)
+        counts = verdicts(folder, module)
+        if not counts:
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+            print(f"{module}: mutmut produced no verdicts (exit {done.returncode}):\n{tail}", file=sys.stderr)
+        elif keep:
+            print(f"{module}: survivors in {folder} (cd there; python -m mutmut results)", file=sys.stderr)
+        return Score(module, counts)
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"default: {', '.join(MODULES)}")
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per module (default 3600)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    modules = [m for m in args.modules or MODULES if (ROOT / "helpers" / f"{m}.py").exists()]
+    print(HEADER)
+    scores = []
+    for module in modules:
+        scores.append(mutate(module, args.max_children, args.timeout, args.keep))
+        print(scores[-1].row(), flush=True)
+    return 0 if scores and all(s.generated for s in scores) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
