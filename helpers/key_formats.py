@@ -69,10 +69,11 @@ _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing posi
 # What follows "key", "token", "passw"... in a lower-cased text where _ASSIGNED_CONTEXT may match.
 _AFTER_SECRET_WORD = r"(?:or)?d?(?:[_-]\w{1,9})?" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
-# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy).
+# placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy, a
+# value cut short with ... or …).
 _PLACEHOLDER_START = (r"(?i:your[\W_]|\$|%\(|change[_-]?me|replace[_-]?(?:me|with)|placeholder|insert[_-]"
                       r"|enter[_-]|dummy)")
-_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b"
+_PLACEHOLDER_INSIDE = r"[xX]{4}|[_-](?i:here)\b|\.{3}|\u2026"  # ... or …: cut short in docs
 _TEMPLATE_INSIDE = r"[<>{}]|\$\{"  # only where a value may hold these characters: in quotes
 
 
@@ -86,15 +87,15 @@ def _value(chars: str, end: str, inside: str = _PLACEHOLDER_INSIDE) -> str:  # p
 
 
 _QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
-_UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?:%]"
+_UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?%]"  # no ":", which ends a value in prose and in YAML
 # Unquoted, an attribute path is code, not a value: token = self._next_token2, x = windll.advapi32.F
 _ATTRIBUTE_PATH = rf"(?![A-Za-z_]\w{{0,40}}(?:\.[A-Za-z_]\w{{0,40}})+(?!{_UNQUOTED}))"
 _ASSIGNED_VALUE = "|".join([
     r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\{0,3}")', _QUOTED),  # quoted: up to the closing quote
     r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\{0,3}')", _QUOTED),
     r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
-    # unquoted: up to a space , ; ( ) ..., and not ending in : or . (``KEY=...: invalid key``)
-    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED, r"(?<![:.])"),
+    # unquoted: up to a space , ; : ( ) ..., and not ending in a full stop (``KEY=... is wrong.``)
+    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED, r"(?<!\.)"),
 ])
 
 ALPHABETS = {
@@ -262,7 +263,8 @@ def _build_scanner(formats: Iterable[int]) -> re.Pattern[str]:
     chosen = [(i, KEY_FORMATS[i]) for i in formats]
     shapes = [(i, fmt) for i, fmt in chosen if not fmt.context]
     starts = sorted({c for _, fmt in shapes for a in fmt.anchors for c in (a[0], a[0].upper())})
-    left = f"(?:(?=[{re.escape(''.join(starts))}]){_LEFT}|{_COLOUR})"
+    first = re.escape("".join(starts))  # pragma: no mutate - more letters here would only cost time
+    left = f"(?:(?=[{first}]){_LEFT}|{_COLOUR})"
     either = "|".join(f"(?P<k{i}>{fmt.pattern})" for i, fmt in shapes)
     contexts = [f"{fmt.context}(?P<k{i}>{fmt.pattern})" for i, fmt in chosen if fmt.context]
     return re.compile("|".join([f"{left}(?:{either})"] * bool(shapes) + contexts))

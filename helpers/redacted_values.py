@@ -103,7 +103,9 @@ def _rebuilder(value: object) -> Callable[[object, list[object]], object] | None
 
 def _items(value: object) -> list[object]:
     """The parts of a container; a dict's are its (key, value) pairs, cleaned as tuples."""
-    return list(value.items() if isinstance(value, dict) else cast("Iterable[object]", value))
+    if isinstance(value, dict):
+        return list(value.items())
+    return list(cast("Iterable[object]", value))  # pragma: no mutate - cast() does nothing at run time
 
 
 def _rebuild_namedtuple(value: object, parts: list[object]) -> object:

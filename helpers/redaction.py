@@ -9,7 +9,7 @@ without passing their ancestors' filters. Handler filters see them all::
     logging.getLogger("app").info("using %s", key)     # -> using [REDACTED openai-project 1ae21d3c]
 
 The filter cleans everything a formatter can print: the message rendered with its arguments, the
-exception and its traceback, ``stack_info``, the logger's and the thread's names, and every
+exception and its traceback, ``stack_info``, the logger's, thread's and process's names, and every
 ``extra`` field at any depth (strings, bytes, containers, dict keys, namedtuples, and any object
 whose ``str()`` or ``repr()`` shows a secret, such as an ``httpx2.URL`` with ``?key=``). Markers,
 known values and `register_secrets` (values learnt at run time) come from `helpers.secret_values`.
@@ -58,7 +58,7 @@ FALLBACK = "[log record withheld: redaction failed with {error}]"
 _PLAIN_ATTRIBUTES = frozenset(vars(logging.LogRecord("name", logging.INFO, "path", 1, "msg", None, None)))
 _STANDARD_ATTRIBUTES = _PLAIN_ATTRIBUTES | {"message", "asctime"}
 _PLAIN_COUNT = len(_PLAIN_ATTRIBUTES)
-_NAMES = ("name", "threadName")  # of the logger and the thread, which a program may make up
+_NAMES = ("name", "threadName", "processName")  # names a program may make up (not code locations)
 _TRACEBACK_FORMATTER = logging.Formatter()
 
 
@@ -80,14 +80,12 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = SecretValues(secrets)
         self._cleaned = _NoArgs()
-        self._clean_names: set[object] = set()  # logger and thread names seen clean
-        self._registered: SecretValues | None = None  # the registry that _known was made with
-        self._known = self.secrets
+        self._refresh_known()
 
     def add_secrets(self, secrets: Iterable[Secret]) -> None:
         """Redact these values too (e.g. keys loaded after logging was set up)."""
         self.secrets = self.secrets.union(secrets)  # one assignment: safe for logging threads
-        self._registered = None  # _known is rebuilt with them at the next record
+        self._refresh_known()
 
     def redact(self, text: str) -> str:
         """`text` with key shapes, this filter's and the registered values replaced by markers."""
@@ -99,7 +97,9 @@ class RedactingFilter(logging.Filter):
         if record.args is self._cleaned:  # another handler's turn: cleaned already, let it through
             return True
         try:
-            known = self._known if self._registered is _REGISTRY.values else self._refresh_known()
+            if self._registered is not _REGISTRY.values:  # pragma: no mutate - refreshing more: only slower
+                self._refresh_known()
+            known = self._known
             try:
                 text = record.getMessage()
             except Exception as error:  # bad arguments: write them safely rather than lose the record
@@ -110,30 +110,32 @@ class RedactingFilter(logging.Filter):
             if len(record.__dict__) != _PLAIN_COUNT or record.exc_info or record.exc_text \
                     or record.stack_info:
                 _clean_the_rest(record, known)
-            if record.name not in self._clean_names or record.threadName not in self._clean_names:
+            seen = self._clean_names
+            if record.name not in seen or record.threadName not in seen or record.processName not in seen:
                 self._check_names(record, known)
         except Exception as error:  # logging must never raise, nor fall back to clear text
             _replace_with_fallback(record, error)
         return True
 
-    def _refresh_known(self) -> SecretValues:
+    def _refresh_known(self) -> None:
         """This filter's values and the registered ones, after `register_secrets` changed them."""
-        registered = _REGISTRY.values
-        self._known = self.secrets.with_registered()
-        self._clean_names = set()  # a name clean before may hold a new value
-        self._registered = registered
-        return self._known
+        # (Any other value in _registered makes the next record refresh again: only slower.)
+        registered = _REGISTRY.values  # pragma: no mutate
+        self._known: SecretValues = self.secrets.with_registered()
+        self._clean_names: set[object] = set()  # logger and thread names seen clean (since the last change)
+        self._registered = registered  # pragma: no mutate
 
     def _check_names(self, record: logging.LogRecord, known: SecretValues) -> None:
-        """The logger's and the thread's names: cleaned, and remembered when clean."""
-        if len(self._clean_names) > 4096:  # bounded: names made up at run time
+        """The logger's, thread's and process's names: cleaned, and remembered when clean."""
+        # Bounded (names made up at run time); the exact bound changes no output.
+        if len(self._clean_names) > 4096:  # pragma: no mutate
             self._clean_names.clear()
         fields = record.__dict__
         for name in _NAMES:
             value = fields.get(name)
             cleaned = known.redact(value) if isinstance(value, str) else value
-            if cleaned is value:
-                self._clean_names.add(value)
+            if cleaned is value:  # remembered clean (a name never remembered is only checked again)
+                self._clean_names.add(value)  # pragma: no mutate
             else:
                 fields[name] = cleaned
 

@@ -25,6 +25,7 @@ from helpers.key_formats import (
     KEY_FORMATS,
     KeyFormat,
     _anchors,
+    _candidates,
     _prefilter,
     _scanner,
     fake_key,
@@ -39,10 +40,11 @@ from helpers.key_formats import (
 FORMAT_NAMES = [fmt.name for fmt in KEY_FORMATS]
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    """The catalogue compiles its scanners once and caches them. Start from empty caches, so the
-    code under test (or a mutant of it, under `make mutation`) builds them anew."""
+    """The catalogue compiles its scanners once and caches them. Each test starts from empty
+    caches, so the code under test (or a mutant of it, under `make mutation`) builds them anew, and
+    mutmut sees every test that depends on that code (4 ms per test)."""
     for cached in (_scanner, _prefilter, _anchors):
         cached.cache_clear()
     yield
@@ -215,6 +217,7 @@ NOT_ASSIGNED_SECRETS = [
     "DB_PASSWORD=replace_with_your_password1", "MISTRAL_API_KEY=placeholder-1234567890ab",
     "MISTRAL_API_KEY=insert-your-key-1234567", "MISTRAL_API_KEY=enter_key_1234567890abc",
     "MISTRAL_API_KEY=dummy-key-1234567890abc",
+    'api_key: "eyJ2IjoiMSIsInMiOjEsImMiOi..."', "MISTRAL_API_KEY=FAKE34ef56gh78ij\u2026",
     # references, templates and reads
     "MISTRAL_API_KEY=${MISTRAL_API_KEY}", "MISTRAL_API_KEY=$MISTRAL_KEY_1234567890",
     'api_key: "{{ secrets.MISTRAL_KEY_1234 }}"', 'api_key = "%(mistral_key_1234567890)s"',
@@ -538,7 +541,8 @@ def test_several_keys_in_one_text_in_order() -> None:
 
 # -- the pre-check ---------------------------------------------------------------------------------------
 
-ANCHORS = sorted({anchor.upper() for fmt in KEY_FORMATS for anchor in fmt.anchors})
+ALL_ANCHORS = sorted({anchor for fmt in KEY_FORMATS for anchor in fmt.anchors})
+ANCHORS = [anchor.upper() for anchor in ALL_ANCHORS]
 
 
 @given(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(ANCHORS), st.sampled_from([":", "=", "_1="]),
@@ -581,6 +585,17 @@ def test_match_repr_shows_the_fingerprint_not_the_key() -> None:
     assert key not in repr(match)
     assert repr(match) == f"KeyMatch(openai-project, 0:{len(key)}, fp={fingerprint(key)})"
     assert match.fingerprint == fingerprint(key)
+
+
+@pytest.mark.parametrize(("name", "text", "secret"), POSITIVES, ids=POSITIVE_IDS)
+def test_the_scan_is_narrowed_to_the_formats_whose_anchors_a_text_holds(
+    name: str, text: str, secret: str
+) -> None:
+    candidates = [KEY_FORMATS[i] for i in _candidates(f"x {text} y")]
+    assert name in [fmt.name for fmt in candidates]
+    held = [anchor for anchor in ALL_ANCHORS if anchor in text.lower()]
+    # a candidate has an anchor the text holds, or one that holds it ("sk-proj-" holds "sk-")
+    assert all(any(h in anchor for anchor in fmt.anchors for h in held) for fmt in candidates)
 
 
 @pytest.mark.parametrize(("name", "text", "secret"), SHAPES, ids=POSITIVE_IDS[:len(SHAPES)])

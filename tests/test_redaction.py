@@ -7,6 +7,7 @@ import io
 import json
 import linecache
 import logging
+import multiprocessing
 import random
 import re
 import sys
@@ -262,6 +263,14 @@ def test_a_handler_added_later_is_covered_once_installed_again() -> None:
     assert marker("openai-project", key) in late.getvalue().split("before")[1]
     assert key not in late.getvalue().split("before")[1].split("\n", 1)[1]
     assert key not in stream.getvalue()
+
+
+@pytest.mark.usefixtures("registry")
+def test_a_filter_redacts_text_with_its_own_and_the_registered_values() -> None:
+    redacting = RedactingFilter(["own-secret-1"])
+    register_secrets(["registered-secret-2"])
+    assert redacting.redact("own-secret-1 registered-secret-2 plain") == (
+        f"{marker(KNOWN_SECRET, 'own-secret-1')} {marker(KNOWN_SECRET, 'registered-secret-2')} plain")
 
 
 def test_protect_handler_covers_one_handler_and_does_not_stack() -> None:
@@ -682,6 +691,67 @@ def test_a_logger_name_seen_clean_is_checked_again_once_a_secret_is_registered()
     assert second == f"tenant.{marker(KNOWN_SECRET, 'acme-7f3k9q2x')} second"
 
 
+def test_a_new_thread_or_logger_name_with_a_key_is_redacted_after_clean_ones_were_seen() -> None:
+    key = fake_key("huggingface", 5)
+    stream = io.StringIO()
+    with root_writing_to(stream):
+        logging.getLogger().handlers[0].setFormatter(logging.Formatter("%(name)s|%(threadName)s|%(message)s"))
+        logging.getLogger("app").warning("clean")  # "app" and "MainThread" are remembered clean
+        worker = threading.Thread(target=logging.getLogger("app").warning, args=("from a thread",),
+                                  name=f"worker {key}")
+        worker.start()
+        worker.join()
+        logging.getLogger(f"tenant.{key}").warning("on the main thread")
+    lines = stream.getvalue().splitlines()
+    assert lines[1] == f"app|worker {marker('huggingface', key)}|from a thread"
+    assert lines[2] == f"tenant.{marker('huggingface', key)}|MainThread|on the main thread"
+
+
+def test_a_key_in_a_process_name_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key("groq", 9)
+    stream = io.StringIO()
+    with root_writing_to(stream):
+        logging.getLogger().handlers[0].setFormatter(logging.Formatter("%(processName)s %(message)s"))
+        logging.getLogger("app").warning("clean process name")
+        monkeypatch.setattr(multiprocessing.current_process(), "name", f"worker {key}")
+        logging.getLogger("app").warning("renamed")
+    assert stream.getvalue().splitlines()[1] == f"worker {marker('groq', key)} renamed"
+
+
+def test_records_are_written_when_logging_does_not_record_thread_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logging, "logThreads", False)  # threadName is then None
+    stream = io.StringIO()
+    with root_writing_to(stream):
+        logging.getLogger("app").warning("no thread name")
+    assert stream.getvalue().startswith("WARNING app: no thread name")
+
+
+def test_each_of_two_filters_redacts_its_own_known_secrets_from_a_shared_record() -> None:
+    first, second = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("tests.redaction.own-secrets")
+    logger.propagate = False
+    logger.handlers[:] = [logging.StreamHandler(first), logging.StreamHandler(second)]
+    logger.handlers[0].addFilter(RedactingFilter(["alpha-secret-11"]))
+    logger.handlers[1].addFilter(RedactingFilter(["beta-secret-22"]))
+    try:
+        logger.warning("%s and %s", "alpha-secret-11", "beta-secret-22")
+    finally:
+        logger.handlers.clear()
+    alpha, beta = marker(KNOWN_SECRET, "alpha-secret-11"), marker(KNOWN_SECRET, "beta-secret-22")
+    assert first.getvalue() == f"{alpha} and beta-secret-22\n"  # the first handler knows alpha only
+    assert second.getvalue() == f"{alpha} and {beta}\n"
+
+
+def test_protecting_a_protected_handler_again_adds_the_new_filters_secrets() -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    kept = protect_handler(handler, RedactingFilter(["alpha-secret-11"]))
+    assert protect_handler(handler, RedactingFilter(["beta-secret-22"])) is kept
+    assert handler.filters == [kept] and kept.secrets.values == ("alpha-secret-11", "beta-secret-22")
+    assert protect_handler(handler, kept) is kept and len(kept.secrets) == 2
+
+
 # Values of extra fields built from text: every container kind, nested.
 plain_values = st.recursive(
     st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers(), st.floats(allow_nan=False),
@@ -742,6 +812,14 @@ def test_a_known_secret_url_encoded_in_a_database_url_is_redacted(secret: str, e
 
 # -- secrets registered at run time, and bad arguments ------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def empty_caches() -> None:
+    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
+    test would hide the code that fills it (and mutation testing would not see the test run it)."""
+    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
+        cached.cache_clear()
+
+
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A registry of its own for the test, so registered values do not leak into other tests."""
@@ -764,8 +842,12 @@ def test_a_secret_registered_after_logging_was_set_up_is_redacted_by_the_install
 
 
 @pytest.mark.usefixtures("registry")
-@pytest.mark.parametrize("call", [lambda v: register_secrets(v), lambda v: install_redaction(secrets=v),
-                                  lambda v: SecretValues(v), lambda v: RedactingFilter(v)])
+@pytest.mark.parametrize("call", [
+    lambda v: register_secrets(v), lambda v: install_redaction(secrets=v), lambda v: SecretValues(v),
+    lambda v: RedactingFilter(v), lambda v: SecretValues().union(v),
+    lambda v: RedactingFilter().add_secrets(v),
+    lambda v: forget_secrets(v), lambda v: redact("x", v),
+])
 def test_one_string_given_as_the_list_of_secrets_is_refused_without_showing_it(
     call: Callable[[str], object],
 ) -> None:

@@ -12,8 +12,13 @@ scratch folder per module, sets `only_mutate` to ``helpers/<module>.py`` and the
     key_formats           161       156         0         5         0         0     96.9%
 
 score = (killed + timeout) / (generated - skipped). Mutants on lines marked ``# pragma: no mutate``
-(equivalent mutants, each with a one-line reason) are never generated. mutmut cannot reach
-module-level constants (the catalogue's patterns): tests written independently of them pin those.
+(equivalent mutants, each with a one-line reason) are never generated.
+
+What mutmut 3.8.1 cannot reach (mutmut/mutation/file_mutation.py): module-level code (the
+catalogue's patterns: tests written independently of them pin those) and decorated functions
+(``@cache``, ``@property``): keep the logic of a cached function in a plain one it calls, and let
+the tests clear the cache, or a mutant is never built (workers fork from a process whose caches
+are already filled).
 
 Usage: ``python -m tools.mutation [MODULE...] [--max-children N] [--keep]`` (default: every
 module below that exists; ``--keep`` leaves the scratch folders for ``mutmut show``/``browse``).
