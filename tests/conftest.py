@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,21 @@ def everything_about(err: BaseException) -> str:
 def exception_text() -> Callable[[BaseException], str]:
     """`everything_about`: the text a test must not find a secret in."""
     return everything_about
+
+
+def crossed(exercise: Any, answer: object, problem: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Check `answer` with `exercise`: a ❌ naming `problem`, then a hint, never a traceback.
+    Returns all the check printed, on stdout and stderr."""
+    assert exercise.check(answer) is False
+    captured = capsys.readouterr()
+    assert captured.out.startswith("❌ ")
+    assert problem in captured.out, captured.out
+    assert "hint: " in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    return str(captured.out + captured.err)
+
+
+@pytest.fixture(scope="session")
+def assert_crossed() -> Callable[..., str]:
+    """`crossed`: what every exercise check must print for a wrong answer."""
+    return crossed
