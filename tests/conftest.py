@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from helpers import secret_values
 from helpers.key_formats import fake_key
 from tutorial.clock import FakeClock
 
@@ -149,3 +150,17 @@ def crossed(exercise: Any, answer: object, problem: str, capsys: pytest.CaptureF
 def assert_crossed() -> Callable[..., str]:
     """`crossed`: what every exercise check must print for a wrong answer."""
     return crossed
+
+
+@pytest.fixture
+def empty_secret_value_caches() -> None:
+    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
+    test would hide the code that fills it (and mutation testing would not see the test run it)."""
+    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry of run-time secrets of the test's own, so registered values leak into no other test."""
+    monkeypatch.setattr(secret_values._REGISTRY, "values", secret_values.SecretValues())

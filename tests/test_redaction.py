@@ -39,6 +39,8 @@ from helpers.redaction import (
 )
 from helpers.secret_values import SecretsArgumentError
 
+pytestmark = pytest.mark.usefixtures("empty_secret_value_caches")
+
 FORMAT_NAMES = [fmt.name for fmt in KEY_FORMATS]
 MARKER = re.compile(r"\[REDACTED \S+ ~?[0-9a-f]{8}\]")
 SHAPE_FORMATS = [fmt for fmt in KEY_FORMATS if not fmt.context]
@@ -811,20 +813,6 @@ def test_a_known_secret_url_encoded_in_a_database_url_is_redacted(secret: str, e
 
 
 # -- secrets registered at run time, and bad arguments ------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def empty_caches() -> None:
-    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
-    test would hide the code that fills it (and mutation testing would not see the test run it)."""
-    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
-        cached.cache_clear()
-
-
-@pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A registry of its own for the test, so registered values do not leak into other tests."""
-    monkeypatch.setattr(secret_values._REGISTRY, "values", secret_values.SecretValues())
-
 
 @pytest.mark.usefixtures("registry")
 def test_a_secret_registered_after_logging_was_set_up_is_redacted_by_the_installed_filter() -> None:

@@ -37,6 +37,8 @@ from helpers.secret_values import (
     spellings,
 )
 
+pytestmark = pytest.mark.usefixtures("empty_secret_value_caches")
+
 FORMAT_NAMES = [fmt.name for fmt in KEY_FORMATS]
 MARKER = re.compile(r"\[REDACTED \S+ ~?[0-9a-f]{8}\]")
 SHAPE_FORMATS = [fmt for fmt in KEY_FORMATS if not fmt.context]
@@ -54,20 +56,6 @@ def secret_part(fmt: KeyFormat, fake: str) -> str:
     """The secret in a fake: for context formats (``Bearer x``, ``?key=x``) what follows the context."""
     context = re.search(fmt.context, fake) if fmt.context else None
     return fake[context.end():] if context else fake
-
-
-@pytest.fixture(autouse=True)
-def empty_caches() -> None:
-    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
-    test would hide the code that fills it (and mutation testing would not see the test run it)."""
-    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
-        cached.cache_clear()
-
-
-@pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A registry of its own for the test, so registered values do not leak into other tests."""
-    monkeypatch.setattr(secret_values._REGISTRY, "values", secret_values.SecretValues())
 
 
 # -- markers and redact() ----------------------------------------------------------------------------
