@@ -32,7 +32,8 @@ lab: $(STAMP)
 		--LabApp.app_settings_dir=$(CURDIR)/lab-settings --LabApp.news_url=None $(ROOT_FLAG)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check helpers tutorial tests benchmarks notebooks conftest.py
+	$(BIN)/ruff check helpers tutorial tests benchmarks tools notebooks conftest.py
+	$(BIN)/mypy
 
 # The notebooks always run against the fake provider in tests, whatever .env says. Two workers
 # (pytest-xdist, --dist loadfile): each test file runs whole on one of them, so a notebook's cells

@@ -8,8 +8,10 @@ through the same formatter:
 - ours:      ``install_redaction`` with the full key catalogue and 10 known secret values.
 
 The three run interleaved, in a shuffled order each round, so that a slow moment of the machine
-hits them alike; the table shows the median per-record cost over all rounds and the ratios.
-Target: ours at most 1.5x plain logging.
+hits them alike. One run takes the median per-record cost of each logger over its rounds and
+divides by plain logging's; the benchmark makes five runs and prints the minimum, median and
+maximum of each ratio, so one invocation shows how stable the figure is.
+Target (issue 16): ours at most 1.2x plain logging in every run.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from collections.abc import Callable
 from helpers.key_formats import KEY_FORMATS, fake_key
 from helpers.redaction import install_redaction
 
-ROUNDS = 31
+RUNS = 5
+ROUNDS = 21
 RECORDS_PER_ROUND = 2_000
+TARGET = 1.2
 SECRET_SHARE = 0.05  # one record in twenty carries a key or a known secret
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -100,6 +104,29 @@ def time_per_record(logger: logging.Logger, mix: list[Record]) -> float:
     return (time.perf_counter() - start) / len(mix)
 
 
+def one_run(loggers: dict[str, logging.Logger], mix: list[Record], rng: random.Random) -> dict[str, float]:
+    """The median per-record cost of each logger over `ROUNDS` interleaved rounds."""
+    samples: dict[str, list[float]] = {name: [] for name in loggers}
+    order = list(loggers)
+    for _ in range(ROUNDS):
+        rng.shuffle(order)
+        for name in order:
+            samples[name].append(time_per_record(loggers[name], mix))
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def extra_cost_by_kind(loggers: dict[str, logging.Logger], mix: list[Record]) -> dict[str, float]:
+    """What ours adds to plain logging per record, for records without and with a secret (best of 7)."""
+    kinds = {"without a secret": [r for r in mix if r in ORDINARY],
+             "with a secret": [r for r in mix if r not in ORDINARY]}
+    extra = {}
+    for kind, records in kinds.items():
+        best = {name: min(time_per_record(loggers[name], records) for _ in range(7))
+                for name in ("plain", "ours")}
+        extra[kind] = best["ours"] - best["plain"]
+    return extra
+
+
 def main() -> None:
     known_secrets = [f"db-password-{fake_key('groq', n)[-12:]}" for n in range(10)]
     mix = record_mix(known_secrets)
@@ -107,21 +134,24 @@ def main() -> None:
         loggers = {name: make_logger(name, sink) for name in ("plain", "material", "ours")}
         loggers["material"].addFilter(MaterialFilter())
         install_redaction(loggers["ours"], secrets=known_secrets)
-        samples: dict[str, list[float]] = {name: [] for name in loggers}
-        order = list(loggers)
         rng = random.Random(1)
-        for _ in range(ROUNDS):
-            rng.shuffle(order)
-            for name in order:
-                samples[name].append(time_per_record(loggers[name], mix))
-    medians = {name: statistics.median(times) for name, times in samples.items()}
+        time_per_record(loggers["ours"], mix)  # warm up: compiled expressions, caches
+        runs = [one_run(loggers, mix, rng) for _ in range(RUNS)]
+        by_kind = extra_cost_by_kind(loggers, mix)
     with_secret = sum(1 for msg, args in mix if (msg, args) not in ORDINARY)
-    print(f"{len(mix)} records per round ({with_secret} with a secret), {ROUNDS} rounds, "
-          f"{len(KEY_FORMATS)} key formats, {len(known_secrets)} known secrets")
-    for name, cost in medians.items():
-        print(f"  {name:<9} {cost * 1e6:6.2f} µs per record   {cost / medians['plain']:.2f}x plain")
-    verdict = "meets" if medians["ours"] <= 1.5 * medians["plain"] else "MISSES"
-    print(f"install_redaction {verdict} the 1.5x target ({medians['ours'] / medians['plain']:.2f}x)")
+    print(f"{len(mix)} records per round ({with_secret} with a secret), {ROUNDS} rounds per run, "
+          f"{RUNS} runs, {len(KEY_FORMATS)} key formats, {len(known_secrets)} known secrets")
+    plain = [run["plain"] for run in runs]
+    print(f"  plain     {min(plain) * 1e6:6.2f} / {statistics.median(plain) * 1e6:6.2f} / "
+          f"{max(plain) * 1e6:6.2f} µs per record (min / median / max of the runs)")
+    ratios = {name: [run[name] / run["plain"] for run in runs] for name in ("material", "ours")}
+    for name, values in ratios.items():
+        print(f"  {name:<9} {min(values):.2f}x / {statistics.median(values):.2f}x / {max(values):.2f}x plain")
+    for kind, cost in by_kind.items():
+        print(f"  ours adds {cost * 1e6:5.2f} µs to a record {kind}")
+    worst = max(ratios["ours"])
+    verdict = "meets" if worst <= TARGET else "MISSES"
+    print(f"install_redaction {verdict} the {TARGET}x target in every run (worst run {worst:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 * `FdRelay` redacts what is written to a file descriptor: in a kernel, ipykernel echoes every
   byte written to descriptors 1 and 2 to the Jupyter server's console (container logs).
 
-Needs: message_redaction.py.
+Needs: ``message_redaction.py`` (and through it ``redaction.py``, ``secret_values.py``,
+``redacted_values.py``, ``quick_check.py``, ``key_formats.py``).
 """
 
 from __future__ import annotations

@@ -411,11 +411,18 @@ def is_allowed_fake(secret: str) -> bool:
 
 
 def reportable_keys(text: str) -> list[KeyMatch]:
-    """Keys in `text` worth reporting: not allowed fakes, and for formats found by their context
-    (``Bearer``, ``?key=``, ``api_key=``) only random-looking values (a letter, a digit, no
+    """Keys in `text` worth reporting: not allowed fakes, not placeholders written in a key's shape
+    (``AKIA`` and sixteen ``X``: one character makes up half of it), and for formats found by their
+    context (``Bearer``, ``?key=``, ``api_key=``) only random-looking values (a letter, a digit, no
     template syntax), so ``Bearer YOUR_TOKEN`` or ``?key={api_key}`` in docs are left alone."""
     return [match for match in find_keys(text) if not is_allowed_fake(match.secret)
+            and not _filled_with_one_character(match.secret)
             and (not match.format.context or _looks_random(match.secret))]
+
+
+def _filled_with_one_character(value: str) -> bool:
+    """Half the value or more is one character: a placeholder, never a random key."""
+    return max(Counter(value).values()) * 2 >= len(value)
 
 
 def _looks_random(value: str) -> bool:

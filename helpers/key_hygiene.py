@@ -35,7 +35,8 @@ from typing import Protocol, runtime_checkable
 from .key_formats import KEY_FORMATS, find_keys
 
 __all__ = [
-    "diagnose_key", "is_malformed", "KeyHygieneError", "NotAKeyValueError", "reveal", "SecretValue",
+    "diagnose_key", "is_malformed", "is_placeholder", "KeyHygieneError", "NotAKeyValueError", "reveal",
+    "SecretValue",
     "UnknownProviderError",
 ]
 
@@ -146,6 +147,13 @@ def _copy_paste_mistakes(value: str | None, placeholders: Iterable[str]) -> list
         findings.append("a placeholder, not a key: replace it with your real key (this one was "
                         "copied from a template such as .env.example)")
     return findings
+
+
+def is_placeholder(value: str | SecretValue | None, placeholders: Iterable[str] = ()) -> bool:
+    """True when `value` is a template's placeholder (``your-...-here``, ``sk-proj-XXXX...``,
+    ``<your key>``, one of `placeholders`), not a key that was never filled in by mistake."""
+    text = reveal(value)
+    return text is not None and _is_placeholder(text.strip().strip(_QUOTES).strip(), placeholders)
 
 
 def _is_placeholder(core: str, placeholders: Iterable[str]) -> bool:

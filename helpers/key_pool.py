@@ -296,10 +296,12 @@ class KeyPool:
 
     def _verdict(self, kind: ErrorKind, error: BaseException) -> tuple[KeyState, float]:
         """The state an error of `kind` puts its key in, and for how long."""
+        # Equivalent mutants below: a retired or parked key never cools again before `reinstate`
+        # resets its clock, so the rest given with those states is never read.
         if kind is ErrorKind.INVALID_KEY:
-            return KeyState.RETIRED, 0.0
+            return KeyState.RETIRED, 0.0  # pragma: no mutate (rest is read only when cooling)
         if kind is ErrorKind.QUOTA:
-            return KeyState.PARKED, 0.0
+            return KeyState.PARKED, 0.0  # pragma: no mutate (rest is read only when cooling)
         if kind is ErrorKind.RATE_LIMIT and isinstance(error, openai.APIStatusError):
             headers = error.response.headers
             wait = parse_retry_after(headers, now=self._wall_clock(), cap=self.max_retry_after)

@@ -22,7 +22,8 @@ spaces). Text beyond either budget is withheld with a notice, never shown unreda
 of more than 12 million characters is withheld whole (Jupyter Server's default data-rate limit,
 1 MB/s over 3 s, drops such output anyway).
 
-Needs: redaction.py, key_formats.py.
+Needs: ``redaction.py`` (and through it ``secret_values.py``, ``redacted_values.py``,
+``quick_check.py``, ``key_formats.py``).
 """
 
 from __future__ import annotations

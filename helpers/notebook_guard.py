@@ -55,9 +55,10 @@ messages; `helpers.guard_streams` holds the places where output is caught (the k
 terminal streams, file descriptors); this module wires them into IPython and keeps its records
 (history database, log file, ``%notebook``) clean.
 
-Needs: message_redaction.py, guard_streams.py (and through them redaction.py, key_formats.py);
-IPython, the host it is loaded into (it imports nothing from IPython, so it can be imported and
-tested without it).
+Needs: ``message_redaction.py``, ``guard_streams.py`` (and through them ``redaction.py``,
+``secret_values.py``, ``redacted_values.py``, ``quick_check.py``, ``key_formats.py``); IPython, the
+host it is loaded into (it imports nothing from IPython, so it can be imported and tested without
+it).
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from .env_files import EnvFileError, folders_up_to_root, read_env_file
 from .key_formats import find_keys
-from .key_hygiene import diagnose_key
+from .key_hygiene import diagnose_key, is_placeholder
 
 StrPath = str | os.PathLike[str]
 AppEnv = Literal["dev", "test", "prod"]
@@ -106,7 +106,9 @@ class AppSettings(BaseSettings):
 
     @field_validator(*KEY_FIELDS, mode="before")
     @classmethod
-    def _key_is_clean(cls, value: Any) -> Any:
+    def _key_is_clean(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and info.field_name != "openai_api_key" and is_placeholder(value):
+            return None  # an optional key left as in .env.example is not set, like an empty one
         findings = diagnose_key(value) if isinstance(value, str) else []
         if findings:
             raise ValueError("; ".join(findings))
@@ -150,7 +152,8 @@ class Problem:
     hint: str
 
     def __str__(self) -> str:
-        return f"{self.variable}: {self.problem}. Fix: {self.hint}."
+        stop = "" if self.problem.endswith((".", "?", "!")) else "."
+        return f"{self.variable}: {self.problem}{stop} Fix: {self.hint}."
 
 
 class SettingsError(Exception):
@@ -325,6 +328,8 @@ def _hint(field: str, error: Mapping[str, Any], app_env: str) -> str:
     if field not in KEY_FIELDS:
         return _HINTS.get(field, "compare with .env.example")
     if error["type"] != "missing":
+        if "placeholder" in str(error["msg"]):
+            return f"put your own key after {field.upper()}= (it still holds the template's placeholder)"
         return _KEY_HINT
     name = field.upper()
     if app_env == "prod":

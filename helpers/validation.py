@@ -124,7 +124,7 @@ def check_key_report(api_key: str | SecretValue | None, *, client_factory: Clien
     if value is None or findings:
         return KeyReport(KeyCheck.MALFORMED, "; ".join(findings))
     factory = client_factory or _default_client
-    unencodable = False
+    unencodable = False  # pragma: no mutate (only its truth is read: None is as false as False)
     try:
         answer = factory(value).models.with_raw_response.list()
     except openai.APIError as err:
@@ -183,7 +183,9 @@ def _report_error(err: openai.APIError) -> KeyReport:
 
 def _report_answer(response: httpx2.Response) -> KeyReport:
     """A 2xx/3xx answer is VALID only if it is the API's JSON model list."""
-    body, content_type = response.content, response.headers.get("content-type", "").lower()
+    # Equivalent mutants: httpx2 headers ignore case, and any default without "html" reads the same.
+    body = response.content
+    content_type = response.headers.get("content-type", "").lower()  # pragma: no mutate (see above)
     where = "check base_url, and whether a proxy or a captive portal sits in between"
     if response.status_code != 200:
         return KeyReport(KeyCheck.UNREACHABLE, f"status {response.status_code} instead of 200: {where}")

@@ -7,11 +7,14 @@ import base64
 import csv
 import os
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from helpers import secret_values
 from helpers.key_formats import fake_key
 from tutorial.clock import FakeClock
 
@@ -46,7 +49,7 @@ def make_real_looking(name: str, seed: int = 0) -> str:
     return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def real_looking() -> Callable[..., str]:
     return make_real_looking
 
@@ -94,3 +97,70 @@ def project(tmp_path: Path) -> Path:
     git(root, "init", "-q")
     (root / "notebooks").mkdir()
     return root
+
+
+@pytest.fixture
+def racing() -> Iterator[None]:
+    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def everything_about(err: BaseException) -> str:
+    """What an exception shows a debugger, Sentry or a traceback: message, repr and args of it and of
+    every exception on its chain, with the attributes that hold what a decoder or parser was given."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts += [repr(getattr(current, attr)) for attr in ("doc", "object", "response")
+                  if hasattr(current, attr)]
+        todo += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="session")
+def exception_text() -> Callable[[BaseException], str]:
+    """`everything_about`: the text a test must not find a secret in."""
+    return everything_about
+
+
+def crossed(exercise: Any, answer: object, problem: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Check `answer` with `exercise`: a ❌ naming `problem`, then a hint, never a traceback.
+    Returns all the check printed, on stdout and stderr."""
+    assert exercise.check(answer) is False
+    captured = capsys.readouterr()
+    assert captured.out.startswith("❌ ")
+    assert problem in captured.out, captured.out
+    assert "hint: " in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    return str(captured.out + captured.err)
+
+
+@pytest.fixture(scope="session")
+def assert_crossed() -> Callable[..., str]:
+    """`crossed`: what every exercise check must print for a wrong answer."""
+    return crossed
+
+
+@pytest.fixture
+def empty_secret_value_caches() -> None:
+    """Each test prepares values, markers and quick checks itself: a cache filled by an earlier
+    test would hide the code that fills it (and mutation testing would not see the test run it)."""
+    for cached in (secret_values._prepared, secret_values._quick_check, secret_values._marker_id):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry of run-time secrets of the test's own, so registered values leak into no other test."""
+    monkeypatch.setattr(secret_values._REGISTRY, "values", secret_values.SecretValues())

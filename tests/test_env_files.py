@@ -378,29 +378,13 @@ def test_no_error_message_ever_holds_the_value(fmt: str, seed: int, broken: str,
 
 # -- encodings, NUL characters, and all-or-nothing loading ----------------------------------------
 
-def everything_about(err: BaseException) -> str:
-    """What an exception shows a debugger or Sentry: message, repr, args, and every exception on its
-    chain with the attributes that hold what a decoder was given (``object``, ``doc``)."""
-    parts, current = [], err
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(current.args)]
-        parts += [repr(getattr(current, attr)) for attr in ("doc", "object") if hasattr(current, attr)]
-        todo += [current.__cause__, current.__context__]
-    return "\n".join(parts)
-
-
 def body(key: str) -> str:
     return key[len("sk-proj-FAKE"):]
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32"])
-def test_a_utf16_or_utf32_file_is_refused_by_name_with_nothing_loaded(project: Path, encoding: str) -> None:
+def test_a_utf16_or_utf32_file_is_refused_by_name_with_nothing_loaded(
+        project: Path, encoding: str, exception_text) -> None:
     """Windows PowerShell 5's ``>`` and Out-File write UTF-16 LE with a byte-order mark."""
     text = f"A=1\nOPENAI_API_KEY={KEY}\n"
     big_endian = codecs.BOM_UTF16_BE + text.encode("utf-16-be")
@@ -410,7 +394,7 @@ def test_a_utf16_or_utf32_file_is_refused_by_name_with_nothing_loaded(project: P
     with pytest.raises(EnvFileUnreadableError, match=r"\.env is saved as UTF-(16|32)") as caught:
         load_env(override=False, start=project, environ=environ)
     assert "Set-Content -Encoding utf8" in str(caught.value) and environ == {}
-    assert body(KEY) not in everything_about(caught.value)
+    assert body(KEY) not in exception_text(caught.value)
     assert caught.value.__context__ is None and caught.value.__cause__ is None
 
 
@@ -418,7 +402,7 @@ def test_a_utf16_or_utf32_file_is_refused_by_name_with_nothing_loaded(project: P
 @given(lines_before=st.integers(0, 5), seed=st.integers(0, 1000),
        bad=st.sampled_from([b"\xe9", b"\xff", b"\x80\x81"]))
 def test_a_latin1_file_is_refused_naming_its_line_with_no_part_of_it_on_the_chain(
-        lines_before: int, seed: int, bad: bytes) -> None:
+        lines_before: int, seed: int, bad: bytes, exception_text) -> None:
     key = fake_key("openai-project", seed)
     data = b"".join(f"V{n}=x\n".encode() for n in range(lines_before))
     data += b"PASSWORD=caf" + bad + f"-{key}\n".encode()
@@ -427,7 +411,7 @@ def test_a_latin1_file_is_refused_naming_its_line_with_no_part_of_it_on_the_chai
         with pytest.raises(EnvFileUnreadableError) as caught:
             load_env(override=False, start=folder, root=folder, environ={})
     assert caught.value.line == lines_before + 1
-    shown = everything_about(caught.value)
+    shown = exception_text(caught.value)
     assert body(key) not in shown and "caf" not in shown
     assert caught.value.__context__ is None
 
@@ -452,14 +436,14 @@ def test_python_dotenv_drops_a_utf8_byte_order_mark_and_fails_on_utf16(tmp_path:
 
 
 def test_a_nul_in_a_value_loads_nothing_and_names_the_file_and_line(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        project: Path, monkeypatch: pytest.MonkeyPatch, exception_text) -> None:
     text = f"FIRST_FAKE=1\nSECOND_FAKE=2\nOPENAI_API_KEY={KEY}\x00\nLAST_FAKE=4\n"
     (project / ".env").write_bytes(text.encode())
     for name in ("FIRST_FAKE", "SECOND_FAKE", "OPENAI_API_KEY", "LAST_FAKE"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(EnvFileUnreadableError, match=r"\.env, line 3: a NUL character") as caught:
         load_env(override=True, start=project)
-    assert caught.value.line == 3 and body(KEY) not in everything_about(caught.value)
+    assert caught.value.line == 3 and body(KEY) not in exception_text(caught.value)
     assert not {"FIRST_FAKE", "SECOND_FAKE", "OPENAI_API_KEY", "LAST_FAKE"} & set(os.environ)
 
 

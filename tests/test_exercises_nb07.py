@@ -106,18 +106,13 @@ WRONG = {
 
 @pytest.mark.parametrize("code, problem", WRONG.values(), ids=WRONG.keys())
 def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
-        code: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+        code: str, problem: str, capsys: pytest.CaptureFixture[str], assert_crossed) -> None:
     namespace: dict[str, object] = {}
     exec(textwrap.dedent(code), namespace)  # noqa: S102 - the answers above
-    assert exercise.check(namespace["notebook_key"]) is False
-    captured = capsys.readouterr()
-    assert captured.out.startswith("❌ ")
-    assert problem in captured.out, captured.out
-    assert "hint: " in captured.out
-    assert "Traceback" not in captured.out + captured.err
+    shown = assert_crossed(exercise, namespace["notebook_key"], problem, capsys)
     for situation in SITUATIONS:
         if situation.key != "your-openai-api-key-here":
-            assert situation.key not in captured.out + captured.err, "the check itself showed a key"
+            assert situation.key not in shown, "the check itself showed a key"
 
 
 def test_the_check_puts_back_what_the_answer_changed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@ letters flagged, every value the HTTP layer would refuse caught, and no finding 
 
 from __future__ import annotations
 
+import re
 import string
 
 import h11
@@ -80,9 +81,12 @@ key_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2100
 
 @given(core=key_text, pad=st.sampled_from(["", " ", "\n", '"', "'", "\u200b"]))
 def test_no_finding_ever_quotes_the_value(core: str, pad: str) -> None:
+    # Like a key: a digit and a lower-case letter, so the value cannot be a phrase of the fixed
+    # message text itself ("at the start" is a finding's own words, not a quote).
+    assume(re.search(r"\d", core) is not None and re.search(r"[a-z]", core) is not None)
     value = pad + core + pad
     for finding in diagnose_key(value, expected_provider="openai"):
-        assert core.strip() not in finding or len(core.strip()) < 4
+        assert core.strip() not in finding
 
 
 

@@ -84,22 +84,6 @@ def holds_part_of(text: str, key: str, size: int = 8) -> bool:
     return any(body[i:i + size] in text for i in range(len(body) - size + 1))
 
 
-def everything_about(err: BaseException) -> str:
-    """Everything an exception shows to a debugger, Sentry or a traceback: message, repr, args and every
-    exception on its chain, with the attributes that hold what a decoder or parser was given."""
-    parts, seen, todo = [], set(), [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(current.args)]
-        parts += [repr(getattr(current, attr)) for attr in ("doc", "object", "response")
-                  if hasattr(current, attr)]
-        todo += [current.__cause__, current.__context__]
-    return "\n".join(parts)
-
-
 def create(client, fields, secret_id=SECRET_ID):
     client.create_secret(Name=secret_id, SecretString=json.dumps(fields))
 
@@ -196,11 +180,12 @@ def test_file_store_sees_a_kubernetes_style_update_without_restart(tmp_path):
     codecs.BOM_UTF16_LE + OLD_KEY.encode("utf-16-le")[:-1],  # a UTF-16 file cut in the middle of a character
     b"\x80" + OLD_KEY.encode(),
 ], ids=["latin-1", "broken-utf-16", "binary"])
-def test_a_secret_file_that_is_not_text_is_a_format_error_with_nothing_on_its_chain(tmp_path, data):
+def test_a_secret_file_that_is_not_text_is_a_format_error_with_nothing_on_its_chain(
+        tmp_path, data, exception_text):
     (tmp_path / "blob").write_bytes(data)
     with pytest.raises(SecretFormatError, match="'blob' is not text") as err:
         FileStore(tmp_path).get("blob")
-    assert not holds_part_of(everything_about(err.value), OLD_KEY)
+    assert not holds_part_of(exception_text(err.value), OLD_KEY)
     assert err.value.__context__ is None and err.value.__cause__ is None
 
 
@@ -213,11 +198,11 @@ def test_a_secret_file_with_a_byte_order_mark_is_decoded_and_the_mark_dropped(tm
     assert FileStore(tmp_path).get("openai_api_key") == OLD_KEY
 
 
-def test_a_utf16_file_without_a_byte_order_mark_is_refused_for_its_nul_characters(tmp_path):
+def test_a_utf16_file_without_a_byte_order_mark_is_refused_for_its_nul_characters(tmp_path, exception_text):
     (tmp_path / "openai_api_key").write_bytes(OLD_KEY.encode("utf-16-le"))
     with pytest.raises(SecretFormatError, match="invisible or typographic character") as err:
         FileStore(tmp_path).get("openai_api_key")
-    assert not holds_part_of(everything_about(err.value), OLD_KEY)
+    assert not holds_part_of(exception_text(err.value), OLD_KEY)
 
 
 @settings(max_examples=30)
@@ -346,13 +331,13 @@ def test_missing_field_names_it_and_hints_at_case(aws):
     (json.dumps([OLD_KEY]), "JSON list"), ('"text"', "JSON str"), ("null", "JSON NoneType"),
 ])
 def test_a_secret_that_is_not_a_json_object_is_a_format_error_with_nothing_on_its_chain(
-        aws, secret_string, expected):
+        aws, secret_string, expected, exception_text):
     """A plaintext secret (the console's "Plaintext" tab) is not JSON: a JSONDecodeError's ``.doc``
     would be the key itself, so none may hang on the chain."""
     aws.create_secret(Name=SECRET_ID, SecretString=secret_string)
     with pytest.raises(SecretFormatError, match=expected) as err:
         AWSSecretsManagerStore(SECRET_ID, client=aws).get("openai_api_key")
-    assert not holds_part_of(everything_about(err.value), OLD_KEY)
+    assert not holds_part_of(exception_text(err.value), OLD_KEY)
     assert err.value.__cause__ is None and err.value.__context__ is None
 
 
@@ -622,7 +607,7 @@ def stores_holding(value: str, folder: Path) -> list[SecretStore]:
 @given(core=st.text(PLAIN_CHARACTERS, min_size=1, max_size=40).filter(lambda s: s.strip()),
        char=st.sampled_from(sorted(UNWANTED.values())), where=st.sampled_from(["start", "middle", "end"]))
 def test_an_unwanted_character_is_never_kept_and_a_refusal_does_not_depend_on_the_value(
-        tmp_path_factory, core, char, where):
+        tmp_path_factory, core, char, where, exception_text):
     """Each store either refuses the value, with a message that names the character and the secret and
     is the same whatever the value, or cleans it (whitespace such as a no-break space at either end is
     stripped; a file's leading byte-order mark is its encoding mark). It never returns the character."""
@@ -635,7 +620,7 @@ def test_an_unwanted_character_is_never_kept_and_a_refusal_does_not_depend_on_th
                 returned = store.get("token")
             except SecretFormatError as err:
                 assert "invisible or typographic character" in str(err)
-                found.append(everything_about(err).replace(str(store), "<store>"))
+                found.append(exception_text(err).replace(str(store), "<store>"))
             else:
                 stripped = char.isspace() and where != "middle"
                 file_mark = char == "\ufeff" and where == "start" and isinstance(store, FileStore)
@@ -646,12 +631,12 @@ def test_an_unwanted_character_is_never_kept_and_a_refusal_does_not_depend_on_th
 
 
 @pytest.mark.parametrize("name", sorted(UNWANTED), ids=sorted(UNWANTED))
-def test_each_unwanted_character_is_named_in_the_message(tmp_path, name):
+def test_each_unwanted_character_is_named_in_the_message(tmp_path, name, exception_text):
     for store in stores_holding(f"{OLD_KEY}{UNWANTED[name]}x", tmp_path):
         with pytest.raises(SecretFormatError) as err:
             store.get("token")
         expected = unicodedata.name(UNWANTED[name], f"U+{ord(UNWANTED[name]):04X}")
-        assert expected in str(err.value) and not holds_part_of(everything_about(err.value), OLD_KEY)
+        assert expected in str(err.value) and not holds_part_of(exception_text(err.value), OLD_KEY)
 
 
 def test_letters_of_any_script_and_several_lines_are_fine(tmp_path):

@@ -19,6 +19,7 @@ from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.key_hygiene import diagnose_key
 from helpers.settings import (
     AppSettings,
+    Problem,
     SettingsError,
     choose_env,
     find_env_dir,
@@ -414,32 +415,19 @@ def test_hygiene_error_does_not_depend_on_the_dirty_key(empty_project: Path, cor
 
 # --- a key pasted on the wrong line ---------------------------------------------------------------
 
-def chain_text(err: BaseException) -> str:
-    """Everything on an exception and its whole chain, with what decoders and parsers were given."""
-    parts, seen, todo = [], set(), [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(current.args)]
-        parts += [repr(getattr(current, attr)) for attr in ("doc", "object") if hasattr(current, attr)]
-        todo += [current.__cause__, current.__context__]
-    return "\n".join(parts)
-
-
 SHAPED_FORMATS = [fmt.name for fmt in KEY_FORMATS if fmt.name not in ("assigned-key",)]
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(fmt=st.sampled_from(SHAPED_FORMATS), seed=st.integers(0, 10_000))
-def test_a_key_on_the_default_model_line_is_refused_by_name(empty_project: Path, fmt: str, seed: int):
+def test_a_key_on_the_default_model_line_is_refused_by_name(
+        empty_project: Path, fmt: str, seed: int, exception_text):
     key = fake_key(fmt, seed)
     with mock.patch.dict(os.environ, {"OPENAI_API_KEY": KEY, "DEFAULT_MODEL": key}, clear=True):
         err = error_of(load_settings, search_from=empty_project)
     assert [problem.variable for problem in err.problems] == ["DEFAULT_MODEL"]
     assert "shaped like an API key" in err.problems[0].problem
-    shown = chain_text(err) + repr(err.errors())
+    shown = exception_text(err) + repr(err.errors())
     assert all(part not in shown for part in key.split() if len(part) >= 12)
 
 
@@ -496,32 +484,33 @@ def test_an_invisible_character_in_a_text_setting_is_refused(project: Path, char
 ], ids=["utf-16", "latin-1", "nul"])
 @pytest.mark.parametrize("which", [".env", ".env.dev"])
 def test_an_env_file_that_is_not_utf8_text_is_named_with_nothing_on_the_chain(
-        project: Path, data: bytes, expected: str, which: str):
+        project: Path, data: bytes, expected: str, which: str, exception_text):
     (project / which).write_bytes(data)
     if which != ".env":
         write(project / ".env", MAX_TOKENS="100")
     err = error_of(load_settings)
     assert [problem.variable for problem in err.problems] == [which] and expected in str(err)
     assert err.__context__ is None and err.__cause__ is None
-    assert not holds_part_of(chain_text(err), KEY)
+    assert not holds_part_of(exception_text(err), KEY)
 
 
-def test_choosing_app_env_from_a_utf16_env_file_is_a_settings_error(project: Path):
+def test_choosing_app_env_from_a_utf16_env_file_is_a_settings_error(project: Path, exception_text):
     (project / ".env").write_bytes(f"APP_ENV=test\nOPENAI_API_KEY={KEY}\n".encode("utf-16"))
     err = error_of(choose_env)
     assert err.problems[0].variable == ".env" and "UTF-16" in str(err)
-    assert err.__context__ is None and not holds_part_of(chain_text(err), KEY)
+    assert err.__context__ is None and not holds_part_of(exception_text(err), KEY)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "latin-1"])
-def test_a_secret_file_that_is_not_utf8_is_named_with_nothing_on_the_chain(project: Path, encoding: str):
+def test_a_secret_file_that_is_not_utf8_is_named_with_nothing_on_the_chain(
+        project: Path, encoding: str, exception_text):
     secrets = project / "secrets"
     secrets.mkdir()
     (secrets / "OPENAI_API_KEY").write_bytes((PROD_KEY + "\u00e9").encode(encoding))
     err = error_of(load_settings, "prod", secrets_dir=secrets)
     assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
     assert "not UTF-8" in str(err) and err.__context__ is None
-    assert not holds_part_of(chain_text(err), PROD_KEY)
+    assert not holds_part_of(exception_text(err), PROD_KEY)
 
 
 @pytest.mark.claims
@@ -543,24 +532,24 @@ def test_pydantic_settings_lets_a_raw_decode_error_through_for_a_utf16_secret_fi
     (PROD_KEY[:20] + "\x00" + PROD_KEY[20:], "invisible"), (f"\u201c{PROD_KEY}\u201d", "quote"),
 ], ids=["bom", "zero-width", "nul", "typographic-quotes"])
 def test_a_secret_file_key_with_an_odd_character_is_refused_never_kept(
-        project: Path, content: str, finding: str):
+        project: Path, content: str, finding: str, exception_text):
     secrets = project / "secrets"
     secrets.mkdir()
     (secrets / "OPENAI_API_KEY").write_text(content, encoding="utf-8")
     err = error_of(load_settings, "prod", secrets_dir=secrets)
     assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
-    assert finding in err.problems[0].problem and not holds_part_of(chain_text(err), PROD_KEY)
+    assert finding in err.problems[0].problem and not holds_part_of(exception_text(err), PROD_KEY)
 
 
 def test_a_file_that_turns_bad_after_the_check_still_leaves_nothing_on_the_chain(
-        project: Path, monkeypatch: pytest.MonkeyPatch):
+        project: Path, monkeypatch: pytest.MonkeyPatch, exception_text):
     secrets = project / "secrets"
     secrets.mkdir()
     (secrets / "OPENAI_API_KEY").write_bytes(PROD_KEY.encode("utf-16"))
     monkeypatch.setattr(settings_module, "_unreadable_files", lambda *_: [])  # as if it changed since
     err = error_of(load_settings, "prod", secrets_dir=secrets)
     assert err.problems[0].variable == "settings files" and err.__context__ is None
-    assert not holds_part_of(chain_text(err), PROD_KEY)
+    assert not holds_part_of(exception_text(err), PROD_KEY)
 
 
 def test_every_error_of_the_module_derives_from_settings_error():
@@ -575,3 +564,26 @@ def test_an_env_file_with_a_utf8_byte_order_mark_loads(project: Path):
     (project / ".env").write_bytes(b"\xef\xbb\xbf" + f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n".encode())
     loaded = load_settings()
     assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
+
+
+@pytest.mark.parametrize("variable", ["ANTHROPIC_API_KEY", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY"])
+def test_an_optional_key_left_as_the_template_placeholder_is_not_set(
+        project: Path, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    # A .env copied from .env.example, with only the required key filled in, must load.
+    template = dotenv_values(REPO / ".env.example")
+    write(project / ".env", OPENAI_API_KEY=KEY, **{variable: str(template[variable])})
+    assert getattr(load_settings(), variable.lower()) is None
+
+
+def test_the_required_key_left_as_the_placeholder_says_to_put_your_key_there(project: Path) -> None:
+    template = dotenv_values(REPO / ".env.example")
+    write(project / ".env", OPENAI_API_KEY=str(template["OPENAI_API_KEY"]))
+    [problem] = error_of(load_settings).problems
+    assert problem.variable == "OPENAI_API_KEY" and "placeholder" in problem.problem
+    assert "put your own key after OPENAI_API_KEY=" in problem.hint
+
+
+def test_a_problem_ending_in_a_question_mark_gets_no_second_stop() -> None:
+    text = str(Problem("DEFAULT_MODEL", "a key on the wrong line?", "move it"))
+    assert text == "DEFAULT_MODEL: a key on the wrong line? Fix: move it."
+    assert str(Problem("X", "is missing", "set it")) == "X: is missing. Fix: set it."

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import openai
 import pytest
@@ -229,17 +228,6 @@ def test_alert_once_exactly_when_the_running_total_first_crosses(amounts, limit,
     assert [a.used for a in alerts] == crossing[:1]
 
 
-@pytest.fixture
-def racing() -> Iterator[None]:
-    """Threads switch every microsecond instead of every 5 ms: they really interleave."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
 def test_counts_are_exact_under_threads(racing) -> None:
     alerts: list[BudgetAlert] = []
     budget = UsageBudget(limit=8 * 1000, alert_at=0.5, on_alert=alerts.append)
@@ -250,3 +238,134 @@ def test_counts_are_exact_under_threads(racing) -> None:
         w.join()
     assert budget.used() == 8000
     assert len(alerts) == 1
+
+
+# -- what the errors say, word for word ---------------------------------------------------------------
+
+
+def test_the_exceeded_message_says_how_to_get_going_again() -> None:
+    budget = UsageBudget(limit=1000, per_key=True)
+    budget.add(1234.4, A)
+    with pytest.raises(BudgetExceededError) as caught:
+        budget.check(A)
+    assert str(caught.value) == (f"usage budget for key {fingerprint(A)} is spent: 1,234 of 1,000 used; "
+                                 "raise the limit, or reset() it when the next period starts")
+
+
+@pytest.mark.parametrize(("limit", "alert_at", "message"), [
+    (0, 0.8, "limit must be a finite positive amount, got 0"),
+    (math.inf, 0.8, "limit must be a finite positive amount, got inf"),
+    (10, 1.5, "alert_at is a fraction of the limit (0 < alert_at <= 1), got 1.5"),
+])
+def test_a_nonsense_setting_is_named_with_its_value(limit, alert_at, message) -> None:
+    with pytest.raises(BudgetSettingError) as caught:
+        UsageBudget(limit, alert_at=alert_at)
+    assert str(caught.value) == message
+
+
+def test_an_alert_at_the_limit_itself_is_allowed_and_fires_when_the_limit_is_reached() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=10, alert_at=1, on_alert=alerts.append)
+    budget.add(9)
+    assert alerts == []
+    budget.add(1)
+    assert alerts == [BudgetAlert(POOL, 10, 10, 10)]
+
+
+def test_a_per_key_budget_asked_without_a_key_says_to_pass_it() -> None:
+    with pytest.raises(ScopeError) as caught:
+        UsageBudget(limit=10, per_key=True).used()
+    assert str(caught.value) == "this budget is per key: pass the key the call used"
+
+
+def test_a_stopped_scope_keeps_saying_why_on_every_check() -> None:
+    budget = UsageBudget(limit=100)
+    with pytest.raises(InvalidUsageError) as first:
+        budget.add(math.nan)
+    with pytest.raises(InvalidUsageError) as later:
+        budget.check()
+    assert str(later.value) == str(first.value) == (
+        "usage amount nan is not a finite number >= 0 (check the measure); scope pool refuses calls "
+        "until reset()")
+
+
+def test_a_response_without_usage_says_how_to_get_it_from_a_stream() -> None:
+    with pytest.raises(MissingUsageError) as caught:
+        UsageBudget(limit=10).record({"choices": []})
+    assert str(caught.value) == ('the response has no usage to count; for streams pass '
+                                 'stream_options={"include_usage": True} and record the last chunk')
+
+
+# -- SDK-shaped objects (attributes, not keys) ----------------------------------------------------------
+
+
+def test_an_sdk_response_or_usage_object_lacking_the_attribute_is_missing_usage_not_a_crash() -> None:
+    budget = UsageBudget(limit=10)
+    with pytest.raises(MissingUsageError, match="has no usage to count"):
+        budget.record(SimpleNamespace(choices=[]))  # a stream chunk without include_usage
+    with pytest.raises(MissingUsageError) as caught:
+        budget.record(SimpleNamespace(usage=SimpleNamespace(prompt_tokens=3)))
+    assert str(caught.value) == "the usage block has no total_tokens"
+    assert budget.record(SimpleNamespace(usage=SimpleNamespace(total_tokens=4))) == 4
+
+
+def test_text_is_never_counted_even_a_str_that_converts_to_a_number() -> None:
+    class NumericText(str):
+        def __float__(self) -> float:
+            return 5.0
+
+    budget = UsageBudget(limit=10)
+    with pytest.raises(InvalidUsageError):
+        budget.add(NumericText("5"))
+    assert budget.used() == 0
+
+
+# -- per-key budgets: each call counts against the key it used ----------------------------------------
+
+
+def test_per_key_used_remaining_record_and_reset_follow_the_key_given() -> None:
+    budget = UsageBudget(limit=100, per_key=True)
+    assert budget.record({"usage": {"total_tokens": 30}}, A) == 30
+    budget.record({"usage": {"total_tokens": 5}}, B)
+    assert (budget.used(A), budget.remaining(A), budget.used(B), budget.remaining(B)) == (30, 70, 5, 95)
+    budget.reset(A)
+    assert budget.usage_by_scope() == {fingerprint(B): 5}
+    budget.reset()
+    assert budget.usage_by_scope() == {}
+
+
+def test_reset_of_one_key_clears_its_stop_and_its_alert_but_not_the_others() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=10, per_key=True, alert_at=0.5, on_alert=alerts.append)
+    budget.add(6, A)
+    budget.add(6, B)
+    with pytest.raises(InvalidUsageError):
+        budget.add(math.nan, B)
+    budget.reset(A)
+    with pytest.raises(InvalidUsageError):
+        budget.check(B)  # B's stop outlives A's reset
+    budget.add(6, A)  # a new period for A alerts again
+    budget.add(1, B)  # B already alerted in its period
+    assert [a.scope for a in alerts] == [fingerprint(A), fingerprint(B), fingerprint(A)]
+
+
+def test_a_metered_call_in_a_per_key_budget_is_checked_sent_and_counted_with_its_own_key() -> None:
+    provider = FakeProvider({A: "ok", B: "ok"})
+    budget = UsageBudget(limit=10_000, per_key=True)
+    ask = budget.metered(chat_with(provider))
+    tokens = ask(B).usage.total_tokens
+    assert budget.usage_by_scope() == {fingerprint(B): tokens}
+    assert [r.key_fingerprint for r in provider.requests] == [fingerprint(B)]
+    budget.add(10_000, B)
+    with pytest.raises(BudgetExceededError):
+        ask(B)
+    ask(A)
+    assert [r.key_fingerprint for r in provider.requests] == [fingerprint(B), fingerprint(A)]
+
+
+def test_a_shared_budget_counts_under_the_scope_named_pool() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=10, on_alert=alerts.append)
+    budget.add(9, A)  # the key does not matter when the budget is shared
+    assert budget.usage_by_scope() == {"pool": 9}
+    assert [a.scope for a in alerts] == ["pool"]

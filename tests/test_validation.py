@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from helpers.key_formats import fake_key, fingerprint
 from helpers.mock_provider import OPENAI_QUOTA_BEHAVIOURS, FakeProvider
-from helpers.validation import KeyCheck, check_key, check_key_report, check_keys, diagnose_key
+from helpers.validation import KeyCheck, KeyReport, check_key, check_key_report, check_keys, diagnose_key
 
 KEY = fake_key("openai-project", 1)
 
@@ -292,3 +292,171 @@ def test_the_default_client_asks_once_and_never_retries_a_429(counting_server, m
     monkeypatch.setenv("OPENAI_BASE_URL", url)  # the default client is a plain openai.OpenAI
     assert check_key(KEY) is KeyCheck.RATE_LIMITED
     assert paths == ["/v1/models"]  # the SDK's default (max_retries=2) would have asked three times
+
+
+# -- each reason, word for word ---------------------------------------------------------------------
+
+WHERE = "check base_url, and whether a proxy or a captive portal sits in between"
+HTML_PAGE = ("200 with an HTML page, not the API's JSON (a proxy's block page, a captive portal, a website): "
+             + WHERE)
+
+
+def test_a_model_list_is_valid_and_the_reason_counts_the_models() -> None:
+    models = {"object": "list", "data": [{"id": "m-1", "object": "model"}, {"id": "m-2", "object": "model"}]}
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        200, json=models)))
+    assert report == KeyReport(KeyCheck.VALID, "200: the provider listed 2 models")
+
+
+@pytest.mark.parametrize(("headers", "body", "reason"), [
+    ({"content-type": "application/json"}, b" \n<html><body>Blocked</body></html>",
+     HTML_PAGE),
+    ({}, b"<!doctype html><p>portal</p>",
+     HTML_PAGE),
+    ({}, b'{"data": 1}', f"200 with JSON that is not a list of models: {WHERE}"),
+    ({"content-type": "application/json"}, b"", f"200 with an empty body, not the API's JSON: {WHERE}"),
+])
+def test_an_answer_that_is_not_a_model_list_gets_its_exact_reason(headers, body, reason) -> None:
+    # A page that starts with whitespace before its "<", or has no content-type at all, is still a page.
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        200, headers=headers, content=body)))
+    assert report == KeyReport(KeyCheck.UNREACHABLE, reason)
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    (500, "InternalServerError 500: no answer about the key (network or server)"),
+    (503, "InternalServerError 503: no answer about the key (network or server)"),
+    (404, "NotFoundError 404: an answer about the request, not the key (a 404 often means a wrong base_url)"),
+    (422, "UnprocessableEntityError 422: an answer about the request, not the key "
+          "(a 404 often means a wrong base_url)"),
+])
+def test_an_error_that_says_nothing_about_the_key_is_unreachable_with_its_reason(status, reason) -> None:
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(status, json={})))
+    assert report == KeyReport(KeyCheck.UNREACHABLE, reason)
+
+
+def test_every_missing_scope_is_named_in_the_reason() -> None:
+    text = ("You have insufficient permissions for this operation. "
+            "Missing scopes: api.model.read, api.files.read.")
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(
+        401, json={"error": text})))
+    assert report == KeyReport(KeyCheck.MISSING_SCOPE, "AuthenticationError 401: the key lacks the scope "
+                                                       "api.model.read, api.files.read")
+
+
+def test_a_value_with_several_mistakes_gets_every_finding_separated_by_semicolons() -> None:
+    value = f' "{KEY}" '
+    findings = diagnose_key(value)
+    assert len(findings) >= 2
+    assert check_key_report(value) == KeyReport(KeyCheck.MALFORMED, "; ".join(findings))
+
+
+# -- requests the HTTP library will not send -------------------------------------------------------------
+
+def test_a_request_that_cannot_be_encoded_is_malformed_not_sent_and_not_raised() -> None:
+    # A key this module sends is ASCII (diagnose_key refuses the rest), so the header httpx2 cannot
+    # encode here is another one of the client's: the outcome is the same, the request never leaves.
+    sent: list[httpx2.Request] = []
+
+    def factory(api_key: str) -> openai.OpenAI:
+        client = answering(lambda request: sent.append(request) or httpx2.Response(200, json={"data": []}))
+        return client(api_key).with_options(default_headers={"X-User": "Jos\u00e9"})
+
+    report = check_key_report(KEY, client_factory=factory)
+    assert report == KeyReport(KeyCheck.MALFORMED, "the key cannot be written in an HTTP header (not ASCII)")
+    assert sent == []
+
+
+def test_a_header_the_http_library_refuses_is_malformed_and_nothing_is_sent() -> None:
+    provider = provider_with("ok")
+    report = check_key_report(KEY, client_factory=lambda key: provider.client(
+        key, default_headers={"X-Trace": "run-42\n"}))
+    assert report == KeyReport(KeyCheck.MALFORMED, "the HTTP library refused to send the key (a control "
+                                                   "character or whitespace a header cannot carry)")
+    assert provider.requests == []
+
+
+# -- check_keys passes everything on -------------------------------------------------------------------
+
+def test_check_keys_treats_the_templates_placeholders_as_malformed_too() -> None:
+    template_value = "put-the-key-in-this-spot"
+    provider = FakeProvider({template_value: "ok", KEY: "ok"})
+    results = check_keys([KEY, template_value], client_factory=provider.client,
+                         placeholders=iter([template_value]))  # an iterator works: read once, used per key
+    assert results == {fingerprint(KEY): KeyCheck.VALID, fingerprint(template_value): KeyCheck.MALFORMED}
+    assert len(provider.requests) == 1
+
+
+def test_the_default_client_never_retries_and_gives_up_after_10_s(counting_server, monkeypatch) -> None:
+    url, _ = counting_server
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    built: list[openai.OpenAI] = []
+
+    class Recorded(openai.OpenAI):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(openai, "OpenAI", Recorded)
+    assert check_key(KEY) is KeyCheck.RATE_LIMITED
+    assert [(client.max_retries, client.timeout) for client in built] == [(0, 10.0)]
+
+
+# -- the module's tables, pinned from outside (mutmut does not reach module-level constants) ----------
+
+# One provider behaviour per outcome the provider can give, written out here, not read from the module.
+BEHAVIOUR_FOR = {
+    KeyCheck.VALID: "ok",
+    KeyCheck.UNREACHABLE: "server_error",
+    KeyCheck.RATE_LIMITED: "rate_limited",
+    KeyCheck.QUOTA_EXHAUSTED: "project_spend_limit_exceeded",
+    KeyCheck.MISSING_SCOPE: "missing_scope",
+    KeyCheck.INVALID: "invalid",
+}
+
+
+@pytest.mark.parametrize("outcome", list(BEHAVIOUR_FOR), ids=lambda outcome: outcome.name)
+def test_check_keys_reports_a_lone_key_with_its_own_outcome_and_a_damaged_copy_outweighs_it(outcome) -> None:
+    provider = FakeProvider({KEY: BEHAVIOUR_FOR[outcome]})
+    assert check_keys([KEY], client_factory=provider.client) == {fingerprint(KEY): outcome}
+    for values in ([KEY, f"{KEY}\n"], [f"{KEY}\n", KEY]):
+        assert check_keys(values, client_factory=provider.client) == {fingerprint(KEY): KeyCheck.MALFORMED}
+
+
+# What each piece of advice must say, and what it must not (a swapped or shared entry breaks one).
+ADVICE_SAYS = {
+    KeyCheck.VALID: ("accepted", "replace"),
+    KeyCheck.INVALID: ("replace it", "do not replace"),
+    KeyCheck.MISSING_SCOPE: ("api.model.read", "replace it"),
+    KeyCheck.RATE_LIMITED: ("Retry-After", "replace it"),
+    KeyCheck.QUOTA_EXHAUSTED: ("waiting will not help", "Retry-After"),
+    KeyCheck.UNREACHABLE: ("base_url", "replace"),
+    KeyCheck.MALFORMED: ("diagnose_key", "provider"),
+}
+
+
+@pytest.mark.parametrize("outcome", list(KeyCheck), ids=lambda outcome: outcome.name)
+def test_each_outcome_has_its_own_advice(outcome) -> None:
+    says, never = ADVICE_SAYS[outcome]
+    assert says in outcome.advice and never not in outcome.advice
+    assert KeyReport(outcome, "any reason").advice == outcome.advice
+
+
+# -- named in issue 18: look-alikes are caught, placeholder words inside a real key are not -----------
+
+@pytest.mark.parametrize("char", ["\u0391", "\uff21", "\u00e9", "\u0430"],
+                         ids=["greek-alpha", "fullwidth-A", "e-acute", "cyrillic-a"])
+def test_a_printable_non_ascii_look_alike_is_malformed_and_never_sent(char) -> None:
+    value = KEY[:20] + char + KEY[21:]
+    provider = FakeProvider({value: "ok"})
+    report = check_key_report(value, client_factory=provider.client)
+    assert report.outcome is KeyCheck.MALFORMED and "look-alike" in report.reason
+    assert provider.requests == []
+
+
+@pytest.mark.parametrize("word", ["none", "None", "todo", "TODO", "null"])
+def test_a_real_key_that_starts_with_a_placeholder_word_is_sent_not_called_a_placeholder(word) -> None:
+    value = word + KEY.removeprefix("sk-proj-")
+    provider = FakeProvider({value: "ok"})
+    assert check_key(value, client_factory=provider.client) is KeyCheck.VALID
+    assert len(provider.requests) == 1

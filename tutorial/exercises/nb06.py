@@ -47,7 +47,8 @@ def fix(project: Path) -> None:
         template.writelines(f"{name}=\\n" for name in missing)'''
 
 HINT = ("Three fixes, each for any project, not only this one: add `.env`, `.env.*` and `!.env.example` "
-        "to .gitignore (append: keep the rules already there); `chmod` every .env file, in every folder, to 0o600; add a "
+        "to .gitignore (append: keep the rules already there); `chmod` every .env file, in every folder, "
+        "to 0o600; add a "
         "`NAME=` line to .env.example for each name of .env it lacks (`helpers.env_files.env_drift` "
         "finds them), never the values.")
 
