@@ -937,3 +937,114 @@ def test_moto_answers_a_read_without_a_stage_with_the_old_version_after_a_stage_
                                     RemoveFromVersionId="version-1-" + "0" * 23 + "1")
     assert aws.get_secret_value(SecretId=SECRET_ID)["SecretString"] == "old"
     assert aws.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"] == "new"
+
+
+# -- exact texts and small contracts of helpers.secret_store -------------------------------------
+
+def test_an_unwanted_character_message_names_where_it_is_and_how_to_fix_it(tmp_path):
+    (tmp_path / "token").write_text("abc\u200bdef")
+    env = EnvStore({"APP_TOKEN": "abc\u200bdef"}, prefix="APP_")
+    advice = ("holds an invisible or typographic character (ZERO WIDTH SPACE): copy the secret again "
+              "as plain text (and save files as UTF-8)")
+    with pytest.raises(SecretFormatError) as from_env:
+        env.get("token")
+    with pytest.raises(SecretFormatError) as from_file:
+        FileStore(tmp_path).get("token")
+    assert str(from_env.value) == f"EnvStore(prefix='APP_'): environment variable APP_TOKEN {advice}"
+    assert str(from_file.value) == f"FileStore({str(tmp_path)!r}): secret file 'token' {advice}"
+
+
+def test_an_invalid_name_is_refused_by_a_message_naming_the_store(tmp_path):
+    for store in (EnvStore({}), FileStore(tmp_path)):
+        with pytest.raises(SecretNotFoundError) as caught:
+            store.get("a\x00b")
+        assert str(caught.value) == f"{store!r}: 'a\\x00b' is not a valid secret name"
+
+
+def test_file_store_refuses_a_backslash_even_where_such_a_file_exists(tmp_path):
+    # On Linux "a\b" is one file name; on Windows the backslash would leave the directory.
+    (tmp_path / "a\\b").write_text(OLD_KEY)
+    with pytest.raises(SecretNotFoundError, match="is not a valid secret file name"):
+        FileStore(tmp_path).get("a\\b")
+
+
+def test_a_secret_file_that_is_not_text_says_which_encodings_are_read(tmp_path):
+    (tmp_path / "token").write_bytes(b"\xff\xfe\xfd")
+    with pytest.raises(SecretFormatError) as caught:
+        FileStore(tmp_path).get("token")
+    assert str(caught.value) == (f"FileStore({str(tmp_path)!r}): secret file 'token' is not text (UTF-8, or "
+                                 "UTF-16/32 with a byte-order mark)")
+
+
+def test_an_empty_chain_is_refused_by_name():
+    with pytest.raises(ValueError) as caught:
+        ChainStore()
+    assert str(caught.value) == "ChainStore needs at least one store"
+
+
+def test_a_chain_miss_lists_what_each_store_said_and_its_repr_lists_the_stores(tmp_path):
+    chain = ChainStore(EnvStore({}), FileStore(tmp_path))
+    assert repr(chain) == f"ChainStore(EnvStore(prefix=''), FileStore({str(tmp_path)!r}))"
+    with pytest.raises(SecretNotFoundError) as caught:
+        chain.get("token")
+    assert str(caught.value) == (
+        "no store has 'token': EnvStore(prefix=''): environment variable TOKEN is not set or empty; "
+        f"FileStore({str(tmp_path)!r}): no secret file named 'token'")
+
+
+class GetOnly:
+    """A `SecretStore` that cannot be refreshed (it has no ``refresh``)."""
+
+    def get(self, name: str) -> str:
+        return "value"
+
+
+def test_a_chain_refreshes_the_stores_that_can_and_skips_the_others(tmp_path):
+    refreshed: list[str] = []
+    file_store = FileStore(tmp_path)
+    file_store.refresh = lambda: refreshed.append("file")  # type: ignore[method-assign]
+    ChainStore(GetOnly(), file_store).refresh()
+    assert refreshed == ["file"]
+
+
+def test_call_with_key_refresh_passes_an_error_without_a_status_code_through_untouched():
+    store = EnvStore({"TOKEN": "value"})
+
+    def call() -> str:
+        raise KeyError("not an HTTP error")
+
+    with pytest.raises(KeyError, match="not an HTTP error"):
+        call_with_key_refresh(store, "token", call)
+
+
+def test_call_with_key_refresh_logs_which_store_and_name_it_retries(caplog):
+    environ = {"TOKEN": OLD_KEY}
+    store = EnvStore(environ)
+
+    def call() -> str:
+        if store.get("token") == OLD_KEY:
+            environ["TOKEN"] = NEW_KEY  # rotated underneath us
+            raise Unauthorized("401")
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="helpers.secret_store"):
+        assert call_with_key_refresh(store, "token", call) == "ok"
+    assert [record.getMessage() for record in caplog.records] == [
+        "EnvStore(prefix=''): 'token' was refused with 401; retrying once with the refreshed key"]
+
+
+@pytest.mark.parametrize("name", ["AWSSecretsManagerStore", "ACCESS_CODES", "DEFAULT_CLIENT_CONFIG",
+                                  "TRANSIENT_CODES"])
+def test_the_aws_names_are_importable_from_secret_store_as_the_aws_modules_own(name):
+    import helpers.aws_secret_store
+    import helpers.secret_store
+
+    assert getattr(helpers.secret_store, name) is getattr(helpers.aws_secret_store, name)
+
+
+def test_an_unknown_name_of_secret_store_is_an_attribute_error_naming_it():
+    import helpers.secret_store
+
+    with pytest.raises(AttributeError) as caught:
+        helpers.secret_store.NoSuchStore  # noqa: B018
+    assert str(caught.value) == "module 'helpers.secret_store' has no attribute 'NoSuchStore'"
