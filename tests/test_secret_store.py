@@ -23,7 +23,7 @@ import boto3
 import openai
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -1048,3 +1048,123 @@ def test_an_unknown_name_of_secret_store_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError) as caught:
         helpers.secret_store.NoSuchStore  # noqa: B018
     assert str(caught.value) == "module 'helpers.secret_store' has no attribute 'NoSuchStore'"
+
+
+# -- exact texts and small contracts of helpers.aws_secret_store ---------------------------------
+
+WHERE = "AWSSecretsManagerStore('prod/llm-app'), field 'openai_api_key'"
+
+
+class RaisingClient:
+    """A client whose every GetSecretValue fails with the given botocore ClientError answer."""
+
+    def __init__(self, error: dict) -> None:
+        self.error = error
+
+    def get_secret_value(self, **_):
+        raise ClientError({"Error": self.error}, "GetSecretValue")
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    ({"Code": "AccessDeniedException"}, "access denied (AccessDeniedException); check the IAM policy "
+                                        "(secretsmanager:GetSecretValue) and the KMS key policy"),
+    ({"Code": "InvalidRequestException"}, "GetSecretValue failed with InvalidRequestException"),
+    ({}, "GetSecretValue failed with an unknown error"),
+], ids=["access-denied", "unknown-code", "no-code"])
+def test_an_aws_error_message_names_the_store_the_field_and_what_to_check(error, expected):
+    store = AWSSecretsManagerStore(SECRET_ID, client=RaisingClient(error))  # type: ignore[arg-type]
+    with pytest.raises(SecretStoreError) as caught:
+        store.get("openai_api_key")
+    assert str(caught.value) == f"{WHERE}: {expected}"
+
+
+@pytest.mark.parametrize(("secret_string", "expected"), [
+    (None, "the secret is binary; store a JSON object as SecretString"),
+    ("not json", "the secret is not JSON; store a JSON object of name/value pairs, "
+                 'e.g. {"openai_api_key": "..."}'),
+    ("[1]", "the secret is a JSON list, not an object"),
+], ids=["binary", "not-json", "list"])
+def test_a_secret_of_the_wrong_shape_is_named_with_the_field_asked_for(secret_string, expected):
+    class Answering:
+        def get_secret_value(self, **_):
+            return {"SecretBinary": b"x"} if secret_string is None else {"SecretString": secret_string}
+
+    with pytest.raises(SecretFormatError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=Answering()).get("openai_api_key")  # type: ignore[arg-type]
+    assert str(caught.value) == f"{WHERE}: {expected}"
+
+
+def test_a_failed_refresh_and_a_failed_re_read_after_the_ttl_say_which_they_were(aws, clock, caplog):
+    create(aws, {"openai_api_key": OLD_KEY})
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, ttl=300, clock=clock)
+    store.get("openai_api_key")
+    unreachable(aws)
+    clock.advance(10)
+    with caplog.at_level(logging.WARNING, logger="helpers.aws_secret_store"):
+        store.refresh()
+        clock.advance(300)
+        store.get("openai_api_key")
+    assert [record.getMessage() for record in caplog.records] == [
+        "AWSSecretsManagerStore('prod/llm-app'): refresh failed (unreachable: EndpointConnectionError); "
+        "serving the value cached 10 s ago",
+        "AWSSecretsManagerStore('prod/llm-app'): re-reading after the TTL failed (unreachable: "
+        "EndpointConnectionError); serving the value cached 310 s ago"]
+
+
+class GatedClient(CountingClient):
+    """A `CountingClient` whose call number `gate` waits until `release` is set."""
+
+    def __init__(self, fields: dict, gate: int) -> None:
+        super().__init__(fields)
+        self.gate, self.entered, self.release = gate, threading.Event(), threading.Event()
+
+    def get_secret_value(self, **kwargs):
+        answer = super().get_secret_value(**kwargs)
+        if self.calls == self.gate:
+            self.entered.set()
+            self.release.wait(timeout=30)
+        return answer
+
+
+def test_a_get_past_the_ttl_during_a_refresh_is_served_the_cache_not_a_second_read(clock):
+    client = GatedClient({"openai_api_key": OLD_KEY}, gate=2)
+    store = AWSSecretsManagerStore(SECRET_ID, client=client, ttl=60, clock=clock)  # type: ignore[arg-type]
+    store.get("openai_api_key")
+    clock.advance(61)
+    refreshing = threading.Thread(target=store.refresh, daemon=True)
+    refreshing.start()
+    try:
+        assert client.entered.wait(timeout=30)
+        assert store.get("openai_api_key") == OLD_KEY
+        assert client.calls == 2  # the refresh's read only
+    finally:
+        client.release.set()
+        refreshing.join(timeout=30)
+
+
+def test_the_body_filter_hides_bodies_only_inside_hiding_and_only_in_that_thread():
+    from helpers.aws_secret_store import _HIDDEN_BODY, _SecretBodyFilter
+
+    def body() -> logging.LogRecord:
+        return logging.LogRecord("botocore.parsers", logging.DEBUG, __file__, 1, "Response body:\n%r",
+                                 (PASSWORD,), None)
+
+    body_filter, parsers = _SecretBodyFilter(), logging.getLogger("botocore.parsers")
+    before, elsewhere, after = body(), body(), body()
+    try:
+        assert body_filter.filter(before) and before.getMessage().endswith(repr(PASSWORD))
+        with body_filter.hiding():
+            with body_filter.hiding():  # nested: leaving the inner one still hides
+                pass
+            inside, other = body(), logging.LogRecord("botocore.parsers", logging.DEBUG, __file__, 1,
+                                                      "Event %s", ("before-call",), None)
+            assert body_filter.filter(inside) and (inside.msg, inside.args) == (_HIDDEN_BODY, ())
+            assert body_filter.filter(other) and other.getMessage() == "Event before-call"
+            thread = threading.Thread(target=body_filter.filter, args=(elsewhere,))
+            thread.start()
+            thread.join()
+        assert body_filter.filter(after)
+        assert PASSWORD in elsewhere.getMessage() and PASSWORD in after.getMessage()
+        assert parsers.filters.count(body_filter) == 1
+    finally:
+        parsers.removeFilter(body_filter)
