@@ -728,3 +728,16 @@ def test_search_from_chooses_app_env_and_files_wherever_the_working_directory_is
     loaded = load_settings(search_from=project)
     assert (loaded.app_env, loaded.max_tokens) == ("test", 5)
     assert loaded.openai_api_key.get_secret_value() == TEST_KEY
+
+
+class WithSecretOrText(AppSettings):
+    extra_token: SecretStr | str | None = None
+
+
+def test_a_subclass_field_that_may_be_secret_takes_a_key_and_hides_it(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # pydantic 2 validates a str into the SecretStr of ``SecretStr | str``: print(settings) shows no key there
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("EXTRA_TOKEN", DEV_KEY)
+    loaded = WithSecretOrText()
+    assert isinstance(loaded.extra_token, SecretStr) and DEV_KEY not in repr(loaded)
