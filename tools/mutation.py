@@ -50,6 +50,16 @@ TEST_FILES = {"aws_secret_store": "tests/test_secret_store.py"}
 # stand-ins (benchmarks.secret_store.HangingSecretsManager). Copied to the scratch folder, and by
 # mutmut (also_copy) into its mutants/ folder, where the tests run.
 EXTRA = ("tutorial", "benchmarks", "conftest.py", ".env.example")
+# Tests that run the helper in a child process started in another folder (a terminal, a Jupyter
+# kernel, a new interpreter), left out of the run. mutmut runs a test against a mutant only if the
+# test called the mutated function in mutmut's own process, so these can kill no mutant; and during
+# mutmut's first pass (which records those calls) the child's copy of mutmut looks for its
+# configuration in the child's working directory, fails, and so fails the whole run.
+IN_A_CHILD_PROCESS = {"tests/test_notebook_keys.py": (
+    "test_getpass_in_a_real_terminal_hides_the_key",
+    "test_in_a_jupyter_kernel_the_prompt_is_a_password_field_and_nothing_keeps_the_key",
+    "test_in_a_kernel_whose_front_end_takes_no_input_the_prompt_does_not_block",
+    "test_the_linux_os_keyring_serves_the_key_to_a_new_process")}
 COPIED = ("helpers", "tests", "pyproject.toml", *EXTRA)
 # mutmut's exit codes per mutant (mutmut/stats.py, version 3.8.1)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
@@ -97,8 +107,10 @@ def scratch_copy(module: str, tests: str, folder: Path) -> None:
     pyproject = folder / "pyproject.toml"
     text = re.sub(r"(?m)^also_copy = .*\n", "", pyproject.read_text())  # replaced by the line below
     copied = ", ".join(json.dumps(name + "/" if (ROOT / name).is_dir() else name) for name in EXTRA)
+    left_out = IN_A_CHILD_PROCESS.get(tests, ())
+    selection = [tests, *(arg for test in left_out for arg in ("--deselect", f"{tests}::{test}"))]
     settings = (f'only_mutate = ["helpers/{module}.py"]\n'
-                f"pytest_add_cli_args_test_selection = [{json.dumps(tests)}]\n"
+                f"pytest_add_cli_args_test_selection = {json.dumps(selection)}\n"
                 f"also_copy = [{copied}]\n")
     pyproject.write_text(re.sub(r"(?m)^\[tool\.mutmut\]\n", lambda m: m.group() + settings, text, count=1))
 
