@@ -699,3 +699,20 @@ def test_typing_remembering_and_forgetting_are_logged_by_name_never_by_value(
         "OPENAI_API_KEY: typed at the prompt",
         "OPENAI_API_KEY: stored in the OS keyring (service 'llm-key-tutorial')",
         "OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')"]
+
+
+def test_a_keyring_refusing_to_store_is_one_warning_naming_the_error_type(
+        no_keyring: None, typed: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    typed.append(KEY)
+    with caplog.at_level(logging.WARNING, logger="helpers.notebook_keys"):
+        assert get_key(NAME, remember=True) == KEY
+    assert [record.getMessage() for record in caplog.records] == [
+        "OPENAI_API_KEY was not stored in the OS keyring (NoKeyringError): it will be asked for again"]
+
+
+def test_storing_without_the_keyring_library_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # get_key checks first; the storing step checks again on its own (the library may be gone by then)
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(ImportError) as caught:
+        notebook_keys._remember(NAME, KEY)
+    assert str(caught.value) == "remember=True needs the keyring library: pip install keyring==25.7.0"
