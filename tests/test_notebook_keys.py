@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -716,3 +717,63 @@ def test_storing_without_the_keyring_library_says_what_to_install(monkeypatch: p
     with pytest.raises(ImportError) as caught:
         notebook_keys._remember(NAME, KEY)
     assert str(caught.value) == "remember=True needs the keyring library: pip install keyring==25.7.0"
+
+
+class _Kernel:
+    """What ``IPython.get_ipython()`` returns in a Jupyter kernel: a shell with a ``kernel``."""
+
+    kernel = object()
+
+
+@pytest.fixture
+def in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process seen as a Jupyter kernel (in-process, so a mutation run sees the calls; the
+    real kernel tests above run one in a child process): ipykernel imported, a shell with a kernel,
+    and no terminal."""
+    import IPython
+
+    ipykernel = sys.modules.get("ipykernel") or types.ModuleType("ipykernel")
+    monkeypatch.setitem(sys.modules, "ipykernel", ipykernel)
+    monkeypatch.setattr(IPython, "get_ipython", _Kernel)
+    monkeypatch.setattr(notebook_keys.sys, "stdin", None)
+
+
+def _getpass_raising(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    def refuse(prompt: str = "") -> str:
+        raise error
+    monkeypatch.setattr(notebook_keys.getpass, "getpass", refuse)
+
+
+def test_in_a_kernel_without_a_terminal_the_prompt_is_still_shown(
+        in_a_kernel: None, typed: list[str], no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notebook_keys.sys, "stdin", None)  # `typed` gave it a terminal: take it away
+    typed.append(KEY)
+    assert get_key(NAME) == KEY
+
+
+def test_in_a_kernel_whose_front_end_takes_no_input_the_prompt_says_so(
+        in_a_kernel: None, no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.error import StdinNotImplementedError
+
+    _getpass_raising(monkeypatch, StdinNotImplementedError("raw_input was called, but this frontend does "
+                                                           "not support input requests."))
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME)
+    assert caught.value.tried[-1] == ("getpass prompt",
+                                      "this front end accepts no input (nbval, nbconvert, papermill, CI)")
+
+
+def test_in_a_kernel_any_other_prompt_failure_is_raised(
+        in_a_kernel: None, no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    _getpass_raising(monkeypatch, RuntimeError("the front end went away"))
+    with pytest.raises(RuntimeError, match="the front end went away"):
+        get_key(NAME)
+
+
+def test_outside_a_kernel_a_prompt_failure_is_raised(
+        typed: list[str], no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.error import StdinNotImplementedError
+
+    _getpass_raising(monkeypatch, StdinNotImplementedError("no input here"))
+    with pytest.raises(StdinNotImplementedError):
+        get_key(NAME)
