@@ -241,7 +241,7 @@ def _from_colab(name: str) -> _Answer:
     userdata = _platform_module(COLAB_MARKER, "google.colab.userdata")
     if userdata is None:
         return _Answer(None, "skipped, not running in Colab")
-    failure = ""
+    failure = ""  # pragma: no mutate (every path below sets it before it is read)
     try:
         return _usable(userdata.get(name), "in Colab secrets")
     except userdata.SecretNotFoundError:
@@ -260,7 +260,7 @@ def _from_kaggle(name: str) -> _Answer:
     kaggle_secrets = _platform_module(KAGGLE_MARKER, "kaggle_secrets")
     if kaggle_secrets is None:
         return _Answer(None, "skipped, not running on Kaggle")
-    failure = ""
+    failure = ""  # pragma: no mutate (every path below sets it before it is read)
     try:
         return _usable(kaggle_secrets.UserSecretsClient().get_secret(name), "in Kaggle secrets")
     except kaggle_secrets.CredentialError:

@@ -777,3 +777,15 @@ def test_outside_a_kernel_a_prompt_failure_is_raised(
     _getpass_raising(monkeypatch, StdinNotImplementedError("no input here"))
     with pytest.raises(StdinNotImplementedError):
         get_key(NAME)
+
+
+def test_a_placeholder_stored_on_colab_or_kaggle_is_skipped_naming_the_platform(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _colab(monkeypatch, exists=True, access=True, payload="your-openai-api-key-here")
+    _kaggle(monkeypatch, {NAME: "your-openai-api-key-here"})
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    reasons = "; ".join(diagnose_key("your-openai-api-key-here"))
+    assert caught.value.tried[3:5] == (
+        ("Colab secrets", f"skipped the value in Colab secrets: {reasons}"),
+        ("Kaggle secrets", f"skipped the value in Kaggle secrets: {reasons}"))
