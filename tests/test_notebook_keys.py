@@ -789,3 +789,17 @@ def test_a_placeholder_stored_on_colab_or_kaggle_is_skipped_naming_the_platform(
     assert caught.value.tried[3:5] == (
         ("Colab secrets", f"skipped the value in Colab secrets: {reasons}"),
         ("Kaggle secrets", f"skipped the value in Kaggle secrets: {reasons}"))
+
+
+def test_any_other_kaggle_failure_is_named_by_its_type_only(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _kaggle(monkeypatch, {NAME: KEY})
+    import kaggle_secrets
+
+    def failing(self: object, label: str) -> str:
+        raise ValueError(f"unexpected answer for {label}: {OTHER_KEY}")  # Kaggle's text may quote anything
+    monkeypatch.setattr(kaggle_secrets.UserSecretsClient, "get_secret", failing)
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[4] == ("Kaggle secrets", "unavailable (ValueError)")
+    _no_value_anywhere(caught.value, OTHER_KEY)
