@@ -245,7 +245,7 @@ def _from_colab(name: str) -> _Answer:
     try:
         return _usable(userdata.get(name), "in Colab secrets")
     except userdata.SecretNotFoundError:
-        failure = "not found"
+        failure = "not found"  # pragma: no mutate (only ever compared with "no access")
     except userdata.NotebookAccessError:
         failure = "no access"
     except Exception as err:  # e.g. a timeout: its text is Colab's, so only its type is told
