@@ -193,7 +193,7 @@ def _usable(value: str, where: str) -> _Answer:
         reasons = "; ".join(diagnose_key(value))
         logger.warning("skipped the value %s, it cannot be a key: %s", where, reasons)
         return _Answer(None, f"skipped the value {where}: {reasons}")
-    return _Answer(value, "")
+    return _Answer(value, "")  # pragma: no mutate (a note is read only when there is no value)
 
 
 def _from_environment(name: str) -> _Answer:

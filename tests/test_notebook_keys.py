@@ -803,3 +803,30 @@ def test_any_other_kaggle_failure_is_named_by_its_type_only(
         get_key(NAME, prompt=False)
     assert caught.value.tried[4] == ("Kaggle secrets", "unavailable (ValueError)")
     _no_value_anywhere(caught.value, OTHER_KEY)
+
+
+def test_a_skipped_value_is_logged_and_noted_with_every_reason(
+        monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    pasted = " 'your-openai-api-key-here' "
+    monkeypatch.setenv(NAME, pasted)
+    reasons = "; ".join(diagnose_key(pasted))
+    assert reasons.count("; ") == 2  # whitespace, quotes, a placeholder
+    with (caplog.at_level(logging.WARNING, logger="helpers.notebook_keys"),
+          pytest.raises(KeyNotFoundError) as caught):
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[0] == ("environment", f"skipped the value in the environment: {reasons}")
+    assert [record.getMessage() for record in caplog.records] == [
+        f"skipped the value in the environment, it cannot be a key: {reasons}"]
+
+
+def test_colab_without_access_names_the_variable_in_the_error_and_the_clicks(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _colab(monkeypatch, exists=True, access=False, payload=KEY)
+    with pytest.raises(ColabAccessError) as caught:
+        get_key(NAME)
+    assert caught.value.name == NAME
+    assert str(caught.value) == (
+        "Colab has a secret OPENAI_API_KEY, but this notebook may not read it: in Colab, click the key icon "
+        "in the left sidebar, 'Add new secret', name it OPENAI_API_KEY, paste the key as its value and "
+        "switch 'Notebook access' on")
