@@ -830,3 +830,21 @@ def test_colab_without_access_names_the_variable_in_the_error_and_the_clicks(
         "Colab has a secret OPENAI_API_KEY, but this notebook may not read it: in Colab, click the key icon "
         "in the left sidebar, 'Add new secret', name it OPENAI_API_KEY, paste the key as its value and "
         "switch 'Notebook access' on")
+
+
+def test_an_env_file_value_is_taken_literally_with_no_variable_expanded(
+        clean: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    literal = KEY[:20] + "${PART}" + KEY[20:]  # python-dotenv expands ${PART} unless told not to
+    monkeypatch.setenv("PART", "expanded")
+    (clean / ".env").write_text(f"{NAME}={literal}\n")
+    assert get_key(NAME) == literal
+
+
+def test_a_placeholder_in_the_keyring_is_skipped_naming_the_keyring(
+        memory_keyring: _MemoryKeyring, headless: None) -> None:
+    memory_keyring.set_password(KEYRING_SERVICE, NAME, "your-openai-api-key-here")
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    reasons = "; ".join(diagnose_key("your-openai-api-key-here"))
+    assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')",
+                                     f"skipped the value in the OS keyring: {reasons}")
