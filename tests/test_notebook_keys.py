@@ -630,6 +630,7 @@ def test_not_found_lists_each_source_and_ends_with_the_three_ways_to_provide_the
         memory_keyring: _MemoryKeyring, headless: None) -> None:
     with pytest.raises(KeyNotFoundError) as caught:
         get_key(NAME, prompt=False)
+    assert caught.value.tried[0] == ("environment", "not set")
     assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')", "no entry")
     assert str(caught.value).endswith(
         "  - getpass prompt: off (prompt=False)\nSet OPENAI_API_KEY in your .env file or the environment, "
@@ -848,3 +849,11 @@ def test_a_placeholder_in_the_keyring_is_skipped_naming_the_keyring(
     reasons = "; ".join(diagnose_key("your-openai-api-key-here"))
     assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')",
                                      f"skipped the value in the OS keyring: {reasons}")
+
+
+def test_the_source_that_had_the_key_is_the_only_thing_logged(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, headless: None) -> None:
+    monkeypatch.setenv(NAME, KEY)
+    with caplog.at_level(logging.INFO, logger="helpers.notebook_keys"):
+        get_key(NAME)
+    assert [record.getMessage() for record in caplog.records] == ["OPENAI_API_KEY: found in the environment"]
