@@ -651,10 +651,11 @@ def test_a_keyring_backend_failing_its_own_way_is_named_by_error_type_and_backen
 
 def test_a_refused_typed_value_says_why_and_to_paste_the_key_alone(
         typed: list[str], no_keyring: None) -> None:
-    typed.append(f" {KEY}")
+    typed.append(f' "{KEY}" ')  # two mistakes: the spaces and the quotes
     with pytest.raises(KeyRejectedError) as caught:
         get_key(NAME)
-    findings = diagnose_key(f" {KEY}", expected_provider="openai")
+    findings = diagnose_key(f' "{KEY}" ', expected_provider="openai")
+    assert len(findings) == 2
     assert (caught.value.name, caught.value.findings) == (NAME, tuple(findings))
     assert str(caught.value) == (f"the value typed for OPENAI_API_KEY was not used: {'; '.join(findings)}. "
                                  "Run the cell again and paste the key alone.")
