@@ -808,6 +808,7 @@ def test_with_nothing_cached_readers_wait_for_one_read_and_share_its_outage(raci
     assert client.calls == 1 and len(errors) == 8
     assert all(isinstance(err, SecretStoreUnavailableError) and "EndpointConnectionError" in str(err)
                for err in errors)
+    assert all(str(err).startswith(f"{WHERE}: AWS Secrets Manager could not be read") for err in errors)
 
 
 def test_a_refresh_that_outlives_max_stale_does_not_serve_the_expired_value(aws, clock):
@@ -1168,3 +1169,15 @@ def test_the_body_filter_hides_bodies_only_inside_hiding_and_only_in_that_thread
         assert parsers.filters.count(body_filter) == 1
     finally:
         parsers.removeFilter(body_filter)
+
+
+def test_a_value_exactly_ttl_plus_max_stale_old_is_still_served_while_aws_is_down(aws, clock):
+    create(aws, {"openai_api_key": OLD_KEY})
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, ttl=300, max_stale=60, clock=clock)
+    store.get("openai_api_key")
+    unreachable(aws)
+    clock.advance(360)
+    assert store.get("openai_api_key") == OLD_KEY
+    clock.advance(1)
+    with pytest.raises(SecretStoreUnavailableError):
+        store.get("openai_api_key")
