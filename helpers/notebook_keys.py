@@ -193,7 +193,7 @@ def _usable(value: str, where: str) -> _Answer:
         reasons = "; ".join(diagnose_key(value))
         logger.warning("skipped the value %s, it cannot be a key: %s", where, reasons)
         return _Answer(None, f"skipped the value {where}: {reasons}")
-    return _Answer(value, "")
+    return _Answer(value, "")  # pragma: no mutate (a note is read only when there is no value)
 
 
 def _from_environment(name: str) -> _Answer:
@@ -241,11 +241,11 @@ def _from_colab(name: str) -> _Answer:
     userdata = _platform_module(COLAB_MARKER, "google.colab.userdata")
     if userdata is None:
         return _Answer(None, "skipped, not running in Colab")
-    failure = ""
+    failure = ""  # pragma: no mutate (every path below sets it before it is read)
     try:
         return _usable(userdata.get(name), "in Colab secrets")
     except userdata.SecretNotFoundError:
-        failure = "not found"
+        failure = "not found"  # pragma: no mutate (only ever compared with "no access")
     except userdata.NotebookAccessError:
         failure = "no access"
     except Exception as err:  # e.g. a timeout: its text is Colab's, so only its type is told
@@ -260,7 +260,7 @@ def _from_kaggle(name: str) -> _Answer:
     kaggle_secrets = _platform_module(KAGGLE_MARKER, "kaggle_secrets")
     if kaggle_secrets is None:
         return _Answer(None, "skipped, not running on Kaggle")
-    failure = ""
+    failure = ""  # pragma: no mutate (every path below sets it before it is read)
     try:
         return _usable(kaggle_secrets.UserSecretsClient().get_secret(name), "in Kaggle secrets")
     except kaggle_secrets.CredentialError:

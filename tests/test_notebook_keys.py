@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 from helpers import notebook_keys
 from helpers.key_formats import fake_key, fingerprint
+from helpers.key_hygiene import diagnose_key
 from helpers.notebook_keys import (
     KEYRING_SERVICE,
     ColabAccessError,
@@ -580,3 +582,279 @@ def test_the_linux_os_keyring_serves_the_key_to_a_new_process(tmp_path: Path) ->
         "log: OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')",
         "forgotten True False",
     ]
+
+
+# --- exact texts: what a learner reads, and what the log says ------------------------------------
+
+class _MemoryKeyring(Backend):
+    """A keyring backend in memory that behaves as keyring's own do: ``delete_password`` of an
+    entry that is not there raises PasswordDeleteError (keyring 25.7 ``backend.py``)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("Password not found")
+
+
+class _BrokenKeyring(_MemoryKeyring):
+    """A backend failing with its own error, not keyring's (a D-Bus call that times out, say)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("the D-Bus call timed out")
+
+    def __repr__(self) -> str:
+        return "<BrokenKeyring>"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[_MemoryKeyring]:
+    before = keyring.get_keyring()
+    backend = _MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(before)
+
+
+def test_not_found_lists_each_source_and_ends_with_the_three_ways_to_provide_the_key(
+        memory_keyring: _MemoryKeyring, headless: None) -> None:
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[0] == ("environment", "not set")
+    assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')", "no entry")
+    assert str(caught.value).endswith(
+        "  - getpass prompt: off (prompt=False)\nSet OPENAI_API_KEY in your .env file or the environment, "
+        "store it with `keyring set llm-key-tutorial OPENAI_API_KEY`, or run this in JupyterLab with "
+        "prompt=True to type it.")
+
+
+def test_a_keyring_backend_failing_its_own_way_is_named_by_error_type_and_backend(headless: None) -> None:
+    before = keyring.get_keyring()
+    keyring.set_keyring(_BrokenKeyring())
+    try:
+        with pytest.raises(KeyNotFoundError) as caught:
+            get_key(NAME, prompt=False)
+    finally:
+        keyring.set_keyring(before)
+    assert caught.value.tried[2][1] == "unavailable (RuntimeError from <BrokenKeyring>)"
+
+
+def test_a_refused_typed_value_says_why_and_to_paste_the_key_alone(
+        typed: list[str], no_keyring: None) -> None:
+    typed.append(f' "{KEY}" ')  # two mistakes: the spaces and the quotes
+    with pytest.raises(KeyRejectedError) as caught:
+        get_key(NAME)
+    findings = diagnose_key(f' "{KEY}" ', expected_provider="openai")
+    assert len(findings) == 2
+    assert (caught.value.name, caught.value.findings) == (NAME, tuple(findings))
+    assert str(caught.value) == (f"the value typed for OPENAI_API_KEY was not used: {'; '.join(findings)}. "
+                                 "Run the cell again and paste the key alone.")
+
+
+@pytest.mark.parametrize("name", ["openai_api_key", "ANTHROPIC_API_KEY", "deepseek_key"])
+def test_a_typed_key_of_another_provider_is_refused_whatever_the_case_of_the_name(
+        name: str, typed: list[str], no_keyring: None) -> None:
+    other = fake_key("anthropic", 3) if not name.upper().startswith("ANTHROPIC") else KEY
+    typed.append(other)
+    with pytest.raises(KeyRejectedError, match="has the shape of a key from"):
+        get_key(name)
+
+
+def test_an_invalid_name_error_explains_what_a_variable_name_is(headless: None) -> None:
+    with pytest.raises(InvalidKeyNameError) as caught:
+        get_key("OPENAI API KEY")
+    assert caught.value.name == ""
+    assert str(caught.value) == ("the name given to get_key is not a variable name: use letters, digits and "
+                                 "'_', not starting with a digit (e.g. 'OPENAI_API_KEY')")
+
+
+def test_without_the_keyring_library_remember_and_forget_say_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, headless: None) -> None:
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(ImportError) as remembering:
+        get_key(NAME, remember=True)
+    with pytest.raises(ImportError) as forgetting:
+        forget_key(NAME)
+    assert str(remembering.value) == ("remember=True stores OPENAI_API_KEY in the OS keyring, which needs "
+                                      "the keyring library: pip install keyring==25.7.0")
+    assert str(forgetting.value) == "forget_key needs the keyring library: pip install keyring==25.7.0"
+
+
+def test_typing_remembering_and_forgetting_are_logged_by_name_never_by_value(
+        memory_keyring: _MemoryKeyring, typed: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    typed.append(KEY)
+    with caplog.at_level(logging.INFO, logger="helpers.notebook_keys"):
+        assert get_key(NAME, remember=True) == KEY
+        assert memory_keyring.entries == {("llm-key-tutorial", NAME): KEY}
+        assert forget_key(NAME) is True
+        assert forget_key(NAME) is False
+    assert [record.getMessage() for record in caplog.records] == [
+        "OPENAI_API_KEY: typed at the prompt",
+        "OPENAI_API_KEY: stored in the OS keyring (service 'llm-key-tutorial')",
+        "OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')"]
+
+
+def test_a_keyring_refusing_to_store_is_one_warning_naming_the_error_type(
+        no_keyring: None, typed: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    typed.append(KEY)
+    with caplog.at_level(logging.WARNING, logger="helpers.notebook_keys"):
+        assert get_key(NAME, remember=True) == KEY
+    assert [record.getMessage() for record in caplog.records] == [
+        "OPENAI_API_KEY was not stored in the OS keyring (NoKeyringError): it will be asked for again"]
+
+
+def test_storing_without_the_keyring_library_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # get_key checks first; the storing step checks again on its own (the library may be gone by then)
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(ImportError) as caught:
+        notebook_keys._remember(NAME, KEY)
+    assert str(caught.value) == "remember=True needs the keyring library: pip install keyring==25.7.0"
+
+
+class _Kernel:
+    """What ``IPython.get_ipython()`` returns in a Jupyter kernel: a shell with a ``kernel``."""
+
+    kernel = object()
+
+
+@pytest.fixture
+def in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process seen as a Jupyter kernel (in-process, so a mutation run sees the calls; the
+    real kernel tests above run one in a child process): ipykernel imported, a shell with a kernel,
+    and no terminal."""
+    import IPython
+
+    ipykernel = sys.modules.get("ipykernel") or types.ModuleType("ipykernel")
+    monkeypatch.setitem(sys.modules, "ipykernel", ipykernel)
+    monkeypatch.setattr(IPython, "get_ipython", _Kernel)
+    monkeypatch.setattr(notebook_keys.sys, "stdin", None)
+
+
+def _getpass_raising(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    def refuse(prompt: str = "") -> str:
+        raise error
+    monkeypatch.setattr(notebook_keys.getpass, "getpass", refuse)
+
+
+def test_in_a_kernel_without_a_terminal_the_prompt_is_still_shown(
+        in_a_kernel: None, typed: list[str], no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(notebook_keys.sys, "stdin", None)  # `typed` gave it a terminal: take it away
+    typed.append(KEY)
+    assert get_key(NAME) == KEY
+
+
+def test_in_a_kernel_whose_front_end_takes_no_input_the_prompt_says_so(
+        in_a_kernel: None, no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.error import StdinNotImplementedError
+
+    _getpass_raising(monkeypatch, StdinNotImplementedError("raw_input was called, but this frontend does "
+                                                           "not support input requests."))
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME)
+    assert caught.value.tried[-1] == ("getpass prompt",
+                                      "this front end accepts no input (nbval, nbconvert, papermill, CI)")
+
+
+def test_in_a_kernel_any_other_prompt_failure_is_raised(
+        in_a_kernel: None, no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    _getpass_raising(monkeypatch, RuntimeError("the front end went away"))
+    with pytest.raises(RuntimeError, match="the front end went away"):
+        get_key(NAME)
+
+
+def test_outside_a_kernel_a_prompt_failure_is_raised(
+        typed: list[str], no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core.error import StdinNotImplementedError
+
+    _getpass_raising(monkeypatch, StdinNotImplementedError("no input here"))
+    with pytest.raises(StdinNotImplementedError):
+        get_key(NAME)
+
+
+def test_a_placeholder_stored_on_colab_or_kaggle_is_skipped_naming_the_platform(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _colab(monkeypatch, exists=True, access=True, payload="your-openai-api-key-here")
+    _kaggle(monkeypatch, {NAME: "your-openai-api-key-here"})
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    reasons = "; ".join(diagnose_key("your-openai-api-key-here"))
+    assert caught.value.tried[3:5] == (
+        ("Colab secrets", f"skipped the value in Colab secrets: {reasons}"),
+        ("Kaggle secrets", f"skipped the value in Kaggle secrets: {reasons}"))
+
+
+def test_any_other_kaggle_failure_is_named_by_its_type_only(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _kaggle(monkeypatch, {NAME: KEY})
+    import kaggle_secrets
+
+    def failing(self: object, label: str) -> str:
+        raise ValueError(f"unexpected answer for {label}: {OTHER_KEY}")  # Kaggle's text may quote anything
+    monkeypatch.setattr(kaggle_secrets.UserSecretsClient, "get_secret", failing)
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[4] == ("Kaggle secrets", "unavailable (ValueError)")
+    _no_value_anywhere(caught.value, OTHER_KEY)
+
+
+def test_a_skipped_value_is_logged_and_noted_with_every_reason(
+        monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    pasted = " 'your-openai-api-key-here' "
+    monkeypatch.setenv(NAME, pasted)
+    reasons = "; ".join(diagnose_key(pasted))
+    assert reasons.count("; ") == 2  # whitespace, quotes, a placeholder
+    with (caplog.at_level(logging.WARNING, logger="helpers.notebook_keys"),
+          pytest.raises(KeyNotFoundError) as caught):
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[0] == ("environment", f"skipped the value in the environment: {reasons}")
+    assert [record.getMessage() for record in caplog.records] == [
+        f"skipped the value in the environment, it cannot be a key: {reasons}"]
+
+
+def test_colab_without_access_names_the_variable_in_the_error_and_the_clicks(
+        standins: None, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    _colab(monkeypatch, exists=True, access=False, payload=KEY)
+    with pytest.raises(ColabAccessError) as caught:
+        get_key(NAME)
+    assert caught.value.name == NAME
+    assert str(caught.value) == (
+        "Colab has a secret OPENAI_API_KEY, but this notebook may not read it: in Colab, click the key icon "
+        "in the left sidebar, 'Add new secret', name it OPENAI_API_KEY, paste the key as its value and "
+        "switch 'Notebook access' on")
+
+
+def test_an_env_file_value_is_taken_literally_with_no_variable_expanded(
+        clean: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None, headless: None) -> None:
+    literal = KEY[:20] + "${PART}" + KEY[20:]  # python-dotenv expands ${PART} unless told not to
+    monkeypatch.setenv("PART", "expanded")
+    (clean / ".env").write_text(f"{NAME}={literal}\n")
+    assert get_key(NAME) == literal
+
+
+def test_a_placeholder_in_the_keyring_is_skipped_naming_the_keyring(
+        memory_keyring: _MemoryKeyring, headless: None) -> None:
+    memory_keyring.set_password(KEYRING_SERVICE, NAME, "your-openai-api-key-here")
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    reasons = "; ".join(diagnose_key("your-openai-api-key-here"))
+    assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')",
+                                     f"skipped the value in the OS keyring: {reasons}")
+
+
+def test_the_source_that_had_the_key_is_the_only_thing_logged(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, headless: None) -> None:
+    monkeypatch.setenv(NAME, KEY)
+    with caplog.at_level(logging.INFO, logger="helpers.notebook_keys"):
+        get_key(NAME)
+    assert [record.getMessage() for record in caplog.records] == ["OPENAI_API_KEY: found in the environment"]
