@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from helpers import notebook_keys
 from helpers.key_formats import fake_key, fingerprint
+from helpers.key_hygiene import diagnose_key
 from helpers.notebook_keys import (
     KEYRING_SERVICE,
     ColabAccessError,
@@ -580,3 +581,121 @@ def test_the_linux_os_keyring_serves_the_key_to_a_new_process(tmp_path: Path) ->
         "log: OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')",
         "forgotten True False",
     ]
+
+
+# --- exact texts: what a learner reads, and what the log says ------------------------------------
+
+class _MemoryKeyring(Backend):
+    """A keyring backend in memory that behaves as keyring's own do: ``delete_password`` of an
+    entry that is not there raises PasswordDeleteError (keyring 25.7 ``backend.py``)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("Password not found")
+
+
+class _BrokenKeyring(_MemoryKeyring):
+    """A backend failing with its own error, not keyring's (a D-Bus call that times out, say)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("the D-Bus call timed out")
+
+    def __repr__(self) -> str:
+        return "<BrokenKeyring>"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[_MemoryKeyring]:
+    before = keyring.get_keyring()
+    backend = _MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(before)
+
+
+def test_not_found_lists_each_source_and_ends_with_the_three_ways_to_provide_the_key(
+        memory_keyring: _MemoryKeyring, headless: None) -> None:
+    with pytest.raises(KeyNotFoundError) as caught:
+        get_key(NAME, prompt=False)
+    assert caught.value.tried[2] == ("OS keyring (service 'llm-key-tutorial')", "no entry")
+    assert str(caught.value).endswith(
+        "  - getpass prompt: off (prompt=False)\nSet OPENAI_API_KEY in your .env file or the environment, "
+        "store it with `keyring set llm-key-tutorial OPENAI_API_KEY`, or run this in JupyterLab with "
+        "prompt=True to type it.")
+
+
+def test_a_keyring_backend_failing_its_own_way_is_named_by_error_type_and_backend(headless: None) -> None:
+    before = keyring.get_keyring()
+    keyring.set_keyring(_BrokenKeyring())
+    try:
+        with pytest.raises(KeyNotFoundError) as caught:
+            get_key(NAME, prompt=False)
+    finally:
+        keyring.set_keyring(before)
+    assert caught.value.tried[2][1] == "unavailable (RuntimeError from <BrokenKeyring>)"
+
+
+def test_a_refused_typed_value_says_why_and_to_paste_the_key_alone(
+        typed: list[str], no_keyring: None) -> None:
+    typed.append(f" {KEY}")
+    with pytest.raises(KeyRejectedError) as caught:
+        get_key(NAME)
+    findings = diagnose_key(f" {KEY}", expected_provider="openai")
+    assert (caught.value.name, caught.value.findings) == (NAME, tuple(findings))
+    assert str(caught.value) == (f"the value typed for OPENAI_API_KEY was not used: {'; '.join(findings)}. "
+                                 "Run the cell again and paste the key alone.")
+
+
+@pytest.mark.parametrize("name", ["openai_api_key", "ANTHROPIC_API_KEY", "deepseek_key"])
+def test_a_typed_key_of_another_provider_is_refused_whatever_the_case_of_the_name(
+        name: str, typed: list[str], no_keyring: None) -> None:
+    other = fake_key("anthropic", 3) if not name.upper().startswith("ANTHROPIC") else KEY
+    typed.append(other)
+    with pytest.raises(KeyRejectedError, match="has the shape of a key from"):
+        get_key(name)
+
+
+def test_an_invalid_name_error_explains_what_a_variable_name_is(headless: None) -> None:
+    with pytest.raises(InvalidKeyNameError) as caught:
+        get_key("OPENAI API KEY")
+    assert caught.value.name == ""
+    assert str(caught.value) == ("the name given to get_key is not a variable name: use letters, digits and "
+                                 "'_', not starting with a digit (e.g. 'OPENAI_API_KEY')")
+
+
+def test_without_the_keyring_library_remember_and_forget_say_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, headless: None) -> None:
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(ImportError) as remembering:
+        get_key(NAME, remember=True)
+    with pytest.raises(ImportError) as forgetting:
+        forget_key(NAME)
+    assert str(remembering.value) == ("remember=True stores OPENAI_API_KEY in the OS keyring, which needs "
+                                      "the keyring library: pip install keyring==25.7.0")
+    assert str(forgetting.value) == "forget_key needs the keyring library: pip install keyring==25.7.0"
+
+
+def test_typing_remembering_and_forgetting_are_logged_by_name_never_by_value(
+        memory_keyring: _MemoryKeyring, typed: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    typed.append(KEY)
+    with caplog.at_level(logging.INFO, logger="helpers.notebook_keys"):
+        assert get_key(NAME, remember=True) == KEY
+        assert memory_keyring.entries == {("llm-key-tutorial", NAME): KEY}
+        assert forget_key(NAME) is True
+        assert forget_key(NAME) is False
+    assert [record.getMessage() for record in caplog.records] == [
+        "OPENAI_API_KEY: typed at the prompt",
+        "OPENAI_API_KEY: stored in the OS keyring (service 'llm-key-tutorial')",
+        "OPENAI_API_KEY: deleted from the OS keyring (service 'llm-key-tutorial')"]

@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings.exceptions import SettingsError as SettingsSourceError
 
 from helpers import settings as settings_module
+from helpers.env_files import EnvFileError, read_env_file
 from helpers.key_formats import KEY_FORMATS, fake_key, find_keys
 from helpers.key_hygiene import diagnose_key
 from helpers.settings import (
@@ -196,7 +197,8 @@ def test_prod_reads_no_env_file(project: Path, monkeypatch: pytest.MonkeyPatch):
 def test_prod_named_in_env_file_is_refused(project: Path):
     write(project / ".env", OPENAI_API_KEY=KEY, APP_ENV="prod")
     err = error_of(load_settings)
-    assert err.problems[0].variable == "APP_ENV" and "real environment" in str(err)
+    assert err.problems == [Problem("APP_ENV", "is set to prod in .env, but prod reads no .env file",
+                                    "set APP_ENV=prod in the real environment of the production process")]
 
 
 @pytest.mark.parametrize("env", ["production", "staging", ""])
@@ -548,7 +550,9 @@ def test_a_file_that_turns_bad_after_the_check_still_leaves_nothing_on_the_chain
     (secrets / "OPENAI_API_KEY").write_bytes(PROD_KEY.encode("utf-16"))
     monkeypatch.setattr(settings_module, "_unreadable_files", lambda *_: [])  # as if it changed since
     err = error_of(load_settings, "prod", secrets_dir=secrets)
-    assert err.problems[0].variable == "settings files" and err.__context__ is None
+    assert err.problems == [Problem("settings files", "a file changed while loading and is not UTF-8 text",
+                                    "save the .env and secret files as UTF-8 and load again")]
+    assert err.__context__ is None
     assert not holds_part_of(exception_text(err), PROD_KEY)
 
 
@@ -587,3 +591,153 @@ def test_a_problem_ending_in_a_question_mark_gets_no_second_stop() -> None:
     text = str(Problem("DEFAULT_MODEL", "a key on the wrong line?", "move it"))
     assert text == "DEFAULT_MODEL: a key on the wrong line? Fix: move it."
     assert str(Problem("X", "is missing", "set it")) == "X: is missing. Fix: set it."
+    assert str(Problem("X", "is not a number.", "set it")) == "X: is not a number. Fix: set it."
+    assert str(Problem("X", "is far too long!", "set it")) == "X: is far too long! Fix: set it."
+
+
+# --- exact texts: what a learner reads (each pinned, so a changed word is noticed) ----------------
+
+def test_the_error_counts_its_problems_and_names_app_env_and_every_file_read(project: Path):
+    write(project / ".env", MAX_TOKENS="0")
+    write(project / ".env.dev", TEMPERATURE="3")
+    err = error_of(load_settings)
+    assert (err.app_env, err.files) == ("dev", (".env", ".env.dev"))
+    assert str(err) == (
+        "3 settings missing or invalid (APP_ENV=dev; .env files read: .env, .env.dev):\n"
+        "  - OPENAI_API_KEY: is missing. Fix: set OPENAI_API_KEY in the environment, in .env or .env.dev "
+        "(see .env.example), or as a secret file.\n"
+        "  - MAX_TOKENS: Input should be greater than 0. Fix: use a positive whole number, "
+        "e.g. MAX_TOKENS=2000.\n"
+        "  - TEMPERATURE: Input should be less than or equal to 2. Fix: use a number from 0 to 2, "
+        "e.g. TEMPERATURE=0.7.")
+
+
+def test_one_problem_is_a_setting_not_settings_and_no_file_read_says_none(project: Path):
+    err = error_of(load_settings, "test")
+    assert (err.app_env, err.files) == ("test", ())
+    assert str(err).splitlines()[0] == "1 setting missing or invalid (APP_ENV=test; .env files read: none):"
+
+
+def test_two_problems_are_two_settings_one_per_line():
+    problems = [Problem("A", "is missing", "set A"), Problem("B", "is missing", "set B")]
+    err = SettingsError(problems, app_env="dev")
+    assert str(err).splitlines() == ["2 settings missing or invalid (APP_ENV=dev; .env files read: none):",
+                                     "  - A: is missing. Fix: set A.", "  - B: is missing. Fix: set B."]
+
+
+def test_an_error_raised_before_app_env_is_known_names_no_environment():
+    err = SettingsError([Problem("APP_ENV", "is not one of dev, test, prod", "use one of dev, test, prod")])
+    assert (err.app_env, err.files) == (None, ())
+    assert str(err) == ("1 setting missing or invalid:\n"
+                        "  - APP_ENV: is not one of dev, test, prod. Fix: use one of dev, test, prod.")
+
+
+def test_a_missing_key_in_prod_is_told_to_come_from_the_environment_or_the_secrets_folder(project: Path):
+    [problem] = error_of(load_settings, "prod").problems
+    assert problem == Problem("OPENAI_API_KEY", "is missing", "prod reads no .env file: set OPENAI_API_KEY "
+                              "in the environment or as a file in the secrets folder")
+
+
+def test_a_dirty_key_is_told_to_be_pasted_again_alone(project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY + " ")
+    [problem] = error_of(load_settings).problems
+    assert problem.problem == "; ".join(diagnose_key(KEY + " "))
+    assert problem.hint == ("copy the key again and paste it alone, with nothing around it "
+                            "(no spaces, no quotes)")
+
+
+def test_our_validators_messages_lose_pydantics_value_error_prefix(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("DEFAULT_MODEL", DEV_KEY)
+    [problem] = error_of(load_settings).problems
+    assert problem.problem == ("holds something shaped like an API key (openai-project), which a text "
+                               "setting would show in print(settings): a key pasted on the wrong line?")
+    assert problem.hint == "use a model name, e.g. DEFAULT_MODEL=gpt-4o-mini"
+
+
+def test_an_error_of_the_whole_model_is_reported_under_settings_with_the_template_as_hint():
+    # A model-level validator (a subclass may add one) fails with no field in its location.
+    whole_model = ValidationError.from_exception_data("AppSettings", [
+        {"type": "value_error", "loc": (), "input": KEY, "ctx": {"error": ValueError("the keys disagree")}}])
+    assert settings_module._problems(whole_model, "dev") == [
+        Problem("settings", "the keys disagree", "compare with .env.example")]
+
+
+def test_an_unreadable_env_file_is_a_problem_named_after_the_file_with_the_readers_advice(project: Path):
+    (project / ".env").write_bytes(f"OPENAI_API_KEY={KEY}\n".encode("utf-16"))
+    with pytest.raises(EnvFileError) as unreadable:
+        read_env_file(project / ".env")
+    advice = str(unreadable.value)
+    assert advice.endswith(".")
+    [problem] = error_of(load_settings, "test").problems
+    assert problem == Problem(".env", "cannot be used as it is", advice[:-1])
+    assert str(problem).endswith("instead of '>'.")  # one full stop, not two
+
+
+def test_debug_log_lists_each_source_on_its_own_line_sorted_or_nothing(
+        project: Path, monkeypatch: pytest.MonkeyPatch, caplog):
+    write(project / ".env", OPENAI_API_KEY=KEY, MAX_TOKENS="5")
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    with caplog.at_level(logging.DEBUG, logger="pydantic_settings"):
+        load_settings()
+    [resolved] = [record.getMessage() for record in caplog.records if "Resolving" in record.getMessage()]
+    assert resolved.splitlines() == [
+        "Resolving settings for 'AppSettings' (variable names only, values hidden):",
+        "  InitSettingsSource: APP_ENV", "  EnvSettingsSource: (nothing)",
+        "  DotEnvSettingsSource: MAX_TOKENS, OPENAI_API_KEY", "  SecretsSettingsSource: (nothing)",
+        "  DefaultSettingsSource: (nothing)"]
+
+
+@pytest.mark.parametrize(("where", "variable"), [
+    ("argument", "env argument"), ("environment", "APP_ENV"), (".env", "APP_ENV (in .env)")])
+def test_an_unknown_app_env_is_named_where_it_was_set_with_the_three_choices(
+        project: Path, monkeypatch: pytest.MonkeyPatch, where: str, variable: str):
+    if where == "environment":
+        monkeypatch.setenv("APP_ENV", "production")
+    write(project / ".env", APP_ENV="production")
+    [problem] = error_of(choose_env, "staging" if where == "argument" else None).problems
+    assert problem == Problem(variable, "is not one of dev, test, prod", "use one of dev, test, prod")
+
+
+def test_a_missing_secrets_folder_is_told_to_point_at_the_mounted_secrets(project: Path):
+    [problem] = error_of(load_settings, secrets_dir=project / "nowhere").problems
+    assert problem == Problem("secrets_dir argument", f"names {project / 'nowhere'}, which is not a folder",
+                              "point it at the folder where the secrets are mounted")
+
+
+def test_a_secret_file_that_is_not_utf8_is_told_how_to_write_it_again(project: Path):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_bytes(PROD_KEY.encode("utf-16"))
+    [problem] = error_of(load_settings, "prod", secrets_dir=secrets).problems
+    assert problem == Problem("OPENAI_API_KEY", "the secret file OPENAI_API_KEY is not UTF-8 text (saved as "
+                              "UTF-16 or Latin-1?)",
+                              "write the file again as UTF-8, e.g. printf '%s' \"$VALUE\" > FILE")
+
+
+def test_search_from_chooses_app_env_and_files_wherever_the_working_directory_is(
+        project: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    write(project / ".env", APP_ENV="test", MAX_TOKENS="5")
+    write(project / ".env.test", OPENAI_API_KEY=TEST_KEY)
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "pyproject.toml").write_text("")  # a project root of its own: the search stops there
+    write(elsewhere / ".env", OPENAI_API_KEY=DEV_KEY)
+    monkeypatch.chdir(elsewhere)
+    assert settings_files(search_from=project) == (project / ".env", project / ".env.test")
+    loaded = load_settings(search_from=project)
+    assert (loaded.app_env, loaded.max_tokens) == ("test", 5)
+    assert loaded.openai_api_key.get_secret_value() == TEST_KEY
+
+
+class WithSecretOrText(AppSettings):
+    extra_token: SecretStr | str | None = None
+
+
+def test_a_subclass_field_that_may_be_secret_takes_a_key_and_hides_it(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # pydantic 2 validates a str into the SecretStr of ``SecretStr | str``: print(settings) shows no key there
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("EXTRA_TOKEN", DEV_KEY)
+    loaded = WithSecretOrText()
+    assert isinstance(loaded.extra_token, SecretStr) and DEV_KEY not in repr(loaded)

@@ -5,8 +5,11 @@ tests; a test that fails "kills" the mutant, a mutant no test notices "survives"
 behaviour the tests do not pin. mutmut reads one configuration per project (``[tool.mutmut]`` in
 pyproject.toml) and runs the whole selection at once, so this driver copies the project to a
 scratch folder per module, sets `only_mutate` to ``helpers/<module>.py`` and the test selection to
-``tests/test_<module>.py`` there, runs ``mutmut run`` and reads its verdicts from
-``mutants/helpers/<module>.py.meta``. The table it prints::
+the module's test file there, runs ``mutmut run`` and reads its verdicts from
+``mutants/helpers/<module>.py.meta``. The test file is ``tests/test_<module>.py`` unless
+`TEST_FILES` names another (``aws_secret_store`` is tested in ``tests/test_secret_store.py``), or
+the command line does: ``python -m tools.mutation aws_secret_store=tests/test_secret_store.py``.
+The table it prints::
 
     module          generated    killed   timeout  survived  no tests     other     score
     key_formats           161       156         0         5         0         0     96.9%
@@ -20,8 +23,8 @@ catalogue's patterns: tests written independently of them pin those) and decorat
 the tests clear the cache, or a mutant is never built (workers fork from a process whose caches
 are already filled).
 
-Usage: ``python -m tools.mutation [MODULE...] [--max-children N] [--keep]`` (default: every
-module below that exists; ``--keep`` leaves the scratch folders for ``mutmut show``/``browse``).
+Usage: ``python -m tools.mutation [MODULE[=TEST_FILE]...] [--max-children N] [--keep]`` (default:
+every module below that exists; ``--keep`` leaves the scratch folders for ``mutmut show``/``browse``).
 """
 
 from __future__ import annotations
@@ -38,10 +41,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The helpers that guard a key (issue 18), each tested by tests/test_<module>.py.
-MODULES = ("key_formats", "redaction", "notebook_guard", "settings", "secret_store", "key_pool", "usage",
-           "validation", "checklist", "notebook_keys")
-COPIED = ("helpers", "tutorial", "tests", "conftest.py", "pyproject.toml")
+# The helpers that guard a key (issue 18), each tested by tests/test_<module>.py unless TEST_FILES says.
+MODULES = ("key_formats", "redaction", "message_redaction", "guard_streams", "notebook_guard", "settings",
+           "secret_store", "aws_secret_store", "key_pool", "usage", "validation", "checklist",
+           "notebook_keys")
+TEST_FILES = {"aws_secret_store": "tests/test_secret_store.py"}
+# What the tests read besides helpers/ and tests/: the template (.env.example), the benchmarks'
+# stand-ins (benchmarks.secret_store.HangingSecretsManager). Copied to the scratch folder, and by
+# mutmut (also_copy) into its mutants/ folder, where the tests run.
+EXTRA = ("tutorial", "benchmarks", "conftest.py", ".env.example")
+COPIED = ("helpers", "tests", "pyproject.toml", *EXTRA)
 # mutmut's exit codes per mutant (mutmut/stats.py, version 3.8.1)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
@@ -71,19 +80,26 @@ COLUMNS = ("module", "generated", "killed", "timeout", "survived", "no tests", "
 HEADER = f"{COLUMNS[0]:<15}" + "".join(f"{column:>10}" for column in COLUMNS[1:])
 
 
-def scratch_copy(module: str, folder: Path) -> None:
-    """The project's code and tests in `folder`, with mutmut set to `module` and its test file."""
+def test_file(module: str) -> str:
+    """The test file that `module` is mutated against, relative to the project root."""
+    return TEST_FILES.get(module, f"tests/test_{module}.py")
+
+
+def scratch_copy(module: str, tests: str, folder: Path) -> None:
+    """The project's code and tests in `folder`, with mutmut set to `module` and the test file `tests`."""
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():
             ignored = shutil.ignore_patterns("__pycache__", ".hypothesis")
             shutil.copytree(source, folder / name, ignore=ignored)
-        else:
+        elif source.exists():
             shutil.copy2(source, folder / name)
     pyproject = folder / "pyproject.toml"
-    text = pyproject.read_text()
+    text = re.sub(r"(?m)^also_copy = .*\n", "", pyproject.read_text())  # replaced by the line below
+    copied = ", ".join(json.dumps(name + "/" if (ROOT / name).is_dir() else name) for name in EXTRA)
     settings = (f'only_mutate = ["helpers/{module}.py"]\n'
-                f'pytest_add_cli_args_test_selection = ["tests/test_{module}.py"]\n')
+                f"pytest_add_cli_args_test_selection = [{json.dumps(tests)}]\n"
+                f"also_copy = [{copied}]\n")
     pyproject.write_text(re.sub(r"(?m)^\[tool\.mutmut\]\n", lambda m: m.group() + settings, text, count=1))
 
 
@@ -100,10 +116,10 @@ def verdicts(folder: Path, module: str) -> Counter[str]:
     return Counter(STATUS.get(code, "other") for code in codes.values())
 
 
-def mutate(module: str, max_children: int, timeout: float, keep: bool) -> Score:
+def mutate(module: str, tests: str, max_children: int, timeout: float, keep: bool) -> Score:
     folder = Path(tempfile.mkdtemp(prefix=f"mutation-{module}-"))
     try:
-        scratch_copy(module, folder)
+        scratch_copy(module, tests, folder)
         done = run_mutmut(folder, max_children, timeout)
         counts = verdicts(folder, module)
         if not counts:
@@ -119,19 +135,25 @@ def mutate(module: str, max_children: int, timeout: float, keep: bool) -> Score:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help=f"default: {', '.join(MODULES)}")
+    parser.add_argument("modules", nargs="*", metavar="MODULE[=TEST_FILE]",
+                        help=f"default: {', '.join(MODULES)}; TEST_FILE defaults to tests/test_MODULE.py")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per module (default 3600)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.modules) - set(MODULES))
+    chosen = dict(module.partition("=")[::2] for module in args.modules)
+    unknown = sorted(set(chosen) - set(MODULES))
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
-    modules = [m for m in args.modules or MODULES if (ROOT / "helpers" / f"{m}.py").exists()]
+    runs = {module: chosen.get(module) or test_file(module) for module in chosen or MODULES
+            if (ROOT / "helpers" / f"{module}.py").exists()}
+    missing = sorted(tests for tests in set(runs.values()) if not (ROOT / tests).is_file())
+    if missing:
+        parser.error(f"no such test file: {', '.join(missing)}")
     print(HEADER)
     scores = []
-    for module in modules:
-        scores.append(mutate(module, args.max_children, args.timeout, args.keep))
+    for module, tests in runs.items():
+        scores.append(mutate(module, tests, args.max_children, args.timeout, args.keep))
         print(scores[-1].row(), flush=True)
     return 0 if scores and all(s.generated for s in scores) else 1
 
