@@ -353,7 +353,7 @@ def test_a_pre_commit_config_that_is_not_yaml_fails_without_quoting_it(repo: Pat
     (repo / ".pre-commit-config.yaml").write_text(f"repos:\n  - repo: local\n    hooks: [{key}\n")
     check = result(repo, "pre-commit")
     assert not check.passed and "not valid YAML (line" in check.details[0] and key not in check.details[0]
-    assert check.fix == "fix .pre-commit-config.yaml: pre-commit cannot read it"
+    assert check.passed is False and check.fix == "fix .pre-commit-config.yaml: pre-commit cannot read it"
 
 
 @pytest.mark.parametrize("template", [".env.sample", ".env.template", ".env.dist"])
@@ -520,7 +520,7 @@ def test_the_help_names_the_command_its_argument_and_each_mode(capsys, monkeypat
 
 @pytest.mark.parametrize(("count", "shown"), [
     (0, "0 bytes"), (999, "999 bytes"), (1000, "1.0 KB"), (1999, "2.0 KB"), (999_999, "1000.0 KB"),
-    (1_000_000, "1.0 MB"), (12_345_678, "12.3 MB"), (1_234_567_890, "1,234.6 MB"),
+    (1_000_000, "1.0 MB"), (12_345_678, "12.3 MB"), (1_234_567_890, "1,234.6 MB"), (10**12, "1,000,000.0 MB"),
 ])
 def test_the_history_size_is_shown_in_bytes_kb_or_mb(count: int, shown: str) -> None:
     assert _size(count) == shown
@@ -595,7 +595,8 @@ def test_a_config_with_no_scanner_says_which_scanners_count(repo: Path) -> None:
     check = result(repo, "pre-commit")
     assert check.passed is False and check.fix == FIXES["pre-commit"]
     assert check.details == ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml",)
-    assert result(repo, "ignored").details == ()  # a passing check has no details
+    (repo / ".pre-commit-config.yaml").write_text("repos:\n- repo: local\n  hooks:\n  - id: gitleaks\n")
+    assert result(repo, "pre-commit").details == ()  # a passing check has no details
 
 
 @POSIX_ONLY
