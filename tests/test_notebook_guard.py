@@ -589,3 +589,27 @@ def test_in_process_logging_set_up_before_loading_is_redacted_until_unloaded(she
     finally:
         app.removeHandler(console)
     assert type(wrapped).__name__ == "RedactingStream" and wrapped.wrapped is sys.stderr
+
+
+def test_in_process_loading_shows_nothing_and_streams_are_wrapped_only_while_a_cell_runs(shell: Any, capsys):
+    import helpers.notebook_guard as guard
+
+    guard.unload_ipython_extension(shell)  # never loaded in this shell: nothing to undo, no error
+    stdout = sys.stdout
+    cell(shell, "%load_ext helpers.notebook_guard")
+    assert capsys.readouterr() == ("", "")  # no error from any of the guard's callbacks either
+    assert sys.stdout is stdout
+    cell(shell, "import sys\nwrapped = type(sys.stdout).__name__")
+    assert shell.user_ns["wrapped"] == "RedactingStream" and sys.stdout is stdout
+    assert capsys.readouterr() == ("", "")
+
+
+def test_in_process_the_loading_cell_is_guarded_to_its_end_and_unloading_keeps_waiting_rows(shell: Any):
+    loading = ("%load_ext helpers.notebook_guard\nget_ipython().history_manager.writeout_cache()\n"
+               "import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'")
+    cell(shell, loading)  # its own row is written while it runs, before the secret is set
+    cell(shell, "print('between')")
+    cell(shell, "%unload_ext helpers.notebook_guard")  # these two rows still wait in the cache
+    inputs = history_rows(shell)
+    assert "typed-FAKE-in-a-cell" not in json.dumps(inputs) and ENV_ONLY_MARKER in inputs[0]
+    assert inputs[1:] == ["print('between')", "%unload_ext helpers.notebook_guard"]
