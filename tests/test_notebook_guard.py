@@ -533,11 +533,12 @@ def test_in_process_history_rows_are_redacted_with_a_secret_set_in_the_same_cell
     for source in cells:
         cell(shell, source)
     shell.history_manager.writeout_cache()  # between cells: written at once, redacted
+    cell(shell, "get_ipython().history_manager.writeout_cache()\nprint('held again')")
     cell(shell, "print('last')")
     inputs, outputs = history_rows(shell), history_rows(shell, "output_history")
     stored = json.dumps([inputs, outputs])
     assert KEY not in stored and "typed-FAKE-in-a-cell" not in stored
-    assert len(inputs) == len(cells) + 1 and inputs[-1] == "print('last')"  # each row once, in order
+    assert len(inputs) == len(cells) + 2 and inputs[-1] == "print('last')"  # each row once, in order
     assert inputs[1].startswith(f"key = '{KEY_MARKER}") and ENV_ONLY_MARKER in inputs[2]
     assert outputs[0].startswith(f"'{KEY_MARKER}") and outputs[1].startswith(f"'{ENV_ONLY_MARKER}")
 
@@ -613,3 +614,12 @@ def test_in_process_the_loading_cell_is_guarded_to_its_end_and_unloading_keeps_w
     inputs = history_rows(shell)
     assert "typed-FAKE-in-a-cell" not in json.dumps(inputs) and ENV_ONLY_MARKER in inputs[0]
     assert inputs[1:] == ["print('between')", "%unload_ext helpers.notebook_guard"]
+
+
+@pytest.mark.xfail(strict=True, reason="bug: uninstall flushes the history only when it holds rows back; "
+                   "rows still in IPython's cache are written later, unredacted (reported, issue 18)")
+def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")  # db_cache_size (the fixture's, or any user's) keeps its row waiting
+    cell(shell, "%unload_ext helpers.notebook_guard")
+    assert KEY not in json.dumps(history_rows(shell))
