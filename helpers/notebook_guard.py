@@ -121,7 +121,7 @@ class _ShellGuard:
 
     def __init__(self, ip: Any) -> None:
         self.ip = ip
-        self.cell_running = False
+        self.cell_running = False  # pragma: no mutate - install() sets it before anything reads it
         self.held: dict[str, list[Any]] = {"db_input_cache": [], "db_output_cache": []}
         self.held_log: list[tuple[str, str]] = []
         self.relays: list[FdRelay] = []

@@ -11,12 +11,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.checklist import main, run_checklist
+from helpers import checklist
+from helpers.checklist import ChecklistReport, CheckResult, MissingDependencyError, _size, main, run_checklist
 from helpers.git_scan import git_filter_repo
 from helpers.key_formats import KEY_FORMATS, fake_key, fingerprint, reportable_keys
 
 PROJECT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="POSIX file permissions")
+# tools/mutation.py runs these tests in a scratch copy of helpers/ and tests/ only: no .git, no config.
+IN_THE_REPOSITORY = pytest.mark.skipif(not (PROJECT / ".git").exists(),
+                                       reason="needs the project's git work tree, not a scratch copy")
 
 
 def git(repo: Path, *args: str) -> None:
@@ -194,6 +198,7 @@ def test_every_catalogued_shape_is_reportable_unless_marked_fake(fmt, real_looki
     assert found.secret in real and len(found.secret) >= 16
 
 
+@IN_THE_REPOSITORY
 def test_this_project_passes_its_own_checklist() -> None:
     report = run_checklist(PROJECT)
     # .env permissions depend on the machine running the tests, not on the repository.
@@ -348,6 +353,7 @@ def test_a_pre_commit_config_that_is_not_yaml_fails_without_quoting_it(repo: Pat
     (repo / ".pre-commit-config.yaml").write_text(f"repos:\n  - repo: local\n    hooks: [{key}\n")
     check = result(repo, "pre-commit")
     assert not check.passed and "not valid YAML (line" in check.details[0] and key not in check.details[0]
+    assert check.passed is False and check.fix == "fix .pre-commit-config.yaml: pre-commit cannot read it"
 
 
 @pytest.mark.parametrize("template", [".env.sample", ".env.template", ".env.dist"])
@@ -410,6 +416,7 @@ def test_each_mode_documents_and_returns_its_exit_status(repo: Path, tmp_path: P
     assert main(["--staged", str(repo)]) == 0
 
 
+@IN_THE_REPOSITORY
 def test_the_project_pre_commit_hook_runs_the_staged_checklist() -> None:
     import yaml
 
@@ -440,3 +447,185 @@ def test_as_a_git_hook_staged_mode_stops_the_commit_that_would_record_a_key(repo
     assert f"client.py:1: Anthropic key (anthropic), fingerprint {fingerprint(key)}" in done.stderr  # git
     assert key not in done.stdout + done.stderr  # sends a hook's output to stderr
     assert "5 passed, 1 failed" in done.stderr
+
+
+# -- what the report says: titles, fixes, the table and the command line --------------------------
+
+FIXES = {  # each check's fix, as a learner reads it under the ❌
+    "ignored": "add `.env`, `.env.*`, `*.env` and `.envrc` to .gitignore (committed), "
+               "with `!.env.example` after them",
+    "no .env file": "`git rm --cached <file>`, then revoke and rotate every key it held",
+    "API keys": "revoke each key at its provider first, then remove it (and notebook outputs) "
+                "and purge it from history",
+    ".env.example": "add each missing NAME= line to .env.example",
+    "owner only": "`chmod 600 .env`",
+    "pre-commit": "add a detect-secrets (or gitleaks) hook to .pre-commit-config.yaml, then "
+                  "`pre-commit install`",
+}
+TITLES = [".env files are ignored by git", "no .env file is tracked",
+          "no API keys in tracked files (notebook outputs included)",
+          ".env.example lists every variable the code reads", ".env files are readable by their owner only",
+          "a secret-scanning pre-commit hook is configured"]
+
+
+def test_the_table_shows_a_fix_only_under_a_failed_check_then_the_details_and_a_count() -> None:
+    report = ChecklistReport((CheckResult("first", True, "never shown"),
+                              CheckResult("second", False, "do this", ("one", "two")),
+                              CheckResult("third", True, "never shown either", ("a note",))))
+    assert report.table() == ("✅ first\n❌ second\n     fix: do this\n     - one\n     - two\n"
+                              "✅ third\n     - a note\n2 passed, 1 failed")
+    assert not report.passed and ChecklistReport(report.results[::2]).passed
+
+
+@POSIX_ONLY
+def test_every_failed_check_names_its_title_and_its_fix(repo: Path, real_looking) -> None:
+    (repo / ".gitignore").write_text("")
+    (repo / ".env").chmod(0o644)
+    (repo / ".pre-commit-config.yaml").unlink()
+    (repo / "leak.py").write_text(f'import os\nKEY = "{real_looking("openai-project", 22)}"\n'
+                                  'os.getenv("UNDOCUMENTED")\n')
+    git(repo, "add", ".")
+    report = run_checklist(repo)
+    assert [r.title for r in report.results] == TITLES and not any(r.passed for r in report.results)
+    for words, fix in FIXES.items():
+        assert result(repo, words).fix == fix, words
+    assert result(repo, "pre-commit").details == (".pre-commit-config.yaml is missing",)
+
+
+def test_the_cli_prints_the_table_once_with_a_final_line_end(repo: Path, capsys) -> None:
+    assert main([str(repo)]) == 0
+    assert capsys.readouterr().out == run_checklist(repo).table() + "\n"
+
+
+def test_the_cli_checks_the_current_folder_by_default(repo: Path, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    assert main([]) == 0 and "6 passed, 0 failed" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 2 and "not a git work tree" in capsys.readouterr().err
+
+
+def test_the_help_names_the_command_its_argument_and_each_mode(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in ("usage: python -m helpers.checklist [-h] [--staged | --history] [ROOT]",
+                   "The security checklist: .env files ignored, untracked and private, no API key in the "
+                   "repository, a complete .env.example, a secret-scanning pre-commit hook.",
+                   "ROOT a git work tree (default: .)",
+                   "--staged check 3 reads what the next commit records (the index): for pre-commit",
+                   "--history scan every blob of every commit of every ref, instead of the six checks"):
+        assert phrase in text, phrase
+
+
+@pytest.mark.parametrize(("count", "shown"), [
+    (0, "0 bytes"), (999, "999 bytes"), (1000, "1.0 KB"), (1999, "2.0 KB"), (999_999, "1000.0 KB"),
+    (1_000_000, "1.0 MB"), (12_345_678, "12.3 MB"), (1_234_567_890, "1,234.6 MB"), (10**12, "1,000,000.0 MB"),
+])
+def test_the_history_size_is_shown_in_bytes_kb_or_mb(count: int, shown: str) -> None:
+    assert _size(count) == shown
+
+
+def test_history_says_what_it_read_and_how_to_purge_a_key(git_repo: Path, real_looking) -> None:
+    (git_repo / "notes.txt").write_text("hello\n")
+    commit_all(git_repo, "first")
+    (git_repo / "notes.txt").write_text("hello world\n")
+    commit_all(git_repo, "second")
+    [clean] = run_checklist(git_repo, "history").results
+    assert clean.title == "no API keys anywhere in the history (every blob of every ref)"
+    assert clean.passed and clean.details == ("read 2 blobs (18 bytes) of 2 commits",)
+    (git_repo / "notes.txt").write_text(f"{real_looking('groq', 23)}\n")
+    commit_all(git_repo, "third")
+    [leaked] = run_checklist(git_repo, "history").results
+    assert not leaked.passed and leaked.details[-1].endswith(" of 3 commits")
+    assert leaked.fix == ("revoke each key at its provider first; then rewrite the history with "
+                          "`git filter-repo --replace-text FILE` (a line `<key>==>REMOVED` per key), "
+                          "force-push, and have everyone clone again")
+
+
+def test_staged_mode_says_it_read_the_index(repo: Path) -> None:
+    titles = [r.title for r in run_checklist(repo, "staged").results]
+    assert titles == [*TITLES[:2], "no API keys in what the next commit records (the index, notebook outputs "
+                                   "included)", *TITLES[3:]]
+
+
+def test_a_personal_excludes_file_called_gitignore_is_still_personal(repo: Path, tmp_path: Path, monkeypatch):
+    """Many people name their global excludes file ``~/.gitignore``: its name does not make it shared."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitignore").write_text(".env\n")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_3", str(home / ".gitignore"))  # core.excludesFile (conftest.py)
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    check = result(repo, "ignored")
+    assert not check.passed
+    assert check.details == (f".env is ignored only by {home / '.gitignore'}, your own setting: "
+                             "a teammate's clone would commit it",)
+
+
+def test_a_missing_or_unreadable_template_fails_with_a_fix_for_each(repo: Path) -> None:
+    (repo / ".env.example").write_text("OPENAI_API_KEY=your-openai-api-key-here\nDEFAULT MODEL gpt\n")
+    unreadable = result(repo, ".env.example")
+    assert unreadable.passed is False and unreadable.fix == "fix .env.example: python-dotenv cannot read it"
+    (repo / ".env.example").unlink()
+    missing = result(repo, ".env.example")
+    assert missing.passed is False
+    assert missing.fix == "create .env.example with a placeholder line per variable"
+    assert missing.details == (".env.example is missing", "OPENAI_API_KEY (read at app.py:2)",
+                               "DEFAULT_MODEL (read at app.py:3)")
+
+
+def test_without_posix_permissions_the_permission_check_is_skipped_not_failed(repo: Path, monkeypatch):
+    (repo / ".env").chmod(0o644)
+    with monkeypatch.context() as patched:  # os.name for the one call: pathlib reads it too
+        patched.setattr(checklist.os, "name", "nt")
+        check = checklist._check_permissions(repo, [".env"])
+    assert check == CheckResult(".env files are readable by their owner only", True, "",
+                                ("skipped: not a POSIX system",))
+
+
+def test_without_pyyaml_the_checklist_cannot_run_and_says_what_to_install(repo: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` raises ImportError, as when not installed
+    with pytest.raises(MissingDependencyError, match=r"`pip install pyyaml`") as raised:
+        run_checklist(repo)
+    assert isinstance(raised.value, ImportError) and raised.value.__cause__ is None
+
+
+def test_a_config_with_no_scanner_says_which_scanners_count(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text("repos:\n  - repo: local\n    hooks:\n      - id: ruff\n")
+    check = result(repo, "pre-commit")
+    assert check.passed is False and check.fix == FIXES["pre-commit"]
+    assert check.details == ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml",)
+    (repo / ".pre-commit-config.yaml").write_text("repos:\n- repo: local\n  hooks:\n  - id: gitleaks\n")
+    assert result(repo, "pre-commit").details == ()  # a passing check has no details
+
+
+@POSIX_ONLY
+def test_the_permission_fix_names_every_open_env_file(repo: Path) -> None:
+    assert result(repo, "owner only").fix == "`chmod 600 .env`"  # what keeps it passing, too
+    (repo / "config").mkdir()
+    (repo / "config" / ".env.local").write_text("DEFAULT_MODEL=gpt-4o\n")
+    for name in (".env", "config/.env.local"):
+        (repo / name).chmod(0o640)
+    assert result(repo, "owner only").fix == "`chmod 600 .env config/.env.local`"
+
+
+def test_env_files_deep_in_folders_count_by_their_own_name(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".env\n")
+    (repo / "deploy" / "prod").mkdir(parents=True)
+    (repo / "deploy" / "prod" / ".env.local").write_text("DEFAULT_MODEL=gpt-4o\n")
+    (repo / "deploy" / "prod" / ".env.example").write_text("DEFAULT_MODEL=\n")
+    assert result(repo, "ignored").details == ("deploy/prod/.env.local is not ignored",)
+
+
+def test_reads_in_test_files_anywhere_are_not_required_in_the_template(repo: Path) -> None:
+    for name in ("src/tests/util.py", "test_smoke.py", "conftest.py", "pkg/conftest.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(f'import os\nos.getenv("ONLY_IN_{len(name)}")\n')
+    (repo / "src" / "testing.py").write_text('import os\nos.getenv("IN_THE_APP")\n')
+    git(repo, "add", ".")
+    assert result(repo, ".env.example").details == ("IN_THE_APP is missing (read at src/testing.py:2)",)
+
+
+def test_run_checklist_checks_the_current_folder_by_default(repo: Path, monkeypatch) -> None:
+    monkeypatch.chdir(repo)
+    assert run_checklist() == run_checklist(repo)

@@ -3,8 +3,10 @@ a cell shows, the server console, the history database, the %logstart file."""
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -13,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -426,3 +429,197 @@ def test_an_unfinished_line_is_shown_when_the_cell_ends(run: KernelRunner) -> No
     outputs = run("print('Loading', end='', flush=True)\nprint('...', end='')")
     assert joined_streams(outputs) == "Loading..."
     assert joined_streams(run("print('next cell')")) == "next cell\n"
+
+
+# --- an IPython shell in this very process --------------------------------------------------------
+# The same guard as in a terminal, but run here, where mutation testing (tools/mutation.py) can see
+# which of its lines a test runs: a kernel or a subprocess is out of its sight.
+
+
+@pytest.fixture
+def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real InteractiveShell with its history database in tmp_path. The database is written only
+    when a test (or the guard) calls `writeout_cache`: no saving thread decides when."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import helpers.notebook_guard as guard
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_ONLY_SECRET)
+    monkeypatch.delenv("LOCAL_DB_PASS", raising=False)
+    ip = InteractiveShell.instance()
+    ip.history_manager.db_cache_size = 10_000
+    try:
+        yield ip
+    finally:
+        ip.run_cell("%unload_ext helpers.notebook_guard")
+        guard._guards.pop(id(ip), None)
+        atexit.unregister(ip.atexit_operations)
+        ip.history_manager.end_session()
+        if ip.history_manager.save_thread is not None:
+            ip.history_manager.save_thread.stop()
+        InteractiveShell.clear_instance()
+
+
+def cell(ip: Any, source: str) -> Any:
+    """Run `source` as a notebook or terminal runs a cell: numbered and stored in the history."""
+    return ip.run_cell(source, store_history=True)
+
+
+def history_rows(ip: Any, table: str = "history") -> list[str]:
+    ip.history_manager.writeout_cache()
+    column = "source_raw" if table == "history" else "output"
+    query = f"SELECT {column} FROM {table} WHERE session = ? ORDER BY line"  # noqa: S608 (two fixed names)
+    return [row[0] for row in ip.history_manager.db.execute(query, (ip.history_manager.session_number,))]
+
+
+def test_in_process_shell_redacts_what_cells_show_until_unloaded(shell: Any, capsys) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")
+    cell(shell, "print('printed', key)\nimport sys; print('stderr', key, file=sys.stderr)")
+    cell(shell, "key")
+    cell(shell, "raise ValueError(key)")
+    cell(shell, "import os; print(os.environ['OPENAI_API_KEY'])")
+    guarded = capsys.readouterr()
+    cell(shell, "%unload_ext helpers.notebook_guard")
+    cell(shell, "print('after unload', key)")
+    cell(shell, "%unload_ext helpers.notebook_guard")  # not loaded any more: harmless
+    after = capsys.readouterr()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", guarded.out + guarded.err)  # without the colours
+    assert KEY not in text and ENV_ONLY_SECRET not in text
+    for shown_as in (f"printed {KEY_MARKER}", f"stderr {KEY_MARKER}", f"'{KEY_MARKER}",
+                     f"ValueError: {KEY_MARKER}", ENV_ONLY_MARKER):
+        assert shown_as in text, shown_as
+    assert f"after unload {KEY}" in after.out
+
+
+def test_in_process_loading_twice_stacks_nothing_and_one_unload_undoes_it(shell: Any, capsys) -> None:
+    import helpers.notebook_guard as guard
+
+    cell(shell, "%load_ext helpers.notebook_guard")
+    writeout = shell.history_manager._writeout_input_cache
+    guard.load_ipython_extension(shell)
+    assert shell.history_manager._writeout_input_cache is writeout
+    assert shell.events.callbacks["post_run_cell"].count(guard._guards[id(shell)].post_run_cell) == 1
+    cell(shell, f"print({KEY!r})")
+    assert capsys.readouterr().out.count(KEY_MARKER) == 1
+    guard.unload_ipython_extension(shell)
+    cell(shell, f"print({KEY!r})")
+    assert KEY in capsys.readouterr().out
+
+
+def test_in_process_unload_gives_back_ipythons_own_methods_and_streams(shell: Any) -> None:
+    history, logger = shell.history_manager, shell.logger
+    original_log_write, stdout = logger.log_write, sys.stdout
+    cell(shell, "%load_ext helpers.notebook_guard")
+    assert "_writeout_input_cache" in vars(history) and "_writeout_output_cache" in vars(history)
+    assert logger.log_write != original_log_write
+    cell(shell, "%unload_ext helpers.notebook_guard")
+    assert "_writeout_input_cache" not in vars(history) and "_writeout_output_cache" not in vars(history)
+    assert logger.log_write == original_log_write
+    assert sys.stdout is stdout
+    assert not any(getattr(callback, "__self__", None).__class__.__name__ == "_ShellGuard"
+                   for event in ("pre_run_cell", "post_run_cell")
+                   for callback in shell.events.callbacks[event])
+
+
+def test_in_process_history_rows_are_redacted_with_a_secret_set_in_the_same_cell(shell: Any) -> None:
+    shell.history_manager.db_log_output = True
+    cells = ["%load_ext helpers.notebook_guard",
+             f"key = {KEY!r}\nkey",
+             # the input row of this very cell is written while it runs: held until it ends
+             "import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'\n"
+             "get_ipython().history_manager.writeout_cache()\nos.environ['LOCAL_DB_PASS']"]
+    for source in cells:
+        cell(shell, source)
+    shell.history_manager.writeout_cache()  # between cells: written at once, redacted
+    cell(shell, "get_ipython().history_manager.writeout_cache()\nprint('held again')")
+    cell(shell, "print('last')")
+    inputs, outputs = history_rows(shell), history_rows(shell, "output_history")
+    stored = json.dumps([inputs, outputs])
+    assert KEY not in stored and "typed-FAKE-in-a-cell" not in stored
+    assert len(inputs) == len(cells) + 2 and inputs[-1] == "print('last')"  # each row once, in order
+    assert inputs[1].startswith(f"key = '{KEY_MARKER}") and ENV_ONLY_MARKER in inputs[2]
+    assert outputs[0].startswith(f"'{KEY_MARKER}") and outputs[1].startswith(f"'{ENV_ONLY_MARKER}")
+
+
+def test_in_process_logfile_is_written_redacted_and_only_while_logging(shell: Any, tmp_path: Path) -> None:
+    logfile = tmp_path / "session-log.py"
+    cell(shell, "%load_ext helpers.notebook_guard")
+    shell.logger.log_write(f"before = {KEY!r}\n")  # no %logstart yet: written nowhere, as IPython does
+    cell(shell, f"%logstart -o {logfile}")
+    cell(shell, f"key = {KEY!r}\nkey")
+    shell.logger.log_write(f"between = {KEY!r}\n")  # outside a cell: written at once
+    shell.logger.logfile.flush()
+    between = logfile.read_text()
+    cell(shell, "import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'\n"
+                "os.environ['LOCAL_DB_PASS']")
+    cell(shell, "%logstop")
+    logged = logfile.read_text()
+    assert f"between = '{KEY_MARKER}" in between
+    assert KEY not in logged and "typed-FAKE-in-a-cell" not in logged and "before" not in logged
+    assert f"key = '{KEY_MARKER}" in logged and f"#[Out]# '{KEY_MARKER}" in logged
+    assert f"#[Out]# '{ENV_ONLY_MARKER}" in logged
+
+
+def test_in_process_record_of_outputs_is_redacted(shell: Any) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")
+    results = [cell(shell, source) for source in
+               ("key", "from IPython.display import display\ndisplay({'text/plain': key}, raw=True)",
+                "raise ValueError(key)")]
+    history = shell.history_manager
+    counts = [result.execution_count for result in results]
+    recorded = repr([[output.bundle for output in history.outputs.get(count, [])] for count in counts])
+    recorded += repr([history.exceptions.get(count) for count in counts])
+    recorded += repr([history.output_hist_reprs.get(count) for count in counts])
+    assert KEY not in recorded and recorded.count(KEY_MARKER) >= 4
+    assert KEY_MARKER in history.output_hist_reprs[counts[0]]
+    assert KEY_MARKER in repr(history.exceptions[counts[2]])
+
+
+def test_in_process_logging_set_up_before_loading_is_redacted_until_unloaded(shell: Any) -> None:
+    console = logging.StreamHandler(sys.stderr)
+    app = logging.getLogger("notebook-guard-test-app")
+    app.addHandler(console)
+    try:
+        cell(shell, "%load_ext helpers.notebook_guard")
+        wrapped = console.stream
+        cell(shell, "%unload_ext helpers.notebook_guard")
+        assert console.stream is sys.stderr
+    finally:
+        app.removeHandler(console)
+    assert type(wrapped).__name__ == "RedactingStream" and wrapped.wrapped is sys.stderr
+
+
+def test_in_process_loading_shows_nothing_and_streams_are_wrapped_only_while_a_cell_runs(shell: Any, capsys):
+    import helpers.notebook_guard as guard
+
+    guard.unload_ipython_extension(shell)  # never loaded in this shell: nothing to undo, no error
+    stdout = sys.stdout
+    cell(shell, "%load_ext helpers.notebook_guard")
+    assert capsys.readouterr() == ("", "")  # no error from any of the guard's callbacks either
+    assert sys.stdout is stdout
+    cell(shell, "import sys\nwrapped = type(sys.stdout).__name__")
+    assert shell.user_ns["wrapped"] == "RedactingStream" and sys.stdout is stdout
+    assert capsys.readouterr() == ("", "")
+
+
+def test_in_process_the_loading_cell_is_guarded_to_its_end_and_unloading_keeps_waiting_rows(shell: Any):
+    loading = ("%load_ext helpers.notebook_guard\nget_ipython().history_manager.writeout_cache()\n"
+               "import os\nos.environ['LOCAL_DB_PASS'] = 'typed-FAKE-in-a-cell'")
+    cell(shell, loading)  # its own row is written while it runs, before the secret is set
+    cell(shell, "print('between')")
+    cell(shell, "%unload_ext helpers.notebook_guard")  # these two rows still wait in the cache
+    inputs = history_rows(shell)
+    assert "typed-FAKE-in-a-cell" not in json.dumps(inputs) and ENV_ONLY_MARKER in inputs[0]
+    assert inputs[1:] == ["print('between')", "%unload_ext helpers.notebook_guard"]
+
+
+@pytest.mark.xfail(strict=True, reason="bug: uninstall flushes the history only when it holds rows back; "
+                   "rows still in IPython's cache are written later, unredacted (reported, issue 18)")
+def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")  # db_cache_size (the fixture's, or any user's) keeps its row waiting
+    cell(shell, "%unload_ext helpers.notebook_guard")
+    assert KEY not in json.dumps(history_rows(shell))
