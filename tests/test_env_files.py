@@ -518,6 +518,8 @@ def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_
     # pytest-xdist worker) for an interactive session and starts at the working directory.
     monkeypatch.setattr(sys.modules["__main__"], "__file__", __file__, raising=False)
     monkeypatch.delattr(sys, "ps1", raising=False)
+    monkeypatch.delattr(sys, "ps2", raising=False)
+    monkeypatch.setattr(sys, "frozen", False, raising=False)
     import finder_fake_module  # type: ignore[import-not-found]
 
     previous = sys.gettrace()
