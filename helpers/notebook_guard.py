@@ -235,6 +235,9 @@ class _ShellGuard:
                 self.ip.events.unregister(event, callback)
         self.cell_running = False
         self._flush_history()
+        history = getattr(self.ip, "history_manager", None)
+        if history is not None:  # rows still in IPython's own cache: written now, while redacted
+            history.writeout_cache()
         self._flush_log()
         self._unhook_records()
         if self.session is not None:

@@ -616,8 +616,6 @@ def test_in_process_the_loading_cell_is_guarded_to_its_end_and_unloading_keeps_w
     assert inputs[1:] == ["print('between')", "%unload_ext helpers.notebook_guard"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: uninstall flushes the history only when it holds rows back; "
-                   "rows still in IPython's cache are written later, unredacted (reported, issue 18)")
 def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any) -> None:
     cell(shell, "%load_ext helpers.notebook_guard")
     cell(shell, f"key = {KEY!r}")  # db_cache_size (the fixture's, or any user's) keeps its row waiting
