@@ -59,7 +59,10 @@ def run_storm(keys: Sequence[str], rotator: Callable[[Mapping[str, str]], Rotato
     for tick in TICKS:
         clock.now = tick
         try:
-            send(material.get_next_key()) if material else call_with_failover(pool, send)
+            if material:
+                send(material.get_next_key())
+            else:
+                call_with_failover(pool, send)
         except (openai.RateLimitError, NoHealthyKeyError):
             run.failed += 1
         if material is None:  # a key refused at this tick rests exactly RETRY_AFTER seconds from now
