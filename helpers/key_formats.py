@@ -90,12 +90,14 @@ _QUOTED = _PLACEHOLDER_INSIDE + "|" + _TEMPLATE_INSIDE
 _UNQUOTED = r"[A-Za-z0-9_\-./+=~@#^*?%]"  # no ":", which ends a value in prose and in YAML
 # Unquoted, an attribute path is code, not a value: token = self._next_token2, x = windll.advapi32.F
 _ATTRIBUTE_PATH = rf"(?![A-Za-z_]\w{{0,40}}(?:\.[A-Za-z_]\w{{0,40}})+(?!{_UNQUOTED}))"
+# Nor is another assignment, token=page=2&size=100 (base64 padding, abc==, ends a value: not this).
+_NOT_CHAINED = r"(?![A-Za-z_][\w.\-]{0,40}=[A-Za-z0-9_\-])"
 _ASSIGNED_VALUE = "|".join([
     r'(?<=")' + _value(r'[^\s"\\]', r'(?=\\{0,3}")', _QUOTED),  # quoted: up to the closing quote
     r"(?<=')" + _value(r"[^\s'\\]", r"(?=\\{0,3}')", _QUOTED),
     r"(?<=%2[27])" + _value(r"[^\s%\"'\\&]", r"(?=%2[27])", _QUOTED),
     # unquoted: up to a space , ; : ( ) ..., and not ending in a full stop (``KEY=... is wrong.``)
-    r"(?<![\"'])" + _ATTRIBUTE_PATH + _value(_UNQUOTED, r"(?<!\.)"),
+    r"(?<![\"'])" + _ATTRIBUTE_PATH + _NOT_CHAINED + _value(_UNQUOTED, r"(?<!\.)"),
 ])
 
 ALPHABETS = {

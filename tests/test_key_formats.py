@@ -513,6 +513,14 @@ def test_ordinary_words_and_identifiers_are_not_keys(words: list[str], joiner: s
     assert find_keys(text) == []
 
 
+def test_a_chain_of_assignments_is_not_a_key_but_base64_padding_still_ends_one() -> None:
+    assert find_keys("token=task=task=task=v2") == []
+    assert find_keys("auth_token=session=v1abcdefghij2345") == []
+    padded = "dGVzdGluZzEyMzQ1Njc4OTAx"
+    for value in (padded + "=", padded + "=="):
+        assert [m.secret for m in find_keys(f"MY_TOKEN={value}")] == [value]
+
+
 def test_bearer_tokens_keep_underscores_and_padding() -> None:
     token = "FAKE_" + "a1" * 12 + "=="
     assert [m.secret for m in find_keys(f"Bearer {token}")] == [token]
