@@ -15,14 +15,22 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
 venv: $(STAMP)
 
+# rfc3987-syntax comes with jupyter-events (jsonschema[format-nongpl]). jsonschema imports it as it
+# loads, and it builds a grammar for about 2 s of CPU, in every process that reads a notebook
+# (JupyterLab, nbconvert, nbval, every test worker): python-jsonschema/jsonschema#1428. Without it
+# jsonschema only skips its check of the "iri" string format, which nothing here uses.
+DROP_SLOW_IMPORT := $(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
+
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(DROP_SLOW_IMPORT)
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(DROP_SLOW_IMPORT)
 	touch $(DEV_STAMP)
 
 # lab-settings/overrides.json turns off JupyterLab's news pop-up and update check (the settings
