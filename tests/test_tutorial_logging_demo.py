@@ -15,9 +15,9 @@ from helpers.key_formats import fake_key
 from helpers.redaction import RedactingFilter, install_redaction
 from tutorial.logging_demo import (
     GEMINI_MODELS_URL,
+    client_for,
     list_gemini_models,
     log_to_buffer,
-    provider_client,
     show_log,
     snapshot_logging,
     using_env,
@@ -102,7 +102,7 @@ def test_the_gemini_request_logs_its_url_with_the_key_in_the_query() -> None:
 
 
 def test_in_mock_mode_the_client_is_the_fake_providers_and_accepts_the_fake_key() -> None:
-    key, client = provider_client("mock", KEY)
+    key, client = client_for("mock", KEY)
     assert key == KEY and client is not None
     assert client.api_key == KEY
     assert client.models.list().data is not None  # the fake answers 200 to this key
@@ -111,7 +111,7 @@ def test_in_mock_mode_the_client_is_the_fake_providers_and_accepts_the_fake_key(
 def test_in_live_mode_your_key_gives_a_real_client_and_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     mine = fake_key("openai-project", 8)
     monkeypatch.setenv("OPENAI_API_KEY", mine)
-    key, client = provider_client("live", KEY)
+    key, client = client_for("live", KEY)
     assert key == mine and client is not None
     assert client.api_key == mine and "api.openai.com" in str(client.base_url)
 
@@ -120,7 +120,7 @@ def test_in_live_mode_an_unusable_key_gives_no_client_and_says_why(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     pasted = " " + fake_key("openai-project", 8)  # a space came with the paste
     monkeypatch.setenv("OPENAI_API_KEY", pasted)
-    assert provider_client("live", KEY) == (None, None)
+    assert client_for("live", KEY) == (None, None)
     said = capsys.readouterr().out
     assert "cannot be used" in said and pasted.strip() not in said
 

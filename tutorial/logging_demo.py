@@ -9,7 +9,7 @@ cleans the display) and says, from the raw text, whether each secret reached the
 `snapshot_logging` records the root logger, the loggers a demo touches and ``os.environ``; its
 `LoggingSnapshot.restore` puts them back, so running the notebook leaves the kernel as it was.
 
-`provider_client` and `list_gemini_models` make the requests whose logs the notebook reads: the
+`client_for` and `list_gemini_models` make the requests whose logs the notebook reads: the
 first through the OpenAI SDK (the fake provider, or the real API in live mode), the second to
 Google's API with the key in the URL, answered locally.
 
@@ -35,8 +35,8 @@ from helpers.redaction import uninstall_redaction
 from .live import live_key
 
 __all__ = [
-    "DEMO_LOGGERS", "FORMAT", "GEMINI_MODELS_URL", "LoggingSnapshot", "list_gemini_models", "log_to_buffer",
-    "provider_client", "show_log", "snapshot_logging", "using_env",
+    "DEMO_LOGGERS", "FORMAT", "GEMINI_MODELS_URL", "LoggingSnapshot", "client_for", "list_gemini_models",
+    "log_to_buffer", "show_log", "snapshot_logging", "using_env",
 ]
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -88,7 +88,7 @@ def show_log(buffer: io.StringIO, only: str | tuple[str, ...] = (), each_line: b
         print(f"{name} leaked:", secret in text)
 
 
-def provider_client(mode: str, fake_key: str) -> tuple[str, openai.OpenAI] | tuple[None, None]:
+def client_for(mode: str, fake_key: str) -> tuple[str, openai.OpenAI] | tuple[None, None]:
     """The key and client a cell calls the provider with: in ``"live"`` mode your ``OPENAI_API_KEY``
     and a real client (or ``(None, None)`` after `live_key` printed what to do); otherwise
     `fake_key` and a client of the fake provider that accepts it. Nothing is sent yet."""
