@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from helpers.key_formats import fake_key
 from helpers.redaction import RedactingFilter, install_redaction
-from tutorial.logging_demo import log_to_buffer, show_log, snapshot_logging, using_env
+from tutorial.logging_demo import (
+    GEMINI_MODELS_URL,
+    client_for,
+    list_gemini_models,
+    log_to_buffer,
+    show_log,
+    snapshot_logging,
+    using_env,
+)
 
 KEY = fake_key("openai-project", 7)
 
@@ -72,6 +80,49 @@ def test_show_log_with_several_words_cuts_at_the_first_word(capsys: pytest.Captu
         logging.getLogger("demo").info(message)
     show_log(buffer, only=("a ", "b"))
     assert capsys.readouterr().out == "a then b\nb only\nb before a\n"
+
+
+def test_show_log_each_line_judges_every_line_on_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    buffer = log_to_buffer()
+    logging.getLogger("demo").info("using %s", KEY)
+    logging.getLogger("demo").info("nothing here")
+    show_log(buffer, each_line=True, key=KEY, password="not-in-the-log")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == ["INFO demo", "INFO demo"]
+    assert lines[0].endswith(" | key leaked: True | password leaked: False")
+    assert lines[1] == "INFO demo: nothing here | key leaked: False | password leaked: False"
+
+
+def test_the_gemini_request_logs_its_url_with_the_key_in_the_query() -> None:
+    buffer = log_to_buffer()
+    list_gemini_models(KEY)
+    (line,) = buffer.getvalue().splitlines()
+    assert line.startswith(f"INFO httpx2: HTTP Request: GET {GEMINI_MODELS_URL}?key={KEY} ")
+    assert line.endswith('"HTTP/1.1 200 OK"')
+
+
+def test_in_mock_mode_the_client_is_the_fake_providers_and_accepts_the_fake_key() -> None:
+    key, client = client_for("mock", KEY)
+    assert key == KEY and client is not None
+    assert client.api_key == KEY
+    assert client.models.list().data is not None  # the fake answers 200 to this key
+
+
+def test_in_live_mode_your_key_gives_a_real_client_and_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = fake_key("openai-project", 8)
+    monkeypatch.setenv("OPENAI_API_KEY", mine)
+    key, client = client_for("live", KEY)
+    assert key == mine and client is not None
+    assert client.api_key == mine and "api.openai.com" in str(client.base_url)
+
+
+def test_in_live_mode_an_unusable_key_gives_no_client_and_says_why(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    pasted = " " + fake_key("openai-project", 8)  # a space came with the paste
+    monkeypatch.setenv("OPENAI_API_KEY", pasted)
+    assert client_for("live", KEY) == (None, None)
+    said = capsys.readouterr().out
+    assert "cannot be used" in said and pasted.strip() not in said
 
 
 @given(st.dictionaries(st.from_regex(r"DEMO_[A-Z]{1,8}", fullmatch=True), st.text(

@@ -2,6 +2,6 @@
 
 `helpers/` is the toolkit you copy. This package holds what only the notebooks need: which
 provider mode they run in (`tutorial.mode`), a clock that moves when told (`tutorial.clock`),
-throwaway folders, environments and git repositories (`tutorial.scratch`), and the exercise
+throwaway folders, environments and git repositories (`tutorial.scratch`, `tutorial.repos`), and the exercise
 checks with their hints and solutions.
 """

@@ -9,7 +9,11 @@ cleans the display) and says, from the raw text, whether each secret reached the
 `snapshot_logging` records the root logger, the loggers a demo touches and ``os.environ``; its
 `LoggingSnapshot.restore` puts them back, so running the notebook leaves the kernel as it was.
 
-Needs: helpers/redaction.py; the standard library only.
+`client_for` and `list_gemini_models` make the requests whose logs the notebook reads: the
+first through the OpenAI SDK (the fake provider, or the real API in live mode), the second to
+Google's API with the key in the URL, answered locally.
+
+Needs: live.py, scratch.py, helpers/redaction.py, helpers/mock_provider.py; httpx2, openai.
 """
 
 from __future__ import annotations
@@ -22,16 +26,23 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import httpx2
+import openai
+
+from helpers.mock_provider import FakeProvider
 from helpers.redaction import uninstall_redaction
 
+from .live import live_key
+
 __all__ = [
-    "DEMO_LOGGERS", "FORMAT", "LoggingSnapshot", "log_to_buffer", "show_log", "snapshot_logging",
-    "using_env",
+    "DEMO_LOGGERS", "FORMAT", "GEMINI_MODELS_URL", "LoggingSnapshot", "client_for", "list_gemini_models",
+    "log_to_buffer", "show_log", "snapshot_logging", "using_env",
 ]
 
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 # The loggers the notebook's demonstrations put filters and handlers on.
 DEMO_LOGGERS = ("__main__", "__main__.client", "billing")
+GEMINI_MODELS_URL = "https://generativelanguage.googleapis.com/v1beta/models"
 _FIELD = re.compile(r"%\((\w+)\)")
 _RECORD_FIELDS = {*vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None)), "message", "asctime"}
 
@@ -56,19 +67,43 @@ def log_to_buffer(level: int = logging.INFO, fmt: str = FORMAT,
     return buffer
 
 
-def show_log(buffer: io.StringIO, only: str | tuple[str, ...] = (), **secrets: str) -> None:
+def show_log(buffer: io.StringIO, only: str | tuple[str, ...] = (), each_line: bool = False,
+             **secrets: str) -> None:
     """Print what the log holds, then ``<name> leaked: True/False`` for each of `secrets`, read
     from the raw text. With `only` (a word or several), print just the lines holding one of the
-    words, each from its first such word on."""
+    words, each from its first such word on. With `each_line`, the verdicts are given at the end
+    of every line, for that line, instead."""
     text = buffer.getvalue()
     lines = text.rstrip().splitlines()
     words = (only,) if isinstance(only, str) else only
     if words:
         lines = [line[min(line.index(w) for w in words if w in line):]
                  for line in lines if any(w in line for w in words)]
+    if each_line:
+        for line in lines:
+            print(line, *(f"| {name} leaked: {secret in line}" for name, secret in secrets.items()))
+        return
     print("\n".join(lines))
     for name, secret in secrets.items():
         print(f"{name} leaked:", secret in text)
+
+
+def client_for(mode: str, fake_key: str) -> tuple[str, openai.OpenAI] | tuple[None, None]:
+    """The key and client a cell calls the provider with: in ``"live"`` mode your ``OPENAI_API_KEY``
+    and a real client (or ``(None, None)`` after `live_key` printed what to do); otherwise
+    `fake_key` and a client of the fake provider that accepts it. Nothing is sent yet."""
+    if mode == "live":
+        key = live_key("OPENAI_API_KEY")
+        return (key, openai.OpenAI(api_key=key)) if key else (None, None)
+    return fake_key, FakeProvider({fake_key: "ok"}).client(fake_key)
+
+
+def list_gemini_models(key: str) -> None:
+    """Ask Google's Gemini API for its models with `key` in the URL (``?key=...``), through a real
+    ``httpx2.Client`` that logs the request as always; a mock transport answers, nothing is sent."""
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={"models": []}))
+    with httpx2.Client(transport=transport) as http:
+        http.get(GEMINI_MODELS_URL, params={"key": key})
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from helpers.key_formats import fake_key
 from tutorial.exercises import Exercise
 from tutorial.scratch import git_environment
 
-__all__ = ["SOLUTION", "exercise", "fix_problems"]
+__all__ = ["SOLUTION", "exercise", "exercise_repository", "fix_problems"]
 
 SOLUTION = '''from helpers.env_files import env_drift
 
@@ -100,6 +101,17 @@ def fix_problems(fix: object) -> list[str]:
         for repo in REPOS:
             problems += _judge(repo, fix)
     return problems
+
+
+def exercise_repository(folder: Path) -> Path:
+    """The notebook's repository for the exercise, built afresh at `folder` (whatever was there goes):
+    ``worker.py``, ``.env``, ``.env.example``, ``.gitignore`` and a hook configuration, all but ``.env``
+    staged. Three checks of the checklist fail on it; `fix_problems` builds the same one to judge."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with _isolated_git():
+        _build(folder, REPOS[0])
+    return folder
 
 
 def _judge(repo: _Repo, fix: Callable[[Path], object]) -> list[str]:
