@@ -8,6 +8,9 @@ optional part is what follows. Each is measured the same way, and the README's t
 - 20 seconds to run each code cell and read its output;
 - 10 minutes for the exercise, on the core path only.
 
+``python -m tools.reading_time --write`` puts the figures into the README's table and total and into
+each notebook's "Time to learn" line (a notebook's own words count, so run it until nothing changes).
+
 The budget for a core path (issue 14): at most 1,500 words of markdown and 150 lines of code
 (non-blank lines of code cells).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,10 @@ WORD_BUDGET = 1500
 CODE_LINE_BUDGET = 150
 
 _OPTIONAL_HEADING = re.compile(r"^#{1,6}\s*Going further", re.MULTILINE)
+_TIME_LINE = re.compile(r"\*\*Time to learn\*\*: [^\n]*")
+_TOTAL_LINE = re.compile(
+    r"^About \d+ minutes \(\d+ h \d+ min\) for the core path of all seven, and \d+ minutes more",
+    re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,51 @@ def measure_all(folder: Path = NOTEBOOKS) -> list[NotebookTime]:
     return [measure(path) for path in sorted(folder.glob("[0-9]*.ipynb"))]
 
 
+def time_line(time: NotebookTime) -> str:
+    return (f"**Time to learn**: {time.core_minutes} minutes "
+            f"(the optional part: {time.optional_minutes} more).")
+
+
+def readme_total(times: list[NotebookTime]) -> str:
+    total = sum(t.core_minutes for t in times)
+    return (f"About {total} minutes ({total // 60} h {total % 60} min) for the core path of all seven, "
+            f"and {sum(t.optional_minutes for t in times)} minutes more")
+
+
+def _write_notebook_line(path: Path, time: NotebookTime) -> bool:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    changed = False
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        updated = _TIME_LINE.sub(time_line(time), source)
+        if updated != source:
+            cell["source"], changed = updated.splitlines(keepends=True), True
+    if changed:  # the layout nbformat writes: one space of indent, UTF-8, a final newline
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return changed
+
+
+def _write_readme(times: list[NotebookTime]) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    for t in times:
+        row = re.compile(rf"^(\| `{re.escape(t.name)}` \|.*\| )\d+ min(?: \(\+\d+\))? \|$", re.MULTILINE)
+        optional = f" (+{t.optional_minutes})" if t.optional_minutes else ""
+        text = row.sub(lambda m, t=t, o=optional: f"{m.group(1)}{t.core_minutes} min{o} |", text)
+    readme.write_text(_TOTAL_LINE.sub(readme_total(times), text), encoding="utf-8")
+
+
+def write() -> None:
+    """Put the measured times into the notebooks and the README, until they no longer change."""
+    paths = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+    while any([_write_notebook_line(path, measure(path)) for path in paths]):
+        pass
+    _write_readme(measure_all())
+
+
 def main() -> None:
+    if "--write" in sys.argv[1:]:
+        write()
     times = measure_all()
     print(f"{'notebook':38} {'words':>6} {'lines':>6} {'cells':>6} {'core':>6} {'optional':>9}")
     for t in times:
