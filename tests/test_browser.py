@@ -457,6 +457,7 @@ def test_checker_reports_a_cell_that_raises_and_a_broken_diagram(lab_server, bro
 _EMPTY_KEYRING_CELL = """import keyring, tempfile
 from keyrings.cryptfile.cryptfile import CryptFileKeyring
 empty = CryptFileKeyring()
+empty.time_cost, empty.memory_cost = 1, 2**10  # a test keyring: no need for a slow key derivation
 empty.file_path = tempfile.mkdtemp() + '/keyring.cfg'
 empty.keyring_key = 'a-test-password-for-an-empty-keyring'
 keyring.set_keyring(empty)"""

@@ -64,6 +64,9 @@ def _cryptfile_keyring(folder: Path) -> Backend:
             pytest.fail(f"CI=true and {reason}: the keyring tests must run in CI")
         pytest.skip(f"keyring tests SKIPPED: {reason}")
     backend = CryptFileKeyring()
+    # Its Argon2 defaults (15 passes over 64 MB, for every read and write) make a stolen file slow
+    # to crack; these tests need the real file and cipher, not that cost.
+    backend.time_cost, backend.memory_cost = 1, 2**10
     backend.file_path = str(folder / "keyring.cfg")
     backend.keyring_key = KEYRING_PASSWORD
     return backend
