@@ -203,3 +203,10 @@ def test_the_readme_table_lists_every_module_with_the_siblings_its_docstring_dec
     table = readme_copy_with()
     assert set(table) == set(MODULES)
     assert {module: declared_siblings(module) for module in MODULES} == table
+
+
+def test_the_files_the_suite_runs_first_exist() -> None:
+    # conftest.SLOWEST_FIRST orders the files for pytest-xdist; a renamed file would silently drop out
+    from conftest import SLOWEST_FIRST
+
+    assert [path for path in SLOWEST_FIRST if not (HELPERS.parent / path).is_file()] == []
