@@ -10,6 +10,7 @@ whole suite that way. Prints the wall time of each way for every round, then min
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -30,6 +31,8 @@ def wall_seconds(extra: list[str]) -> float:
 
 
 def main(rounds: int = 5) -> None:
+    if importlib.util.find_spec("rfc3987_syntax") is not None:
+        print("note: rfc3987-syntax is installed: each Jupyter process pays ~2 s to import it (Makefile)")
     times: dict[str, list[float]] = {way: [] for way in WAYS}
     for round_number in range(1, rounds + 1):
         for way, extra in WAYS.items():  # side by side in each round: the same machine load for both
