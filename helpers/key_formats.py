@@ -67,7 +67,7 @@ _ASSIGN = (r"""(?:=>|:=|=|%3[AaDd]|:(?=[ \t"'\\]|%2[027])"""
 _ASSIGNED_CONTEXT = (r"(?=[AaSsTtPp_\-][PpEeOoAa])"  # only makes a failing position fail fast
                      + _SECRET_NAME_END + _QUOTE + r"?\]?" + _SPACE + _ASSIGN + _SPACE + _QUOTE + "?")
 # What follows "key", "token", "passw"... in a lower-cased text where _ASSIGNED_CONTEXT may match.
-_AFTER_SECRET_WORD = r"(?:or)?d?(?:[_-]\w{1,9})?" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
+_AFTER_SECRET_WORD = r"(?:or)?+d?+(?:[_-]\w{1,9}+)?+" + _QUOTE + r"?\]?" + _SPACE + "(?:[:=]|%3[ad])"
 # Not a secret: a reference or template (${VAR}, $VAR, {{ x }}, <your key>, %(key)s), or a
 # placeholder (your-...-here, xxxx, changeme, replace-me, placeholder, insert-/enter-..., dummy, a
 # value cut short with ... or …).
@@ -217,8 +217,7 @@ KEY_FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("aws-access-key-id", "AWS", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + _RIGHT,
               ("akia", "asia", "abia", "acca"), "AKIAFAKE{12:base32}"),
     KeyFormat("github", "GitHub", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})",
-              ("gh", "github_pat_"), "ghp_FAKE{32:alnum}",
-              after_anchor=r"(?<=gh)[pousr]_|(?<=github_pat_)"),  # "gh" alone is in "high", "night"
+              ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "ghp_FAKE{32:alnum}"),
     KeyFormat("jwt", "JWT", _JWT,
               ("eyj",), "eyJhbGciOiJIUzI1NiJ9.eyJFAKE{36:urlsafe}.FAKE{43:urlsafe}"),
     # Credentials recognised by where they stand rather than by their shape (RFC 6750's token
@@ -357,10 +356,21 @@ def _own_shape(secret: str, found: KeyFormat) -> KeyFormat:
     """A key found by its context (``Bearer sk-proj-...``) is reported under its own shape."""
     if not found.context:
         return found
-    for fmt in KEY_FORMATS:
-        if not fmt.context and fmt.regex.fullmatch(secret):
-            return fmt
-    return found
+    shape = _shapes().fullmatch(secret)
+    return KEY_FORMATS[int(shape.lastgroup[1:])] if shape and shape.lastgroup else found
+
+
+@cache
+def _shapes() -> re.Pattern[str]:
+    """`_build_shapes`, once."""
+    return _build_shapes()
+
+
+def _build_shapes() -> re.Pattern[str]:
+    """The formats known by their shape, each in its own named group: a fullmatch tries them in
+    the catalogue's order and stops at the first that takes the whole value."""
+    shapes = [f"(?P<k{i}>{fmt.pattern})" for i, fmt in enumerate(KEY_FORMATS) if not fmt.context]
+    return re.compile("|".join(shapes))
 
 
 def find_keys(text: str) -> list[KeyMatch]:
@@ -369,10 +379,11 @@ def find_keys(text: str) -> list[KeyMatch]:
     Each match carries its format, its span in `text` and the secret itself. The span covers
     the secret only: for ``Bearer <token>`` it is the token.
     """
-    if not might_contain_key(text):
+    candidates = _candidates(text)
+    if not candidates:  # most texts: no anchor, no scan
         return []
     matches = []
-    for m in _scanner(_candidates(text)).finditer(text):
+    for m in _scanner(candidates).finditer(text):
         group = m.lastgroup or ""
         fmt = KEY_FORMATS[int(group[1:])]
         secret = m.group(group)

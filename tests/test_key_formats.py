@@ -28,6 +28,7 @@ from helpers.key_formats import (
     _candidates,
     _prefilter,
     _scanner,
+    _shapes,
     fake_key,
     find_keys,
     fingerprint,
@@ -45,7 +46,7 @@ def fresh_caches() -> Iterator[None]:
     """The catalogue compiles its scanners once and caches them. Each test starts from empty
     caches, so the code under test (or a mutant of it, under `make mutation`) builds them anew, and
     mutmut sees every test that depends on that code (4 ms per test)."""
-    for cached in (_scanner, _prefilter, _anchors):
+    for cached in (_scanner, _prefilter, _anchors, _shapes):
         cached.cache_clear()
     yield
 
