@@ -96,7 +96,7 @@ class _SecretBodyFilter(logging.Filter):
             self._inside.depth = depth
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(self._inside, "depth", 0) and str(record.msg).startswith("Response body"):
+        if getattr(self._inside, "depth", 0) > 0 and str(record.msg).startswith("Response body"):
             record.msg, record.args = _HIDDEN_BODY, ()
         return True
 
@@ -136,11 +136,11 @@ class AWSSecretsManagerStore:
         self._lock = threading.Lock()  # guards the fields below; never held across a network call
         self._read_done = threading.Condition(self._lock)
         self._fields: Fields | None = None
-        self._fetched_at = 0.0
-        self._next_attempt = 0.0
         self._reading = False  # one thread at a time reads AWS
         self._reads_finished = 0
-        self._outage: str | None = None  # why the last read failed to reach AWS (None: it did not)
+        # no mutate: each read sets these before anything reads them, so their first values are never seen
+        self._fetched_at = self._next_attempt = 0.0  # pragma: no mutate
+        self._outage: str | None = None  # pragma: no mutate - why the last read failed (None: it did not)
         self.version_id: str | None = None  # of the cached value, for logs and demos
 
     def get(self, name: str) -> str:
@@ -163,7 +163,7 @@ class AWSSecretsManagerStore:
         with self._lock:
             self._read_done.wait_for(lambda: not self._reading)
             self._reading = True
-        self._read(None, forced=True)
+        self._read(None, doing="refresh")
 
     def _current_fields(self, field: str) -> Fields:
         """The cached fields if they may be served now; else read AWS, or wait for the thread reading."""
@@ -183,7 +183,7 @@ class AWSSecretsManagerStore:
                     return usable
                 if self._outage is not None:  # that read found AWS down: do not queue up behind it
                     raise SecretStoreUnavailableError(self._where(field), self._outage)
-        return self._read(field, forced=False)
+        return self._read(field, doing="re-reading after the TTL")
 
     def _wait_for_the_read_in_progress(self) -> None:
         """Wait (with the lock held, released while waiting) until the current read has finished."""
@@ -196,8 +196,9 @@ class AWSSecretsManagerStore:
             return None
         return self._fields
 
-    def _read(self, field: str | None, *, forced: bool) -> Fields:
-        """Read AWS with no lock held (this thread set `_reading`), then publish the result."""
+    def _read(self, field: str | None, *, doing: str) -> Fields:
+        """Read AWS with no lock held (this thread set `_reading`), then publish the result. `doing`
+        names the read in the warning logged if AWS cannot be reached."""
         started = self._clock()
         try:
             response = self._fetch(field)
@@ -210,8 +211,8 @@ class AWSSecretsManagerStore:
                 if stale is None:
                     raise
                 self._next_attempt, age = now + self.retry_after, now - self._fetched_at
-            logger.warning("%r: %s failed (%s); serving the value cached %.0f s ago", self,
-                           "refresh" if forced else "re-reading after the TTL", err.reason, age)
+            logger.warning("%r: %s failed (%s); serving the value cached %.0f s ago", self, doing,
+                           err.reason, age)
             return stale
         except BaseException:
             with self._lock:
@@ -241,7 +242,7 @@ class AWSSecretsManagerStore:
                     return self.client.get_secret_value(SecretId=self.secret_id,
                                                         VersionStage=self.version_stage)
             except aws.ClientError as err:
-                code = err.response.get("Error", {}).get("Code", "")
+                code = err.response.get("Error", {}).get("Code")
                 if code in TRANSIENT_CODES and attempt < self.max_attempts:
                     self._sleep(self.backoff * 2 ** (attempt - 1))
                     attempt += 1
@@ -253,7 +254,7 @@ class AWSSecretsManagerStore:
             except (aws.ConnectionError, aws.HTTPClientError) as err:
                 raise SecretStoreUnavailableError(where, f"unreachable: {type(err).__name__}") from err
 
-    def _translate(self, code: str, attempts: int, where: str) -> SecretStoreError:
+    def _translate(self, code: str | None, attempts: int, where: str) -> SecretStoreError:
         if code == "ResourceNotFoundException":
             return SecretNotFoundError(f"{where}: no such secret, or no {self.version_stage} version of it")
         if code in ACCESS_CODES:

@@ -945,18 +945,23 @@ def test_moto_answers_a_read_without_a_stage_with_the_old_version_after_a_stage_
 def test_an_unwanted_character_message_names_where_it_is_and_how_to_fix_it(tmp_path):
     (tmp_path / "token").write_text("abc\u200bdef")
     env = EnvStore({"APP_TOKEN": "abc\u200bdef"}, prefix="APP_")
+    aws_store = AWSSecretsManagerStore(SECRET_ID, client=CountingClient({"token": "abc\u200bdef"}))  # type: ignore[arg-type]
     advice = ("holds an invisible or typographic character (ZERO WIDTH SPACE): copy the secret again "
               "as plain text (and save files as UTF-8)")
     with pytest.raises(SecretFormatError) as from_env:
         env.get("token")
     with pytest.raises(SecretFormatError) as from_file:
         FileStore(tmp_path).get("token")
+    with pytest.raises(SecretFormatError) as from_aws:
+        aws_store.get("token")
     assert str(from_env.value) == f"EnvStore(prefix='APP_'): environment variable APP_TOKEN {advice}"
     assert str(from_file.value) == f"FileStore({str(tmp_path)!r}): secret file 'token' {advice}"
+    assert str(from_aws.value) == f"AWSSecretsManagerStore('prod/llm-app'): field 'token' {advice}"
 
 
 def test_an_invalid_name_is_refused_by_a_message_naming_the_store(tmp_path):
-    for store in (EnvStore({}), FileStore(tmp_path)):
+    aws_store = AWSSecretsManagerStore(SECRET_ID, client=CountingClient({"a\x00b": "value"}))  # type: ignore[arg-type]
+    for store in (EnvStore({}), FileStore(tmp_path), aws_store):
         with pytest.raises(SecretNotFoundError) as caught:
             store.get("a\x00b")
         assert str(caught.value) == f"{store!r}: 'a\\x00b' is not a valid secret name"
@@ -1181,3 +1186,205 @@ def test_a_value_exactly_ttl_plus_max_stale_old_is_still_served_while_aws_is_dow
     clock.advance(1)
     with pytest.raises(SecretStoreUnavailableError):
         store.get("openai_api_key")
+
+
+# -- what a caller of AWSSecretsManagerStore relies on, pinned exactly (issue 18) -------------------
+
+REFUSED = "ttl and max_stale must be >= 0 and max_attempts >= 1"
+UNREACHABLE = "AWS Secrets Manager could not be read (unreachable: EndpointConnectionError)"
+
+
+def test_by_default_a_value_is_re_read_after_5_minutes_served_stale_for_an_hour_and_retried_every_30_s(
+        aws, clock):
+    create(aws, {"openai_api_key": OLD_KEY})
+    calls = count_calls(aws)
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, clock=clock)
+    store.get("openai_api_key")
+    clock.advance(299)
+    store.get("openai_api_key")
+    assert len(calls) == 1
+    clock.advance(1)  # 300 s: the TTL has run out
+    store.get("openai_api_key")
+    assert len(calls) == 2
+    unreachable(aws)
+    clock.advance(300)
+    assert store.get("openai_api_key") == OLD_KEY  # the read fails: the cached value serves
+    clock.advance(29)
+    store.get("openai_api_key")
+    assert len(calls) == 3  # within 30 s of the failure, AWS is not asked again
+    clock.advance(1)
+    store.get("openai_api_key")
+    assert len(calls) == 4
+    clock.advance(3570)  # the value is 300 + 3600 s old: the last second it may serve
+    assert store.get("openai_api_key") == OLD_KEY
+    clock.advance(1)
+    with pytest.raises(SecretStoreUnavailableError) as caught:
+        store.get("openai_api_key")
+    assert str(caught.value) == f"{WHERE}: {UNREACHABLE}"
+
+
+def test_by_default_throttling_is_tried_three_times_half_a_second_then_a_second_apart(aws):
+    stubber = stubbed(aws, *["ThrottlingException"] * 3)
+    sleeps: list[float] = []
+    with pytest.raises(SecretStoreUnavailableError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=aws, sleep=sleeps.append).get("openai_api_key")
+    assert sleeps == [0.5, 1.0]
+    assert str(caught.value) == (f"{WHERE}: AWS Secrets Manager could not be read "
+                                 "(ThrottlingException 3 times in a row)")
+    stubber.assert_no_pending_responses()
+
+
+def test_max_attempts_of_one_is_allowed_and_zero_is_refused_by_name(aws):
+    stubber = stubbed(aws, "ThrottlingException")
+    sleeps: list[float] = []
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, max_attempts=1, sleep=sleeps.append)
+    with pytest.raises(SecretStoreUnavailableError, match="ThrottlingException 1 times in a row"):
+        store.get("openai_api_key")
+    assert sleeps == []  # one attempt, no retry
+    stubber.assert_no_pending_responses()
+    with pytest.raises(ValueError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=aws, max_attempts=0)
+    assert str(caught.value) == REFUSED
+
+
+@pytest.mark.parametrize("negative", ["ttl", "max_stale"])
+def test_a_negative_ttl_or_max_stale_is_refused_on_its_own_and_zero_is_allowed(aws, clock, negative):
+    with pytest.raises(ValueError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=aws, **{negative: -1})
+    assert str(caught.value) == REFUSED
+    create(aws, {"openai_api_key": OLD_KEY})
+    calls = count_calls(aws)
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws, clock=clock, **{negative: 0})
+    assert store.get("openai_api_key") == OLD_KEY and store.get("openai_api_key") == OLD_KEY
+    assert len(calls) == (2 if negative == "ttl" else 1)  # a TTL of 0: every get reads AWS
+
+
+def test_version_id_is_none_until_the_first_read_then_the_version_aws_answered(aws):
+    created = aws.create_secret(Name=SECRET_ID, SecretString=json.dumps({"openai_api_key": OLD_KEY}))
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws)
+    assert store.version_id is None
+    store.get("openai_api_key")
+    assert store.version_id == created["VersionId"]
+
+
+def test_a_missing_field_message_names_the_secret_and_field_and_hints_only_at_a_case_slip(aws):
+    create(aws, {"OPENAI_API_KEY": OLD_KEY, "anthropic_api_key": ANTHROPIC_KEY})
+    store = AWSSecretsManagerStore(SECRET_ID, client=aws)
+    with pytest.raises(SecretNotFoundError) as slip:
+        store.get("openai_api_key")
+    with pytest.raises(SecretNotFoundError) as absent:
+        store.get("mistral_api_key")
+    store_name = "AWSSecretsManagerStore('prod/llm-app')"
+    assert str(slip.value) == (f"{store_name}: the secret has no field 'openai_api_key' "
+                               "(field names are case-sensitive: did you mean 'OPENAI_API_KEY'?)")
+    assert str(absent.value) == f"{store_name}: the secret has no field 'mistral_api_key'"
+    assert not any(holds_part_of(str(err.value), key) for err in (slip, absent)
+                   for key in (OLD_KEY, ANTHROPIC_KEY))
+
+
+def test_a_missing_secret_or_stage_is_named_and_a_refresh_names_the_store_alone(aws):
+    with pytest.raises(SecretNotFoundError) as on_get:
+        AWSSecretsManagerStore("prod/absent", client=aws).get("openai_api_key")
+    with pytest.raises(SecretNotFoundError) as on_refresh:
+        AWSSecretsManagerStore("prod/absent", client=aws).refresh()
+    create(aws, {"openai_api_key": OLD_KEY})
+    with pytest.raises(SecretNotFoundError) as no_stage:
+        AWSSecretsManagerStore(SECRET_ID, client=aws, version_stage="AWSPENDING").get("openai_api_key")
+    assert str(on_get.value) == ("AWSSecretsManagerStore('prod/absent'), field 'openai_api_key': "
+                                 "no such secret, or no AWSCURRENT version of it")
+    assert str(on_refresh.value) == ("AWSSecretsManagerStore('prod/absent'): "
+                                     "no such secret, or no AWSCURRENT version of it")
+    assert str(no_stage.value) == f"{WHERE}: no such secret, or no AWSPENDING version of it"
+
+
+def test_a_refresh_with_nothing_cached_and_aws_unreachable_names_the_store_alone(aws):
+    create(aws, {"openai_api_key": OLD_KEY})
+    unreachable(aws)
+    with pytest.raises(SecretStoreUnavailableError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=aws).refresh()
+    assert str(caught.value) == f"AWSSecretsManagerStore('prod/llm-app'): {UNREACHABLE}"
+
+
+def test_no_aws_credentials_anywhere_is_access_denied_saying_where_to_set_them(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null",
+                        "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("secretsmanager")  # botocore finds no credentials before sending anything
+    with pytest.raises(SecretAccessDeniedError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=client).get("openai_api_key")
+    assert str(caught.value) == (f"{WHERE}: no AWS credentials found (set a profile, role or "
+                                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+    assert isinstance(caught.value.__cause__, NoCredentialsError)
+
+
+def test_an_aws_error_carrying_no_details_at_all_is_a_store_error_not_a_crash():
+    class Bare:
+        def get_secret_value(self, **_):
+            raise ClientError({}, "GetSecretValue")  # type: ignore[arg-type]
+
+    with pytest.raises(SecretStoreError) as caught:
+        AWSSecretsManagerStore(SECRET_ID, client=Bare()).get("openai_api_key")  # type: ignore[arg-type]
+    assert str(caught.value) == f"{WHERE}: GetSecretValue failed with an unknown error"
+
+
+class ScriptedClient:
+    """Each GetSecretValue call waits until the test lets it go (``go.release()``), then answers with
+    the next of `answers`: a dict (the secret's fields) or an exception to raise."""
+
+    def __init__(self, *answers: dict | BaseException) -> None:
+        self.answers, self.calls = list(answers), 0
+        self.entered, self.go = threading.Semaphore(0), threading.Semaphore(0)
+
+    def get_secret_value(self, **_):
+        self.calls += 1
+        answer = self.answers.pop(0)
+        self.entered.release()
+        assert self.go.acquire(timeout=30)
+        if isinstance(answer, BaseException):
+            raise answer
+        return {"SecretString": json.dumps(answer), "VersionId": f"v{self.calls}"}
+
+
+def one_read_and_one_waiter(store: AWSSecretsManagerStore, client: ScriptedClient,
+                            meanwhile=lambda: None) -> list[str]:
+    """A first reader starts a read; a second arrives while it is in progress and waits; `meanwhile`
+    runs; then the read is let go. Returns what each got (a value, or the text of its error)."""
+    got: list[str] = []
+
+    def reader() -> None:
+        try:
+            got.append(store.get("openai_api_key"))
+        except SecretStoreError as err:
+            got.append(str(err))
+
+    first, second = (threading.Thread(target=reader, daemon=True) for _ in range(2))
+    first.start()
+    assert client.entered.acquire(timeout=30)
+    second.start()
+    wait_until(lambda: len(store._read_done._waiters) == 1, "the second reader waits")  # type: ignore[attr-defined]
+    meanwhile()
+    client.go.release()
+    for thread in (first, second):
+        thread.join(timeout=10)
+    assert not first.is_alive() and not second.is_alive(), "a reader is still waiting"
+    return got
+
+
+def test_a_reader_queued_behind_a_read_gets_its_value_even_when_the_read_outlasted_the_ttl(clock):
+    client = ScriptedClient({"openai_api_key": OLD_KEY})
+    store = AWSSecretsManagerStore(SECRET_ID, client=client, ttl=60, clock=clock)  # type: ignore[arg-type]
+    got = one_read_and_one_waiter(store, client, meanwhile=lambda: clock.advance(61))
+    assert got == [OLD_KEY, OLD_KEY] and client.calls == 1  # no second read for the one who waited
+
+
+def test_readers_queued_behind_each_failed_read_share_its_outage_time_after_time():
+    down = EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+    client = ScriptedClient(down, down)
+    store = AWSSecretsManagerStore(SECRET_ID, client=client)  # type: ignore[arg-type]
+    for calls in (1, 2):
+        assert one_read_and_one_waiter(store, client) == [f"{WHERE}: {UNREACHABLE}"] * 2
+        assert client.calls == calls
