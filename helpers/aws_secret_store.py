@@ -261,7 +261,8 @@ class AWSSecretsManagerStore:
             return SecretAccessDeniedError(f"{where}: access denied ({code}); check the IAM policy "
                                            "(secretsmanager:GetSecretValue) and the KMS key policy")
         if code in TRANSIENT_CODES:
-            return SecretStoreUnavailableError(where, f"{code} {attempts} times in a row")
+            tries = "once" if attempts == 1 else f"{attempts} times in a row"
+            return SecretStoreUnavailableError(where, f"{code} {tries}")
         return SecretStoreError(f"{where}: GetSecretValue failed with {code or 'an unknown error'}")
 
     def _parse(self, response: Mapping[str, object], field: str | None) -> Fields:
