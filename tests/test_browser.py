@@ -341,10 +341,10 @@ class Lab:
     boots: int = 0
 
     def boot(self) -> None:
-        if self.page is None or self.page.is_closed():
-            self.page = self.context.new_page()
-            self.page.add_init_script(JS_PANEL)
-        self.page.set_viewport_size(VIEWPORT)
+        if self.page is not None:
+            self.page.close()  # a new tab: no "leave the page?" question for an unsaved notebook
+        self.page = self.context.new_page()
+        self.page.add_init_script(JS_PANEL)
         # `?reset` empties the workspace: nothing restored from an earlier boot.
         self.page.goto(f"{self.server.url}/lab/workspaces/{WORKSPACE}?reset&token={self.server.token}")
         self.page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_START_TIMEOUT_MS)
