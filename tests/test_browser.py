@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -339,6 +340,8 @@ class Lab:
     server: LabServer
     page: object = None
     boots: int = 0
+    shutdown: threading.Thread | None = None
+    shutdown_errors: list[Exception] = field(default_factory=list)
 
     def boot(self) -> None:
         if self.page is not None:
@@ -365,7 +368,10 @@ class Lab:
         return self.page
 
     def close(self, path: str) -> None:
-        """Close the notebook at `path` discarding its changes, then shut its kernel down."""
+        """Close the notebook at `path` discarding its changes, then shut its kernel down.
+
+        The kernel shuts down in the background while the next notebook starts its own kernel:
+        the server waits for the old process to exit, which costs a second or two for nothing."""
         from playwright.sync_api import Error as PlaywrightError
 
         try:
@@ -374,7 +380,26 @@ class Lab:
         except PlaywrightError:
             pass  # ready() sees the notebook still open (or the page gone) and boots again
         finally:
-            _shutdown_kernels(self.server)
+            self.wait_for_shutdown()
+            # Listed now, so that the next notebook's session is never among them.
+            sessions = [session["id"] for session in _api(self.server, "/api/sessions")]
+            self.shutdown = threading.Thread(target=self._delete_sessions, args=(sessions,), daemon=True)
+            self.shutdown.start()
+
+    def _delete_sessions(self, sessions: list[str]) -> None:
+        try:
+            for session in sessions:
+                _api(self.server, f"/api/sessions/{session}", method="DELETE")
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            self.shutdown_errors.append(error)
+
+    def wait_for_shutdown(self) -> None:
+        """Wait until the kernels of the notebooks closed so far are shut down."""
+        if self.shutdown is not None:
+            self.shutdown.join(timeout=SERVER_START_TIMEOUT_S)
+            self.shutdown = None
+        if self.shutdown_errors:
+            raise RuntimeError(f"a kernel did not shut down: {self.shutdown_errors.pop()!r}")
 
 
 @pytest.fixture(scope="module")
@@ -384,6 +409,7 @@ def lab(browser, lab_server: LabServer) -> Iterator[Lab]:
     try:
         yield shared
     finally:
+        shared.wait_for_shutdown()
         shared.page.close()
 
 
@@ -420,11 +446,6 @@ def _full_screenshot(page, path: str, target: Path) -> None:
       if (scroller) { scroller.scrollTop = 0; }
     }""", path)
     page.screenshot(path=str(target), **SCREENSHOT_FORMAT)
-
-
-def _shutdown_kernels(server: LabServer) -> None:
-    for session in _api(server, "/api/sessions"):
-        _api(server, f"/api/sessions/{session['id']}", method="DELETE")
 
 
 def _open(page, path: str) -> None:
@@ -581,7 +602,8 @@ def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab, screenshot_dir):
             time.sleep(0.2)  # polling for the save to land on disk
         page.screenshot(path=str(screenshot_dir / f"prompt.{SCREENSHOT_FORMAT['type']}"), **SCREENSHOT_FORMAT)
     finally:
-        lab.close(path)  # shuts the kernel down: it writes the rest of its history as it exits
+        lab.close(path)
+        lab.wait_for_shutdown()  # the kernel writes the rest of its history as it exits
 
     shown = [output.get("text", "") for cell in cells for output in cell["outputs"]]
     assert f"fingerprint {fingerprint(key)}\n" in shown, cells
