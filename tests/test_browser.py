@@ -541,8 +541,15 @@ def test_checker_accepts_a_clean_notebook_run_on_the_venv_kernel(lab, screenshot
     assert kernel_output == f"{sys.prefix}\nmock\n", "the kernel is not this venv's python in mock mode"
 
 
-def test_checker_reports_a_cell_that_raises_and_a_broken_diagram(lab, screenshot_dir):
+# A notification as JupyterLab's news question would raise one: it stays until dismissed.
+_TOAST_CELL = """from IPython.display import Javascript
+Javascript("window.jupyterapp.commands.execute('apputils:notify', "
+           "{message: 'a toast over the outputs', type: 'default', options: {autoClose: false}})")"""
+
+
+def test_checker_reports_a_cell_that_raises_a_broken_diagram_and_a_notification(lab, screenshot_dir):
     notebook = _write_notebook(lab.server.root / "selfcheck" / "broken.ipynb", [
+        new_code_cell(_TOAST_CELL),
         new_markdown_cell("```mermaid\nflowchart LR\n  this is --> -->not mermaid(((\n```"),
         new_code_cell("x = 1"),
         new_code_cell("raise ValueError('boom from a throwaway notebook')"),
@@ -554,7 +561,11 @@ def test_checker_reports_a_cell_that_raises_and_a_broken_diagram(lab, screenshot
     assert any("raised ValueError: boom from a throwaway notebook" in line for line in found), found
     assert any("print('never reached')" in line and "never ran" in line for line in found), found
     assert "0 of 1 mermaid diagrams rendered" in found, found
+    assert "a notification covered the outputs: 'a toast over the outputs'" in found, found
     assert any(line.startswith("a mermaid diagram failed: Error: Parse error") for line in found), found
+    boots = lab.boots
+    lab.ready()
+    assert lab.boots == boots + 1, "the next notebook would share the page with the notification"
 
 
 
