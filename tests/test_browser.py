@@ -2,10 +2,13 @@
 
 nbval proves the kernel side only; this smoke test proves what a learner sees. It starts
 `jupyter lab` from this venv on 127.0.0.1 (random port, per-run token) over a temporary COPY of the
-project (so the committed notebooks are never touched, and `../.env.example` still resolves), then
-for each `notebooks/[0-9]*.ipynb` it clears the outputs, runs all cells through the Run menu, waits
-until the run is over, checks that no cell raised, that every mermaid diagram and every plot
-rendered, and saves a full-page screenshot under pytest's temporary folder (path printed).
+project (so the committed notebooks are never touched, and `../.env.example` still resolves), and
+boots JupyterLab once in one Chromium tab. Then for each `notebooks/[0-9]*.ipynb` it opens the
+notebook in the running app, clears the outputs, runs all cells through the Run menu, waits until
+the run is over, checks that no cell raised, that every mermaid diagram and every plot rendered,
+and that no dialog or notification showed, saves a full-page screenshot (JPEG) under pytest's
+temporary folder (path printed), and closes the notebook without saving and shuts its kernel down.
+The app boots again before a notebook when an earlier one left anything behind.
 
 A cell meant to raise must carry the `raises-exception` tag (JupyterLab, nbval and nbconvert all
 honour it); a `# NBVAL_RAISES_EXCEPTION` comment alone stops Run All in JupyterLab.
@@ -24,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +55,7 @@ KERNEL_START_TIMEOUT_MS = 60_000
 NOTEBOOK_RUN_TIMEOUT_MS = 90_000
 RENDER_TIMEOUT_MS = 15_000
 MAX_SCREENSHOT_HEIGHT = 16_000
+SCREENSHOT_FORMAT = {"type": "jpeg", "quality": 80}
 
 if not CHROMIUM.exists() and os.environ.get("BROWSER_TEST_REQUIRED") == "1":
     raise RuntimeError(f"BROWSER_TEST_REQUIRED=1 but {CHROMIUM} is missing: apt-get install -y chromium")
@@ -291,6 +296,25 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 # --- browser ----------------------------------------------------------------------------------
 
+VIEWPORT = {"width": 1280, "height": 900}
+# Polling interval of the long waits (kernel start, Run All): checking every animation frame would
+# take CPU from the kernel on a busy machine for nothing; 100 ms is well under a cell's run time.
+POLL_MS = 100
+WORKSPACE = "browser-test"
+# Open a notebook inside the running app, as a double click in the file browser does.
+JS_OPEN = "async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }"
+# Close a notebook WITHOUT saving: a clean model closes with no "Save changes?" dialog.
+JS_CLOSE_DISCARDING = """(path) => {
+  const panel = window.__panel(path);
+  if (panel) { panel.context.model.dirty = false; panel.close(); }
+}"""
+JS_CLOSED = "(path) => window.__panel(path) === null"
+# Ready for the next notebook: the app is up, and nothing is left over from an earlier one.
+JS_READY = """() => !!(window.jupyterapp && window.__panel)
+  && !document.querySelector('.jp-Dialog, .Toastify__toast')
+  && !Array.from(window.jupyterapp.shell.widgets('main')).some(w => w.context)"""
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """One headless Chromium context for every notebook (JupyterLab's scripts then come from cache)."""
@@ -299,9 +323,94 @@ def browser() -> Iterator[object]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            yield chromium.new_context(viewport={"width": 1280, "height": 900})
+            yield chromium.new_context(viewport=VIEWPORT)
         finally:
             chromium.close()
+
+
+@dataclass
+class Lab:
+    """One JupyterLab booted once in one browser tab and shared by the notebooks of this module.
+
+    Each notebook is opened in the running app, then closed without saving and its kernel shut
+    down. Before each notebook, `ready()` boots the app again (in an emptied workspace, so no tab is
+    restored) if an earlier one left anything behind: a dialog, a toast, an open notebook, a dead page."""
+
+    context: object
+    server: LabServer
+    page: object = None
+    boots: int = 0
+    shutdown: threading.Thread | None = None
+    shutdown_errors: list[Exception] = field(default_factory=list)
+
+    def boot(self) -> None:
+        if self.page is not None:
+            self.page.close()  # a new tab: no "leave the page?" question for an unsaved notebook
+        self.page = self.context.new_page()
+        self.page.add_init_script(JS_PANEL)
+        # `?reset` empties the workspace: nothing restored from an earlier boot.
+        self.page.goto(f"{self.server.url}/lab/workspaces/{WORKSPACE}?reset&token={self.server.token}")
+        self.page.wait_for_function("() => !!window.jupyterapp", timeout=KERNEL_START_TIMEOUT_MS)
+        self.page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+        self.boots += 1
+
+    def ready(self) -> object:
+        """The page, with no notebook, dialog or toast left on it; booted again if needed."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            fine = self.page is not None and not self.page.is_closed() and self.page.evaluate(JS_READY)
+        except PlaywrightError:
+            fine = False
+        if not fine:
+            self.boot()
+        self.page.set_viewport_size(VIEWPORT)
+        return self.page
+
+    def close(self, path: str) -> None:
+        """Close the notebook at `path` discarding its changes, then shut its kernel down.
+
+        The kernel shuts down in the background while the next notebook starts its own kernel:
+        the server waits for the old process to exit, which costs a second or two for nothing."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            self.page.evaluate(JS_CLOSE_DISCARDING, path)
+            self.page.wait_for_function(JS_CLOSED, arg=path, timeout=10_000, polling=POLL_MS)
+        except PlaywrightError:
+            pass  # ready() sees the notebook still open (or the page gone) and boots again
+        finally:
+            self.wait_for_shutdown()
+            # Listed now, so that the next notebook's session is never among them.
+            sessions = [session["id"] for session in _api(self.server, "/api/sessions")]
+            self.shutdown = threading.Thread(target=self._delete_sessions, args=(sessions,), daemon=True)
+            self.shutdown.start()
+
+    def _delete_sessions(self, sessions: list[str]) -> None:
+        try:
+            for session in sessions:
+                _api(self.server, f"/api/sessions/{session}", method="DELETE")
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            self.shutdown_errors.append(error)
+
+    def wait_for_shutdown(self) -> None:
+        """Wait until the kernels of the notebooks closed so far are shut down."""
+        if self.shutdown is not None:
+            self.shutdown.join(timeout=SERVER_START_TIMEOUT_S)
+            self.shutdown = None
+        if self.shutdown_errors:
+            raise RuntimeError(f"a kernel did not shut down: {self.shutdown_errors.pop()!r}")
+
+
+@pytest.fixture(scope="module")
+def lab(browser, lab_server: LabServer) -> Iterator[Lab]:
+    shared = Lab(browser, lab_server)
+    shared.boot()
+    try:
+        yield shared
+    finally:
+        shared.wait_for_shutdown()
+        shared.page.close()
 
 
 @pytest.fixture(scope="module")
@@ -336,30 +445,27 @@ def _full_screenshot(page, path: str, target: Path) -> None:
       const scroller = window.__panel(path).node.querySelector('.jp-WindowedPanel-outer');
       if (scroller) { scroller.scrollTop = 0; }
     }""", path)
-    page.screenshot(path=str(target))
+    page.screenshot(path=str(target), **SCREENSHOT_FORMAT)
 
 
-def _shutdown_kernels(server: LabServer) -> None:
-    for session in _api(server, "/api/sessions"):
-        _api(server, f"/api/sessions/{session['id']}", method="DELETE")
+def _open(page, path: str) -> None:
+    page.evaluate(JS_OPEN, path)
+    page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=KERNEL_START_TIMEOUT_MS, polling=POLL_MS)
 
 
-def run_in_lab(browser, server: LabServer, notebook: Path, screenshot_dir: Path) -> LabRun:
-    """Open `notebook` (a file under server.root) in JupyterLab, clear it, Run All, and observe."""
+def run_in_lab(lab: Lab, notebook: Path, screenshot_dir: Path) -> LabRun:
+    """Open `notebook` (a file under the server's root) in JupyterLab, clear it, Run All, and observe."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    path = notebook.relative_to(server.root).as_posix()
+    path = notebook.relative_to(lab.server.root).as_posix()
     run = LabRun(path, False, [], *expected_pictures(notebook), NOTHING_RENDERED,
-                 screenshot_dir / f"{notebook.stem}.png")
-    page = browser.new_page()
-    page.add_init_script(JS_PANEL)
+                 screenshot_dir / f"{notebook.stem}.{SCREENSHOT_FORMAT['type']}")
+    page = lab.ready()
     try:
-        # A workspace of its own per notebook: no tab restored from an earlier notebook.
-        page.goto(f"{server.url}/lab/workspaces/{notebook.stem}/tree/{path}?token={server.token}")
         try:
-            page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=KERNEL_START_TIMEOUT_MS)
+            _open(page, path)
         except PlaywrightTimeout:
-            page.screenshot(path=str(run.screenshot))
+            page.screenshot(path=str(run.screenshot), **SCREENSHOT_FORMAT)
             run.dialogs = _open_dialogs(page) or ["the notebook's kernel never became idle"]
             return run
         # Clear first, so every output checked below comes from this run, not from the file.
@@ -367,7 +473,8 @@ def run_in_lab(browser, server: LabServer, notebook: Path, screenshot_dir: Path)
         page.wait_for_function(JS_ALL_CLEARED, arg=path, timeout=10_000)
         _click_menu(page, "Run", "runmenu:run-all")
         try:
-            page.wait_for_function(JS_RUN_FINISHED, arg=path, timeout=NOTEBOOK_RUN_TIMEOUT_MS)
+            page.wait_for_function(JS_RUN_FINISHED, arg=path, timeout=NOTEBOOK_RUN_TIMEOUT_MS,
+                                   polling=POLL_MS)
             run.finished = True
         except PlaywrightTimeout:
             pass  # problems() reports the unfinished run
@@ -381,15 +488,14 @@ def run_in_lab(browser, server: LabServer, notebook: Path, screenshot_dir: Path)
         _full_screenshot(page, path, run.screenshot)
         return run
     finally:
-        page.close()  # leaves JupyterLab without saving; the copy is thrown away anyway
-        _shutdown_kernels(server)
+        lab.close(path)  # without saving; the copy is thrown away anyway
 
 
 # --- the tests --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_runs_cleanly_in_jupyterlab(notebook, lab_server, browser, screenshot_dir, capsys):
-    run = run_in_lab(browser, lab_server, lab_server.root / "notebooks" / notebook.name, screenshot_dir)
+def test_notebook_runs_cleanly_in_jupyterlab(notebook, lab, screenshot_dir, capsys):
+    run = run_in_lab(lab, lab.server.root / "notebooks" / notebook.name, screenshot_dir)
     with capsys.disabled():
         print(f"\n  {run.rendered['mermaid']}/{run.expected_mermaid} mermaid diagrams and "
               f"{run.rendered['plots']}/{run.expected_plots} plots rendered; screenshot: {run.screenshot}")
@@ -411,12 +517,12 @@ def _write_notebook(path: Path, cells: list) -> Path:
     return path
 
 
-def test_checker_accepts_a_clean_notebook_run_on_the_venv_kernel(lab_server, browser, screenshot_dir):
+def test_checker_accepts_a_clean_notebook_run_on_the_venv_kernel(lab, screenshot_dir):
     plot = new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.show()",
                          outputs=[new_output("display_data", data={"image/png": _PNG_1PX})])
     expected_failure = new_code_cell("raise KeyError('expected, and tagged so')",
                                      metadata={"tags": ["raises-exception"]})
-    notebook = _write_notebook(lab_server.root / "selfcheck" / "clean.ipynb", [
+    notebook = _write_notebook(lab.server.root / "selfcheck" / "clean.ipynb", [
         new_markdown_cell("# Clean\n\n```mermaid\nflowchart LR\n  key --> env --> app\n```"),
         new_code_cell("import os, sys\nprint(sys.prefix)\nprint(os.environ['TUTORIAL_PROVIDER'])"),
         new_code_cell("import sys\nprint('stderr is not an error', file=sys.stderr)"),
@@ -426,7 +532,7 @@ def test_checker_accepts_a_clean_notebook_run_on_the_venv_kernel(lab_server, bro
         new_code_cell("print('ran after the expected failure')"),
     ])
 
-    run = run_in_lab(browser, lab_server, notebook, screenshot_dir)
+    run = run_in_lab(lab, notebook, screenshot_dir)
 
     assert problems(run) == []
     assert (run.expected_mermaid, run.expected_plots) == (2, 1)
@@ -435,20 +541,31 @@ def test_checker_accepts_a_clean_notebook_run_on_the_venv_kernel(lab_server, bro
     assert kernel_output == f"{sys.prefix}\nmock\n", "the kernel is not this venv's python in mock mode"
 
 
-def test_checker_reports_a_cell_that_raises_and_a_broken_diagram(lab_server, browser, screenshot_dir):
-    notebook = _write_notebook(lab_server.root / "selfcheck" / "broken.ipynb", [
+# A notification as JupyterLab's news question would raise one: it stays until dismissed.
+_TOAST_CELL = """from IPython.display import Javascript
+Javascript("window.jupyterapp.commands.execute('apputils:notify', "
+           "{message: 'a toast over the outputs', type: 'default', options: {autoClose: false}})")"""
+
+
+def test_checker_reports_a_cell_that_raises_a_broken_diagram_and_a_notification(lab, screenshot_dir):
+    notebook = _write_notebook(lab.server.root / "selfcheck" / "broken.ipynb", [
+        new_code_cell(_TOAST_CELL),
         new_markdown_cell("```mermaid\nflowchart LR\n  this is --> -->not mermaid(((\n```"),
         new_code_cell("x = 1"),
         new_code_cell("raise ValueError('boom from a throwaway notebook')"),
         new_code_cell("print('never reached')"),
     ])
 
-    found = problems(run_in_lab(browser, lab_server, notebook, screenshot_dir))
+    found = problems(run_in_lab(lab, notebook, screenshot_dir))
 
     assert any("raised ValueError: boom from a throwaway notebook" in line for line in found), found
     assert any("print('never reached')" in line and "never ran" in line for line in found), found
     assert "0 of 1 mermaid diagrams rendered" in found, found
+    assert "a notification covered the outputs: 'a toast over the outputs'" in found, found
     assert any(line.startswith("a mermaid diagram failed: Error: Parse error") for line in found), found
+    boots = lab.boots
+    lab.ready()
+    assert lab.boots == boots + 1, "the next notebook would share the page with the notification"
 
 
 
@@ -469,18 +586,16 @@ from helpers.notebook_keys import get_key
 print('fingerprint', fingerprint(get_key('OPENAI_API_KEY', prompt=True)))"""
 
 
-def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab_server, browser, screenshot_dir):
+def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab, screenshot_dir):
     from helpers.key_formats import fake_key, fingerprint
 
     key = fake_key("openai-project", 1507)
-    notebook = _write_notebook(lab_server.root / "selfcheck" / "prompt.ipynb",
+    notebook = _write_notebook(lab.server.root / "selfcheck" / "prompt.ipynb",
                                [new_code_cell(_EMPTY_KEYRING_CELL), new_code_cell(_PROMPT_CELL)])
-    path = notebook.relative_to(lab_server.root).as_posix()
-    page = browser.new_page()
-    page.add_init_script(JS_PANEL)
+    path = notebook.relative_to(lab.server.root).as_posix()
+    page = lab.ready()
     try:
-        page.goto(f"{lab_server.url}/lab/workspaces/prompt/tree/{path}?token={lab_server.token}")
-        page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=KERNEL_START_TIMEOUT_MS)
+        _open(page, path)
         _click_menu(page, "Run", "runmenu:run-all")
         password = page.locator("input.jp-Stdin-input")
         password.wait_for(timeout=NOTEBOOK_RUN_TIMEOUT_MS)
@@ -496,10 +611,10 @@ def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab_server, browser, 
         while time.monotonic() < deadline and (f"fingerprint {fingerprint(key)}" not in notebook.read_text()
                                                 or not checkpoint.exists()):
             time.sleep(0.2)  # polling for the save to land on disk
-        page.screenshot(path=str(screenshot_dir / "prompt.png"))
+        page.screenshot(path=str(screenshot_dir / f"prompt.{SCREENSHOT_FORMAT['type']}"), **SCREENSHOT_FORMAT)
     finally:
-        page.close()
-        _shutdown_kernels(lab_server)  # the kernel writes the rest of its history as it exits
+        lab.close(path)
+        lab.wait_for_shutdown()  # the kernel writes the rest of its history as it exits
 
     shown = [output.get("text", "") for cell in cells for output in cell["outputs"]]
     assert f"fingerprint {fingerprint(key)}\n" in shown, cells
@@ -507,7 +622,7 @@ def test_a_key_typed_at_the_get_key_prompt_is_kept_nowhere(lab_server, browser, 
     assert f"fingerprint {fingerprint(key)}" in saved, "the notebook was not saved"
     assert key not in saved
     assert checkpoint.exists() and key not in checkpoint.read_text()
-    history = lab_server.ipython_dir / "profile_default" / "history.sqlite"
+    history = lab.server.ipython_dir / "profile_default" / "history.sqlite"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not (history.exists() and _PROMPT_CALL in history.read_bytes()):
         time.sleep(0.2)  # the kernel's history thread writes as it shuts down
