@@ -33,12 +33,6 @@ from helpers.message_redaction import (
 
 KEY = fake_key("openai-project", 1)
 KEY_MARKER = "[REDACTED openai-project"
-NAMED_SECRETS = {
-    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
-    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
-    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
-    "openaiApiKey": "camel-FAKE-case-value",
-}
 ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
 
 
@@ -151,18 +145,18 @@ def test_ordinary_names_are_not_secret(name: str) -> None:
     assert not is_secret_name(name)
 
 
-def test_env_secrets_by_name_and_length() -> None:
+def test_env_secrets_by_name_and_length(named_secrets: dict[str, str]) -> None:
     environ = {
         "OPENAI_API_KEY": "value-one-FAKE", "GITHUB_TOKEN": "value-two-FAKE",
         "CLIENT_SECRET": "value-three-FAKE", "DB_PASSWORD": "value-four-FAKE",
         "OPENAI_API_KEY_2": "value-five-FAKE", "lowercase_api_key": "value-six-FAKE",
-        **NAMED_SECRETS,
+        **named_secrets,
         "HOME": "/root", "KEYBOARD": "value-not-secret", "DEBUG_KEY": "1", "EMPTY_TOKEN": "",
         "SSH_KEY_PATH": "/root/.ssh/id_ed25519",
     }
     assert env_secrets(environ) == {"value-one-FAKE", "value-two-FAKE", "value-three-FAKE",
                                     "value-four-FAKE", "value-five-FAKE", "value-six-FAKE",
-                                    *NAMED_SECRETS.values()}
+                                    *named_secrets.values()}
 
 
 # --- one preparation per message; big and crafted messages ---------------------------------------
