@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from hypothesis import assume, given
@@ -64,7 +65,8 @@ def test_no_key_survives_any_output_message(fmt, seed, before, after, msg_type, 
     ["sk-learn", "Bearer ", "api_key=", "OPENAI_API_KEY=", "token=", "AKIA is", "\x1b[31m", "%3D"])),
     max_size=8).map("".join))
 def test_text_that_only_looks_like_a_key_passes_character_for_character(text: str) -> None:
-    assume(not find_keys(text))
+    # a key shape hidden by a colour code (``BEARER 00000000\x1b[A00000000``) is redacted: not here
+    assume(not find_keys(text) and not find_keys(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)))
     assert redact_text(text, secrets=()) == text
     assert redact_content("stream", {"name": "stdout", "text": text}, ()) == {"name": "stdout", "text": text}
 
