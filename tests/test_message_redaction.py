@@ -19,6 +19,8 @@ from helpers.message_redaction import (
     READ_BUDGET,
     SCAN_BUDGET,
     WITHHELD,
+    WITHHELD_ITEMS,
+    WITHHELD_LARGE,
     GuardError,
     MessageRedactor,
     SecretValueError,
@@ -26,9 +28,11 @@ from helpers.message_redaction import (
     forget_registered_secrets,
     is_secret_name,
     known_secrets,
+    redact_bundle,
     redact_content,
     redact_message,
     redact_text,
+    redact_value,
     register_secret,
 )
 
@@ -224,3 +228,136 @@ def test_reading_is_bounded_too_a_message_beyond_the_read_budget_is_withheld_unr
     content = redact_content("display_data", beyond, ())
     assert KEY not in json.dumps(content)
     assert content["data"]["application/json"][0] == ordinary  # read while the budget lasted
+
+
+# --- which values are secret: the edges -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [42, None, b"bytes-FAKE-value", SecretStr("   "), ""])
+def test_register_secret_rejects_what_cannot_be_a_secret(value: object) -> None:
+    with pytest.raises(SecretValueError, match="non-empty string"):
+        register_secret(value)
+    assert known_secrets() == env_secrets()
+
+
+def test_env_secrets_counts_values_of_at_least_six_characters_besides_spaces() -> None:
+    environ = {"SHORT_TOKEN": "abcde", "PADDED_TOKEN": "  abcde \n", "EXACT_TOKEN": "abcdef",
+               "SPACED_TOKEN": " abcdefg "}
+    assert env_secrets(environ) == {"abcdef", " abcdefg "}
+
+
+def test_env_secrets_and_known_secrets_read_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", ENV_ONLY_SECRET)
+    assert ENV_ONLY_SECRET in env_secrets()
+    try:
+        register_secret("registered-FAKE-value")
+        assert {ENV_ONLY_SECRET, "registered-FAKE-value"} <= known_secrets()
+    finally:
+        forget_registered_secrets()
+    message = {"header": {"msg_type": "stream"}, "content": {"name": "stdout", "text": ENV_ONLY_SECRET}}
+    assert ENV_ONLY_SECRET not in json.dumps(redact_message(message))  # the default: known_secrets()
+
+
+# --- the budgets, exactly: a string costs its length plus a fixed amount --------------------------
+
+
+def test_a_redactor_reads_strings_until_its_read_budget_is_spent() -> None:
+    redactor = MessageRedactor(read_budget=64 + 10)  # a string costs its length plus 64
+    assert redactor.text("x" * 10) == "x" * 10
+    assert redactor.read_budget == 0
+    assert redactor.text("") == WITHHELD_LARGE.format(size=0)
+    assert MessageRedactor(read_budget=64 + 10).text("x" * 11) == WITHHELD_LARGE.format(size=11)
+
+
+def test_a_redactor_scans_text_with_an_anchor_until_its_scan_budget_is_spent() -> None:
+    text = f"key {KEY}"
+    redactor = MessageRedactor(budget=len(text))
+    assert redactor.text(text) == redact_text(text, ())
+    assert redactor.budget == -32  # a scanned string costs its length plus 32
+    assert redactor.text("plain") == WITHHELD_LARGE.format(size=5)  # nothing left: not even read
+    short = MessageRedactor(budget=len(text) - 1)
+    assert short.text(text) == WITHHELD_LARGE.format(size=len(text)) and short.budget == len(text) - 1
+
+
+def test_text_without_an_anchor_costs_no_scan_budget() -> None:
+    redactor = MessageRedactor(budget=10)
+    assert redactor.text("plain words, nothing to redact") == "plain words, nothing to redact"
+    assert redactor.budget == 10
+
+
+def test_once_a_budget_is_spent_the_rest_of_a_list_is_one_notice() -> None:
+    text = f"key {KEY}"
+    redactor = MessageRedactor(budget=len(text))
+    assert redactor.value([text, "a", KEY, 3]) == [redact_text(text, ()), WITHHELD_ITEMS.format(count=3)]
+    assert redactor.value(("a",)) == WITHHELD_ITEMS.format(count=1)
+    assert redactor.value({"a": 1}) == WITHHELD_ITEMS.format(count=1)
+    assert redactor.value(7) == 7  # numbers hold no key
+    reading = MessageRedactor(read_budget=64 + 1)
+    assert reading.value(["a", "b"]) == ["a", WITHHELD_ITEMS.format(count=1)]
+
+
+def test_values_keep_their_shape_and_everything_that_is_not_text() -> None:
+    value = {"n": 1, "ok": True, "none": None, "items": ("a", 2.5, [KEY])}
+    assert redact_value(value, ()) == {"n": 1, "ok": True, "none": None,
+                                       "items": ["a", 2.5, [redact_text(KEY, ())]]}
+
+
+def test_an_unbounded_redactor_redacts_beyond_every_budget_never_withholds() -> None:
+    text = "x " * SCAN_BUDGET + KEY
+    assert MessageRedactor.unbounded(()).text(text) == redact_text(text, ())
+
+
+# --- binary display data ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mimetype", ["image/png", "IMAGE/PNG", "image/png; name=plot", "application/pdf"])
+def test_binary_data_holding_a_key_is_withheld_with_a_notice_naming_its_type(mimetype: str) -> None:
+    image = b"\x89PNG\r\n" + bytes(range(256)) + KEY.encode()
+    encoded = base64.encodebytes(image).decode()  # in lines of 76 characters, as base64 is often sent
+    redacted = redact_bundle({mimetype: encoded}, ())
+    assert redacted == {"text/plain": f"[{mimetype} output withheld: it holds a key]"}
+    assert redact_bundle({mimetype: image}, ()) == redacted  # bytes are the data itself
+
+
+@pytest.mark.parametrize(("mimetype", "data"), [
+    ("image/png", base64.b64encode(b"\x89PNG\r\n" + bytes(range(256))).decode()),
+    ("image/png", b"\x89PNG\r\n" + bytes(range(256))),
+    ("text/plain", base64.b64encode(b"ordinary text").decode()),  # valid base64, but text
+])
+def test_data_without_a_key_passes_as_it_is(mimetype: str, data: str | bytes) -> None:
+    assert redact_bundle({mimetype: data}, ()) == {mimetype: data}
+
+
+@pytest.mark.parametrize("mimetype", ["text/csv", "application/json", "application/xml", "image/svg+xml",
+                                      "application/javascript", "application/x-yaml", "TEXT/PLAIN; x=y"])
+def test_text_types_are_redacted_as_text_even_when_they_look_like_base64(mimetype: str) -> None:
+    data = fake_key("aws-access-key-id", 1)  # a key shape that is valid base64 too
+    assert base64.b64decode(data, validate=True)
+    assert redact_bundle({mimetype: data}, ()) == {mimetype: redact_text(data, ())} != {mimetype: data}
+
+
+def test_a_mimetype_that_is_not_a_string_is_redacted_as_text() -> None:
+    assert redact_content("display_data", {"data": {3: f"key {KEY}"}}, ()) == {
+        "data": {3: redact_text(f"key {KEY}", ())}}
+
+
+# --- what a withheld message keeps --------------------------------------------------------------------
+
+
+def test_a_withheld_message_keeps_its_protocol_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str, secrets: object = ()) -> str:
+        raise RuntimeError("bug in redaction")
+
+    monkeypatch.setattr(message_redaction, "redact", broken)
+    reply = {"status": "ok", "found": True, "cursor_pos": 3, "data": {"text/plain": KEY}, "metadata": {}}
+    assert redact_content("inspect_reply", reply, ()) == {
+        "status": "ok", "found": True, "cursor_pos": 3, "data": {"text/plain": WITHHELD},
+        "metadata": {"text/plain": WITHHELD}}
+    stream = {"name": "stdout", "text": KEY}
+    assert redact_content("stream", stream, ()) == {"name": "stdout", "text": WITHHELD}
+
+
+def test_a_message_without_header_or_content_passes_or_gets_an_empty_content() -> None:
+    headless = {"content": {"text": KEY}}
+    assert redact_message(headless, ()) is headless
+    assert redact_message({"header": {"msg_type": "stream"}, "content": None}, ())["content"] == {}

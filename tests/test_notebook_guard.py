@@ -616,3 +616,52 @@ def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any)
     cell(shell, f"key = {KEY!r}")  # db_cache_size (the fixture's, or any user's) keeps its row waiting
     cell(shell, "%unload_ext helpers.notebook_guard")
     assert KEY not in json.dumps(history_rows(shell))
+
+
+# --- an ipykernel kernel in this very process (ipykernel.inprocess) --------------------------------
+
+
+@pytest.fixture
+def inprocess_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real ipykernel kernel running in this process, its shell's history in tmp_path: the guard's
+    kernel branch (the session, no stream wrappers) where mutation testing sees it run."""
+    from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
+    from ipykernel.inprocess.manager import InProcessKernelManager
+
+    import helpers.notebook_guard as guard
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    manager = InProcessKernelManager()
+    manager.start_kernel()
+    kernel = manager.kernel
+    try:
+        yield kernel
+    finally:
+        guard.unload_ipython_extension(kernel.shell)
+        atexit.unregister(kernel.shell.atexit_operations)
+        kernel.shell.history_manager.end_session()
+        if kernel.shell.history_manager.save_thread is not None:
+            kernel.shell.history_manager.save_thread.stop()
+        manager.shutdown_kernel()
+        InProcessInteractiveShell.clear_instance()
+
+
+def test_in_a_kernel_the_guard_wraps_the_session_not_the_streams_and_unloading_gives_it_back(
+        inprocess_kernel: Any) -> None:
+    from helpers.guard_streams import GuardedSend
+
+    shell, session = inprocess_kernel.shell, inprocess_kernel.session
+    console = logging.StreamHandler(sys.__stderr__)
+    app = logging.getLogger("notebook-guard-test-kernel-app")
+    app.addHandler(console)
+    try:
+        cell(shell, "%load_ext helpers.notebook_guard")
+        guarded = session.send
+        cell(shell, "import sys\nwrapped = type(sys.stdout).__name__, type(sys.stderr).__name__")
+        cell(shell, "%unload_ext helpers.notebook_guard")
+    finally:
+        app.removeHandler(console)
+    assert isinstance(guarded, GuardedSend) and guarded.session is session
+    assert "RedactingStream" not in shell.user_ns["wrapped"]  # ipykernel re-assigns them each cell
+    assert console.stream is sys.__stderr__  # ipykernel's session carries what a notebook shows
+    assert "send" not in vars(session)  # the class's own method again
