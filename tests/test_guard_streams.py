@@ -5,6 +5,7 @@ jupyter_client Session over a real zmq socket pair."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import sys
@@ -89,7 +90,7 @@ def test_fd_relay_redacts_every_writer_and_restores_the_descriptor(tmp_path) -> 
     target = tmp_path / "console.log"
     with target.open("wb") as console:
         fd = os.dup(console.fileno())
-        relay = FdRelay(fd, flush_after=0.01)
+        relay = FdRelay(fd, flush_after=60)  # no quiet moment between the pieces, however busy the machine
         os.write(fd, f"line {KEY}\npartial ".encode())
         os.write(fd, KEY[:25].encode())
         os.write(fd, f"{KEY[25:]}\n".encode())
@@ -288,6 +289,67 @@ def test_held_stdout_goes_out_before_stderr_of_the_same_request(wire: Wire) -> N
     assert wire.streams() == [("stdout", "progress"), ("stderr", "warning\n")]
 
 
+def test_a_key_at_the_very_end_of_a_cells_output_is_redacted_when_it_is_released(wire: Wire) -> None:
+    request = wire.request()
+    wire.write(f"token {KEY}", request)  # no line end: held until the request is done
+    wire.idle(request)
+    assert wire.streams() == [("stdout", whole(f"token {KEY}"))]
+
+
+def test_held_text_waits_for_its_own_request_whatever_other_requests_send(wire: Wire) -> None:
+    first, second = wire.request(), wire.request()
+
+    def display(parent: dict) -> None:
+        wire.session.send(wire.sender, "display_data", {"data": {"text/plain": "x"}, "metadata": {}},
+                          parent=parent)
+
+    wire.write("Loading", first)
+    wire.session.send(wire.sender, "status", {"execution_state": "busy"}, parent=second)
+    display(second)
+    wire.idle(second)
+    assert wire.streams(first) == []
+    display(first)  # the first request goes on: its held text comes out before its display
+    assert wire.streams(first) == [("stdout", "Loading")]
+    wire.write("late", first)
+    wire.idle(second)
+    assert wire.streams() == []  # the first request is not done
+
+
+def test_the_guard_remembers_the_last_hundred_finished_requests() -> None:
+    wire = Wire("hundred")
+    try:
+        early = wire.request()
+        wire.idle(early)
+        for _ in range(100):
+            wire.idle(wire.request())
+        wire.write("late", early)  # the early request is forgotten: its text waits for its own output
+        wire.idle(wire.request())
+        held = wire.streams()
+        wire.write("\n", early)
+        assert held == [] and wire.streams() == [("stdout", "late\n")]
+    finally:
+        wire.close()
+
+
+def test_a_message_that_is_not_a_stream_passes_at_once_even_with_a_text_field(wire: Wire) -> None:
+    wire.session.send(wire.sender, "custom_reply", {"text": "Loading"}, parent=wire.request())
+    [(_, msg)] = wire.received()
+    assert msg["content"] == {"text": "Loading"}
+
+
+def test_positional_arguments_reach_the_session_in_every_form(wire: Wire) -> None:
+    request = wire.request()
+    wire.session.send(wire.sender, "display_data", {"data": {"text/plain": KEY}, "metadata": {}}, request,
+                      [b"display"])
+    wire.session.send(wire.sender, "stream", {"name": "stdout", "text": f"{KEY}\n"}, request, [b"stream.str"])
+    msg = wire.session.msg("stream", {"name": "stdout", "text": "whole\n"}, parent=request)
+    wire.session.send(wire.sender, msg, None, None, [b"stream.msg"])
+    received = wire.received()
+    assert [idents for idents, _ in received] == [[b"display"], [b"stream.str"], [b"stream.msg"]]
+    assert all(msg["parent_header"]["msg_id"] == request["header"]["msg_id"] for _, msg in received)
+    assert KEY not in json.dumps([msg["content"] for _, msg in received])
+
+
 def test_other_messages_are_redacted_whatever_form_they_are_sent_in(wire: Wire) -> None:
     request = wire.request()
     wire.session.send(wire.sender, "execute_result", {"data": {"text/plain": KEY}, "metadata": {},
@@ -459,3 +521,39 @@ def test_fd_relay_passes_a_flood_without_line_ends_on_in_chunks_and_closes_its_d
 
 def test_no_descriptor_is_relayed_outside_a_kernel() -> None:
     assert relay_console_descriptors() == []  # plain streams have no _original_stdstream_copy
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FdRelay needs select() on a pipe (POSIX)")
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_in_a_kernel_the_descriptor_that_leads_to_the_server_console_is_relayed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ipykernel's OutStream keeps the server console's descriptor as `_original_stdstream_copy`."""
+    target = tmp_path / "console.log"
+    with target.open("wb") as console:
+        fd = os.dup(console.fileno())
+        kernel_stdout = io.StringIO()
+        kernel_stdout._original_stdstream_copy = fd  # type: ignore[attr-defined]
+        monkeypatch.setattr(sys, "stdout", kernel_stdout)
+        relays = relay_console_descriptors()
+        monkeypatch.undo()
+        assert [relay.fd for relay in relays] == [fd]
+        os.write(fd, f"echo {KEY}\n".encode())
+        for relay in relays:
+            relay.close()
+        os.close(fd)
+    assert target.read_text() == whole(f"echo {KEY}") + "\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FdRelay needs select() on a pipe (POSIX)")
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_fd_relay_passes_every_finished_line_on_at_once(tmp_path: Path) -> None:
+    target = tmp_path / "console.log"
+    with target.open("wb") as console:
+        fd = os.dup(console.fileno())
+        relay = FdRelay(fd, flush_after=60)  # no quiet moment: only line ends let text through
+        os.write(fd, b"first\nsecond\nunfinished")
+        content = wait_for(target, "second\n")
+        relay.close()
+        os.close(fd)
+    assert content == "first\nsecond\n"
+    assert target.read_text() == "first\nsecond\nunfinished"
