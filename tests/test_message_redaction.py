@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 
 import pytest
 from hypothesis import assume, given
@@ -293,8 +294,22 @@ def test_once_a_budget_is_spent_the_rest_of_a_list_is_one_notice() -> None:
     assert redactor.value(("a",)) == WITHHELD_ITEMS.format(count=1)
     assert redactor.value({"a": 1}) == WITHHELD_ITEMS.format(count=1)
     assert redactor.value(7) == 7  # numbers hold no key
-    reading = MessageRedactor(read_budget=64 + 1)
+    reading = MessageRedactor(read_budget=64 + 1 + 64)  # "a", then exactly one string's cost is left
     assert reading.value(["a", "b"]) == ["a", WITHHELD_ITEMS.format(count=1)]
+
+
+@pytest.mark.parametrize(("extra", "rest"), [(32, WITHHELD_ITEMS.format(count=1)), (33, "a")])
+def test_a_scan_budget_spent_to_exactly_zero_withholds_the_rest(extra: int, rest: str) -> None:
+    text = f"key {KEY}"
+    assert MessageRedactor(budget=len(text) + extra).value([text, "a"]) == [redact_text(text, ()), rest]
+
+
+def test_a_redactor_with_nothing_left_withholds_and_one_with_a_little_left_reads() -> None:
+    assert MessageRedactor(budget=0).text("plain") == WITHHELD_LARGE.format(size=5)
+    assert MessageRedactor(budget=0).value(["a"]) == WITHHELD_ITEMS.format(count=1)
+    assert MessageRedactor(read_budget=64).value(["a"]) == WITHHELD_ITEMS.format(count=1)
+    assert MessageRedactor(budget=1).text("plain") == "plain"
+    assert MessageRedactor(budget=1).value(["a"]) == ["a"]
 
 
 def test_values_keep_their_shape_and_everything_that_is_not_text() -> None:
@@ -305,14 +320,15 @@ def test_values_keep_their_shape_and_everything_that_is_not_text() -> None:
 
 def test_an_unbounded_redactor_redacts_beyond_every_budget_never_withholds() -> None:
     text = "x " * SCAN_BUDGET + f"{KEY} {ENV_ONLY_SECRET}"
-    redacted = MessageRedactor.unbounded([ENV_ONLY_SECRET]).text(text)
-    assert redacted == redact_text(text, [ENV_ONLY_SECRET]) != redact_text(text, ())
+    unbounded = MessageRedactor.unbounded([ENV_ONLY_SECRET])
+    assert unbounded.budget == unbounded.read_budget == sys.maxsize
+    assert unbounded.text(text) == redact_text(text, [ENV_ONLY_SECRET]) != redact_text(text, ())
 
 
 # --- binary display data ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mimetype", ["image/png", "IMAGE/PNG", "image/png; name=plot", "application/pdf"])
+@pytest.mark.parametrize("mimetype", ["image/png", "IMAGE/PNG", "image/png; name=a.json", "application/pdf"])
 def test_binary_data_holding_a_key_is_withheld_with_a_notice_naming_its_type(mimetype: str) -> None:
     image = b"\x89PNG\r\n" + bytes(range(256)) + KEY.encode()
     encoded = base64.encodebytes(image).decode()  # in lines of 76 characters, as base64 is often sent
@@ -338,6 +354,46 @@ def test_text_types_are_redacted_as_text_even_when_they_look_like_base64(mimetyp
     assert redact_bundle({mimetype: data}, ()) == {mimetype: redact_text(data, ())} != {mimetype: data}
 
 
+def test_an_image_holding_a_key_is_withheld_from_a_message_and_the_rest_kept() -> None:
+    image = base64.b64encode(b"\x89PNG\r\n" + bytes(range(256)) + KEY.encode()).decode()
+    content = {"data": {"image/png": image, "text/html": "<b>a plot</b>"}, "metadata": {}}
+    assert redact_content("display_data", content, ()) == {
+        "data": {"text/plain": "[image/png output withheld: it holds a key]", "text/html": "<b>a plot</b>"},
+        "metadata": {}}
+
+
+def test_text_of_an_unknown_type_is_redacted_as_text_not_taken_for_base64() -> None:
+    text = f"api_key: {KEY}!"
+    expected = {"application/x-custom": redact_text(text, ())}
+    assert redact_bundle({"application/x-custom": text}, ()) == expected
+
+
+@pytest.mark.parametrize("content", [
+    {"data": {"application/json": {"rows": [[1, KEY]]}}},  # deep in lists
+    {"metadata": {KEY: 1}},  # a key of a dict
+    {"data": {KEY: "x"}},  # a MIME type
+])
+def test_a_key_anywhere_in_a_message_is_noticed(content: dict) -> None:
+    redacted = redact_content("display_data", content, ())
+    assert KEY not in json.dumps(redacted) and KEY_MARKER in json.dumps(redacted)
+
+
+def test_known_values_are_redacted_through_colour_codes_too() -> None:
+    coloured = f"\x1b[32m{ENV_ONLY_SECRET[:5]}\x1b[1m{ENV_ONLY_SECRET[5:]}\x1b[0m"
+    assert redact_text(coloured, [ENV_ONLY_SECRET]) == redact_text(ENV_ONLY_SECRET, [ENV_ONLY_SECRET])
+
+
+def test_known_values_without_letters_or_digits_are_redacted_and_blank_ones_ignored() -> None:
+    redactor = MessageRedactor(["%%%%%%%%", "   ", ""])
+    assert redactor.text("a %%%%%%%% b") == redact_text("a %%%%%%%% b", ["%%%%%%%%"]) != "a %%%%%%%% b"
+    assert not MessageRedactor(["   "]).needs_redaction("plain text")
+
+
+def test_the_cheap_check_looks_for_the_longest_run_of_letters_and_digits_of_a_value() -> None:
+    content = {"name": "stdout", "text": "zz top, a band"}
+    assert redact_content("stream", content, ["zz-FAKE-longest-run"]) is content
+
+
 def test_a_mimetype_that_is_not_a_string_is_redacted_as_text() -> None:
     assert redact_content("display_data", {"data": {3: f"key {KEY}"}}, ()) == {
         "data": {3: redact_text(f"key {KEY}", ())}}
@@ -346,7 +402,8 @@ def test_a_mimetype_that_is_not_a_string_is_redacted_as_text() -> None:
 # --- what a withheld message keeps --------------------------------------------------------------------
 
 
-def test_a_withheld_message_keeps_its_protocol_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_withheld_message_keeps_its_protocol_fields(monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     def broken(text: str, secrets: object = ()) -> str:
         raise RuntimeError("bug in redaction")
 
@@ -357,6 +414,16 @@ def test_a_withheld_message_keeps_its_protocol_fields(monkeypatch: pytest.Monkey
         "metadata": {"text/plain": WITHHELD}}
     stream = {"name": "stdout", "text": KEY}
     assert redact_content("stream", stream, ()) == {"name": "stdout", "text": WITHHELD}
+    assert [record.getMessage() for record in caplog.records] == ["notebook_guard: output withheld"] * 2
+    assert all(record.exc_info for record in caplog.records)  # with the bug's traceback, for a report
+
+
+def test_redact_message_redacts_the_content_with_the_secrets_given() -> None:
+    message = {"header": {"msg_type": "stream"}, "content": {"name": "stdout", "text": "given-FAKE-value"}}
+    redacted = redact_message(message, ["given-FAKE-value"])
+    assert redacted == {**message, "content": {"name": "stdout",
+                                               "text": redact_text("given-FAKE-value", ["given-FAKE-value"])}}
+    assert redacted["content"]["text"] != "given-FAKE-value"
 
 
 def test_a_message_without_header_or_content_passes_or_gets_an_empty_content() -> None:
