@@ -665,3 +665,13 @@ def test_in_a_kernel_the_guard_wraps_the_session_not_the_streams_and_unloading_g
     assert "RedactingStream" not in shell.user_ns["wrapped"]  # ipykernel re-assigns them each cell
     assert console.stream is sys.__stderr__  # ipykernel's session carries what a notebook shows
     assert "send" not in vars(session)  # the class's own method again
+
+
+def test_in_process_rows_wait_in_ipythons_cache_as_its_db_cache_size_says(shell: Any, capsys) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")
+    shell.run_cell("print('not in history')")  # no execution count: nothing recorded to redact
+    query = "SELECT COUNT(*) FROM history WHERE session = ?"
+    assert shell.history_manager.db.execute(query, (shell.history_manager.session_number,)).fetchone() == (0,)
+    assert len(shell.history_manager.db_input_cache) == 2  # the guard forced no write
+    assert capsys.readouterr() == ("not in history\n", "")
