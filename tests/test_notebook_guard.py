@@ -655,12 +655,13 @@ def test_in_a_kernel_the_guard_wraps_the_session_not_the_streams_and_unloading_g
     app = logging.getLogger("notebook-guard-test-kernel-app")
     app.addHandler(console)
     try:
-        cell(shell, "%load_ext helpers.notebook_guard")
+        results = [cell(shell, "%load_ext helpers.notebook_guard")]
         guarded = session.send
-        cell(shell, "import sys\nwrapped = type(sys.stdout).__name__, type(sys.stderr).__name__")
-        cell(shell, "%unload_ext helpers.notebook_guard")
+        results.append(cell(shell, "import sys\nwrapped = f'{type(sys.stdout)} {type(sys.stderr)}'"))
+        results.append(cell(shell, "%unload_ext helpers.notebook_guard"))
     finally:
         app.removeHandler(console)
+    assert [result.error_in_exec for result in results] == [None] * 3
     assert isinstance(guarded, GuardedSend) and guarded.session is session
     assert "RedactingStream" not in shell.user_ns["wrapped"]  # ipykernel re-assigns them each cell
     assert console.stream is sys.__stderr__  # ipykernel's session carries what a notebook shows
