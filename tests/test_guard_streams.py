@@ -320,10 +320,11 @@ def test_the_guard_remembers_the_last_hundred_finished_requests() -> None:
     try:
         early = wire.request()
         wire.idle(early)
-        for _ in range(100):
+        for _ in range(99):
             wire.idle(wire.request())
-        wire.write("late", early)  # the early request is forgotten: its text waits for its own output
-        wire.idle(wire.request())
+        wire.write("late", early)
+        wire.idle(wire.request())  # a hundred requests ended since: the early one is forgotten, its text
+        # waits for its own output
         held = wire.streams()
         wire.write("\n", early)
         assert held == [] and wire.streams() == [("stdout", "late\n")]
