@@ -624,13 +624,15 @@ def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any)
 @pytest.fixture
 def inprocess_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A real ipykernel kernel running in this process, its shell's history in tmp_path: the guard's
-    kernel branch (the session, no stream wrappers) where mutation testing sees it run."""
+    kernel branch (the session, no stream wrappers) where mutation testing sees it run. The variables
+    ipykernel sets for a notebook (PAGER, FORCE_COLOR, TERM...) are taken back: no later test sees them."""
     from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
     from ipykernel.inprocess.manager import InProcessKernelManager
 
     import helpers.notebook_guard as guard
 
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    environment = dict(os.environ)
     manager = InProcessKernelManager()
     manager.start_kernel()
     kernel = manager.kernel
@@ -644,6 +646,8 @@ def inprocess_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
             kernel.shell.history_manager.save_thread.stop()
         manager.shutdown_kernel()
         InProcessInteractiveShell.clear_instance()
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def test_in_a_kernel_the_guard_wraps_the_session_not_the_streams_and_unloading_gives_it_back(
