@@ -64,8 +64,9 @@ def split_unfinished(text: str) -> tuple[str, str]:
 
 
 def _parent_id(parent: Any) -> str:
-    header = parent.get("header", parent) if isinstance(parent, dict) else {}
-    return str(header.get("msg_id", "")) if isinstance(header, dict) else ""
+    """The msg_id of the request a message answers. `parent` is the request's header or the whole
+    request: jupyter_client's messages repeat their header's msg_id at the top."""
+    return str(parent.get("msg_id", "")) if isinstance(parent, dict) else ""
 
 
 class GuardedSend:
@@ -86,7 +87,7 @@ class GuardedSend:
                  *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             if isinstance(msg_or_type, dict):
-                msg_type = msg_or_type.get("header", {}).get("msg_type", "")
+                msg_type = msg_or_type["header"].get("msg_type")  # Session needs a header too
                 parent = msg_or_type.get("parent_header") or {}
                 content_now = msg_or_type.get("content") or {}
             else:
@@ -161,6 +162,12 @@ def _redact_written(text: str) -> str:
     return MessageRedactor(known_secrets()).text(text)
 
 
+def _redact_written_bytes(data: bytes) -> bytes:
+    """`_redact_written` for bytes: those that are not UTF-8 pass as they are."""
+    text = data.decode("utf-8", errors="surrogateescape")  # pragma: no mutate - "UTF-8" or none: one codec
+    return _redact_written(text).encode("utf-8", errors="surrogateescape")  # pragma: no mutate - same
+
+
 class RedactingBuffer:
     """A binary stream (``sys.stdout.buffer``) that redacts what is written to it."""
 
@@ -168,9 +175,7 @@ class RedactingBuffer:
         self.wrapped = wrapped
 
     def write(self, data: bytes) -> int:
-        text = bytes(data).decode("utf-8", errors="surrogateescape")
-        cleaned = _redact_written(text)
-        self.wrapped.write(cleaned.encode("utf-8", errors="surrogateescape"))
+        self.wrapped.write(_redact_written_bytes(bytes(data)))
         return len(data)
 
     def __getattr__(self, name: str) -> Any:
@@ -296,8 +301,7 @@ class FdRelay:
     def _send(self, data: bytes) -> None:
         if not data:
             return
-        text = data.decode("utf-8", errors="surrogateescape")
-        cleaned = _redact_written(text).encode("utf-8", errors="surrogateescape")
+        cleaned = _redact_written_bytes(data)
         while cleaned:
             cleaned = cleaned[os.write(self._destination, cleaned):]
 

@@ -237,9 +237,9 @@ class MessageRedactor:
     def _binary_holds_secret(self, data: str | bytes) -> bool:
         """Base64 text (or bytes) of an image or file: is a key in its text or its bytes?"""
         texts = [data] if isinstance(data, str) else []
-        decoded = _decoded(data)
+        decoded = _decoded_text(data)
         if decoded is not None:
-            texts.append(decoded.decode("latin-1"))
+            texts.append(decoded)
         return any(self.text(text) != text for text in texts)
 
     def strings_need_redaction(self, value: Any) -> bool:
@@ -280,8 +280,8 @@ def _bundle_strings(bundle: dict[Any, Any]) -> Iterator[str]:
         if _is_binary(mimetype, data):
             if isinstance(data, str):
                 yield data
-            if (decoded := _decoded(data)) is not None:
-                yield decoded.decode("latin-1")
+            if (decoded := _decoded_text(data)) is not None:
+                yield decoded
         else:
             yield from _strings_in(data)
 
@@ -294,6 +294,12 @@ def _decoded(data: str | bytes) -> bytes | None:
         return base64.b64decode("".join(data.split()), validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _decoded_text(data: str | bytes) -> str | None:
+    """`_decoded` as text, one character per byte, for the key shapes to be looked for in it."""
+    decoded = _decoded(data)
+    return None if decoded is None else decoded.decode("latin-1")  # pragma: no mutate - "LATIN-1": same codec
 
 
 def _is_binary(mimetype: object, data: object) -> bool:

@@ -124,6 +124,7 @@ class _ShellGuard:
         self.cell_running = False  # pragma: no mutate - install() sets it before anything reads it
         self.held: dict[str, list[Any]] = {"db_input_cache": [], "db_output_cache": []}
         self.held_log: list[tuple[str, str]] = []
+        self.original_log_write: Callable[[str, str], None] = ip.logger.log_write
         self.relays: list[FdRelay] = []
         self.patched_handlers: list[logging.StreamHandler[Any]] = []
         self.session = getattr(getattr(ip, "kernel", None), "session", None)
@@ -134,14 +135,13 @@ class _ShellGuard:
         if self.session is None:
             wrap_std_streams()
 
-    def post_run_cell(self, result: Any = None) -> None:
+    def post_run_cell(self, result: Any) -> None:
+        self.cell_running = False  # pragma: no mutate - None reads as False
         try:
-            self._redact_recorded_outputs(getattr(result, "execution_count", None))
-            self.cell_running = False
+            self._redact_recorded_outputs(result.execution_count)
             self._flush_history()
             self._flush_log()
         finally:
-            self.cell_running = False
             if self.session is None:
                 unwrap_std_streams()
 
@@ -163,8 +163,8 @@ class _ShellGuard:
         return writeout
 
     def _flush_history(self) -> None:
-        history = getattr(self.ip, "history_manager", None)
-        if history is None or not any(self.held.values()):
+        history = self.ip.history_manager
+        if not any(self.held.values()):  # IPython's own cache waits as its db_cache_size says
             return
         for cache_name, lock_name in (("db_input_cache", "db_input_cache_lock"),
                                       ("db_output_cache", "db_output_cache_lock")):
@@ -174,29 +174,24 @@ class _ShellGuard:
         history.writeout_cache()
 
     # the %logstart file
-    def _log_write(self, original: Callable[..., None]) -> Callable[..., None]:
-        def log_write(data: str, kind: str = "input") -> None:
-            if not self.ip.logger.log_active:  # as IPython's own log_write: nothing to write
-                return
-            self.held_log.append((data, kind))
-            if not self.cell_running:
-                self._flush_log()
-
-        setattr(log_write, _GUARD_MARK, original)
-        return log_write
+    def log_write(self, data: str, kind: str = "input") -> None:
+        """IPython's ``Logger.log_write``, held back while a cell runs and written redacted."""
+        if not self.ip.logger.log_active:  # as IPython's own log_write: nothing to write
+            return
+        self.held_log.append((data, kind))
+        if not self.cell_running:
+            self._flush_log()
 
     def _flush_log(self) -> None:
-        log_write = getattr(self.ip.logger.log_write, _GUARD_MARK, None)
         held, self.held_log = self.held_log, []
         redactor = MessageRedactor.unbounded(known_secrets())
         for data, kind in held:
-            if log_write is not None:
-                log_write(redactor.text(data) if isinstance(data, str) else data, kind)
+            self.original_log_write(redactor.text(data), kind)
 
     # IPython's record of outputs (%notebook FILE, %history -o)
     def _redact_recorded_outputs(self, count: int | None) -> None:
-        history = getattr(self.ip, "history_manager", None)
-        if history is None or count is None:  # None when the cell is not in history
+        history = self.ip.history_manager
+        if count is None:  # a cell run without storing history
             return
         redactor = MessageRedactor.unbounded(known_secrets())
         for output in history.outputs.get(count, []):
@@ -222,22 +217,19 @@ class _ShellGuard:
         self.cell_running = True  # the loading cell is running: its post_run_cell will flush
 
     def _hook_records(self) -> None:
-        history = getattr(self.ip, "history_manager", None)
-        if history is not None:
-            for cache_name in ("db_input_cache", "db_output_cache"):
-                method = f"_writeout_{cache_name[3:-6]}_cache"
-                setattr(history, method, self._writeout(cache_name, getattr(history, method)))
-        self.ip.logger.log_write = self._log_write(self.ip.logger.log_write)
+        history = self.ip.history_manager
+        for cache_name in ("db_input_cache", "db_output_cache"):
+            method = f"_writeout_{cache_name[3:-6]}_cache"
+            setattr(history, method, self._writeout(cache_name, getattr(history, method)))
+        self.ip.logger.log_write = self.log_write
 
     def uninstall(self) -> None:
         for event, callback in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             if callback in self.ip.events.callbacks[event]:
                 self.ip.events.unregister(event, callback)
-        self.cell_running = False
+        self.cell_running = False  # pragma: no mutate - None reads as False
         self._flush_history()
-        history = getattr(self.ip, "history_manager", None)
-        if history is not None:  # rows still in IPython's own cache: written now, while redacted
-            history.writeout_cache()
+        self.ip.history_manager.writeout_cache()  # rows still in IPython's own cache, while redacted
         self._flush_log()
         self._unhook_records()
         if self.session is not None:
@@ -251,12 +243,12 @@ class _ShellGuard:
         unwrap_std_streams()
 
     def _unhook_records(self) -> None:
-        history = getattr(self.ip, "history_manager", None)
+        history = self.ip.history_manager
         for name in ("_writeout_input_cache", "_writeout_output_cache"):
-            if history is not None and hasattr(getattr(history, name), _GUARD_MARK):
+            if hasattr(getattr(history, name), _GUARD_MARK):
                 delattr(history, name)  # back to the class's own method
-        log_write = self.ip.logger.log_write
-        self.ip.logger.log_write = getattr(log_write, _GUARD_MARK, log_write)
+        if self.ip.logger.log_write == self.log_write:
+            self.ip.logger.log_write = self.original_log_write
 
 
 # --- the extension -----------------------------------------------------------------------------

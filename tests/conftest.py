@@ -1,5 +1,6 @@
 """Fixtures shared by the test modules: a project folder, a throwaway git repository, a fake clock,
-keys of the real shape without the FAKE marker, and the peer scanners' sample keys."""
+keys of the real shape without the FAKE marker, the peer scanners' sample keys, and secrets known
+only by their variable's name."""
 
 from __future__ import annotations
 
@@ -13,12 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from helpers import secret_values
 from helpers.key_formats import fake_key
 from tutorial.clock import FakeClock
 
 DATA = Path(__file__).parent / "data"
+
+# No test is timed (timings go in benchmarks): Hypothesis's default 200 ms deadline per example
+# fails a test whose first example fills caches on a busy machine (mutation testing, two workers).
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
+
+# Secrets known only by their variable's name, in the names learners and tools really use.
+NAMED_SECRETS = {
+    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
+    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
+    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
+    "openaiApiKey": "camel-FAKE-case-value",
+}
 
 
 def peer_corpus() -> list[tuple[str, str]]:
@@ -30,11 +45,14 @@ def peer_corpus() -> list[tuple[str, str]]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test that takes `peer_sample` runs once per sample of the peer corpus."""
+    """A test that takes `peer_sample` runs once per sample of the peer corpus, one that takes
+    `secret_name` once per name of `NAMED_SECRETS`."""
     if "peer_sample" in metafunc.fixturenames:
         samples = peer_corpus()
         metafunc.parametrize("peer_sample", [sample for _rule, sample in samples],
                              ids=[rule for rule, _sample in samples])
+    if "secret_name" in metafunc.fixturenames:
+        metafunc.parametrize("secret_name", sorted(NAMED_SECRETS))
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +65,13 @@ def make_real_looking(name: str, seed: int = 0) -> str:
     """A key of the real shape *without* the FAKE marker: what a scanner must report. Made at run
     time, never stored in a file."""
     return fake_key(name, seed).replace("FAKE", "REAL").replace("fake", "real").replace("EXAMPLE", "SAMPLES")
+
+
+@pytest.fixture(scope="session")
+def named_secrets() -> dict[str, str]:
+    """Variable name -> fake value of secrets that only their names mark as secret (`DB_PASS`,
+    `GITHUB_PAT`, `HF_TOKEN_2`, ...): a guard must know them by name."""
+    return dict(NAMED_SECRETS)
 
 
 @pytest.fixture(scope="session")

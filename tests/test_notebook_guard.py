@@ -28,13 +28,6 @@ KEY = fake_key("openai-project", 1)
 ENV_ONLY_SECRET = "hunter2-FAKE-not-a-shape"
 ENV_ONLY_MARKER = "[REDACTED known-secret"
 KEY_MARKER = "[REDACTED openai-project"
-# Secrets known only by their variable's name, in the names learners and tools really use.
-NAMED_SECRETS = {
-    "MISTRAL_API_KEY_PROD": "mistral-FAKE-value-prod", "SERVICE_KEY_OLD": "rotated-FAKE-old-value",
-    "COHERE_APIKEY": "cohere-FAKE-apikey-value", "DB_PASS": "db-FAKE-pass-value",
-    "GITHUB_PAT": "github-FAKE-pat-value", "HF_TOKEN_2": "second-FAKE-token-value",
-    "openaiApiKey": "camel-FAKE-case-value",
-}
 
 Outputs = list[dict]
 
@@ -55,15 +48,16 @@ class KernelRunner:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelRunner]:
-    """One kernel for the module, with the guard loaded and `key` defined."""
+def run(tmp_path_factory: pytest.TempPathFactory, named_secrets: dict[str, str]) -> Iterator[KernelRunner]:
+    """One kernel for the module, with the guard loaded, `key` defined and the secret variables of
+    `named_secrets` set."""
     folder = tmp_path_factory.mktemp("kernel")
     client = NotebookClient(nbformat.v4.new_notebook(), timeout=30, allow_errors=True,
                             kernel_name="python3", resources={"metadata": {"path": str(folder)}})
     # Without PYTEST_CURRENT_TEST, which changes how ipykernel captures output: as under Jupyter.
     env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
     env["OPENAI_API_KEY"] = ENV_ONLY_SECRET
-    env.update(NAMED_SECRETS)
+    env.update(named_secrets)
     with client.setup_kernel(env=env):
         runner = KernelRunner(client)
         assert runner("%load_ext helpers.notebook_guard") == []
@@ -160,11 +154,11 @@ def test_binary_display_holding_a_key_is_withheld_and_other_images_pass(run: Ker
     assert KEY not in shown(holding) and encoded[:40] not in shown(holding)
 
 
-@pytest.mark.parametrize("name", sorted(NAMED_SECRETS))
-def test_secret_variables_with_suffixes_and_env_magic(run: KernelRunner, name: str) -> None:
-    secret = NAMED_SECRETS[name]
-    assert_redacted(run(f"import os\nprint(os.environ[{name!r}])"), ENV_ONLY_MARKER, secret)
-    assert_redacted(run(f"%env {name}"), ENV_ONLY_MARKER, secret)
+def test_secret_variables_with_suffixes_and_env_magic(run: KernelRunner, named_secrets: dict[str, str],
+                                                     secret_name: str) -> None:
+    secret = named_secrets[secret_name]
+    assert_redacted(run(f"import os\nprint(os.environ[{secret_name!r}])"), ENV_ONLY_MARKER, secret)
+    assert_redacted(run(f"%env {secret_name}"), ENV_ONLY_MARKER, secret)
     everything = shown(run("%env"))  # IPython hides *key*/*token*/*secret* names only
     assert secret not in everything
 
@@ -308,16 +302,17 @@ def test_plain_shell_logging_set_up_before_loading_and_binary_writes(tmp_path) -
 
 
 @pytest.mark.claims
-def test_claim_ipython_env_magic_hides_only_some_secret_names(tmp_path) -> None:
+def test_claim_ipython_env_magic_hides_only_some_secret_names(tmp_path: Path,
+                                                              named_secrets: dict[str, str]) -> None:
     """IPython 9.18 (core/magics/osm.py, ``env``) hides variables whose names hold "key", "token"
     or "secret" when it prints the whole environment: a password or a PAT shows in clear."""
     script = ("from IPython.core.interactiveshell import InteractiveShell\n"
               "print(InteractiveShell.instance().run_line_magic('env', ''))")
-    env = {**os.environ, "IPYTHONDIR": str(tmp_path), "OPENAI_API_KEY": ENV_ONLY_SECRET, **NAMED_SECRETS}
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path), "OPENAI_API_KEY": ENV_ONLY_SECRET, **named_secrets}
     shown_env = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                                cwd=tmp_path, timeout=60, check=True).stdout
-    assert ENV_ONLY_SECRET not in shown_env and NAMED_SECRETS["HF_TOKEN_2"] not in shown_env
-    assert NAMED_SECRETS["DB_PASS"] in shown_env and NAMED_SECRETS["GITHUB_PAT"] in shown_env
+    assert ENV_ONLY_SECRET not in shown_env and named_secrets["HF_TOKEN_2"] not in shown_env
+    assert named_secrets["DB_PASS"] in shown_env and named_secrets["GITHUB_PAT"] in shown_env
 
 
 # --- what a kernel leaves behind: the server's console, the history database, the %logstart file --
@@ -621,3 +616,67 @@ def test_in_process_unloading_writes_the_rows_still_waiting_redacted(shell: Any)
     cell(shell, f"key = {KEY!r}")  # db_cache_size (the fixture's, or any user's) keeps its row waiting
     cell(shell, "%unload_ext helpers.notebook_guard")
     assert KEY not in json.dumps(history_rows(shell))
+
+
+# --- an ipykernel kernel in this very process (ipykernel.inprocess) --------------------------------
+
+
+@pytest.fixture
+def inprocess_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real ipykernel kernel running in this process, its shell's history in tmp_path: the guard's
+    kernel branch (the session, no stream wrappers) where mutation testing sees it run. The variables
+    ipykernel sets for a notebook (PAGER, FORCE_COLOR, TERM...) are taken back: no later test sees them."""
+    from ipykernel.inprocess.ipkernel import InProcessInteractiveShell
+    from ipykernel.inprocess.manager import InProcessKernelManager
+
+    import helpers.notebook_guard as guard
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    environment = dict(os.environ)
+    manager = InProcessKernelManager()
+    manager.start_kernel()
+    kernel = manager.kernel
+    try:
+        yield kernel
+    finally:
+        guard.unload_ipython_extension(kernel.shell)
+        atexit.unregister(kernel.shell.atexit_operations)
+        kernel.shell.history_manager.end_session()
+        if kernel.shell.history_manager.save_thread is not None:
+            kernel.shell.history_manager.save_thread.stop()
+        manager.shutdown_kernel()
+        InProcessInteractiveShell.clear_instance()
+        os.environ.clear()
+        os.environ.update(environment)
+
+
+def test_in_a_kernel_the_guard_wraps_the_session_not_the_streams_and_unloading_gives_it_back(
+        inprocess_kernel: Any) -> None:
+    from helpers.guard_streams import GuardedSend
+
+    shell, session = inprocess_kernel.shell, inprocess_kernel.session
+    console = logging.StreamHandler(sys.__stderr__)
+    app = logging.getLogger("notebook-guard-test-kernel-app")
+    app.addHandler(console)
+    try:
+        results = [cell(shell, "%load_ext helpers.notebook_guard")]
+        guarded = session.send
+        results.append(cell(shell, "import sys\nwrapped = f'{type(sys.stdout)} {type(sys.stderr)}'"))
+        results.append(cell(shell, "%unload_ext helpers.notebook_guard"))
+    finally:
+        app.removeHandler(console)
+    assert [result.error_in_exec for result in results] == [None] * 3
+    assert isinstance(guarded, GuardedSend) and guarded.session is session
+    assert "RedactingStream" not in shell.user_ns["wrapped"]  # ipykernel re-assigns them each cell
+    assert console.stream is sys.__stderr__  # ipykernel's session carries what a notebook shows
+    assert "send" not in vars(session)  # the class's own method again
+
+
+def test_in_process_rows_wait_in_ipythons_cache_as_its_db_cache_size_says(shell: Any, capsys) -> None:
+    cell(shell, "%load_ext helpers.notebook_guard")
+    cell(shell, f"key = {KEY!r}")
+    shell.run_cell("print('not in history')")  # no execution count: nothing recorded to redact
+    query = "SELECT COUNT(*) FROM history WHERE session = ?"
+    assert shell.history_manager.db.execute(query, (shell.history_manager.session_number,)).fetchone() == (0,)
+    assert len(shell.history_manager.db_input_cache) == 2  # the guard forced no write
+    assert capsys.readouterr() == ("not in history\n", "")
