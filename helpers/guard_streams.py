@@ -168,6 +168,12 @@ def _redact_written_bytes(data: bytes) -> bytes:
     return _redact_written(text).encode("utf-8", errors="surrogateescape")  # pragma: no mutate - same
 
 
+def _split_unfinished_bytes(data: bytes) -> tuple[bytes, bytes]:
+    """`split_unfinished` for bytes (those that are not UTF-8 are never held back)."""
+    shown, held = split_unfinished(data.decode("utf-8", errors="surrogateescape"))  # pragma: no mutate
+    return shown.encode("utf-8", errors="surrogateescape"), held.encode()  # pragma: no mutate - one codec
+
+
 class RedactingBuffer:
     """A binary stream (``sys.stdout.buffer``) that redacts what is written to it."""
 
@@ -288,9 +294,12 @@ class FdRelay:
                 break
             pending += chunk
             complete, newline, rest = pending.rpartition(b"\n")
-            if not ready or len(pending) > _RELAY_CHUNK:
+            if not ready:
                 self._send(pending)
                 pending = b""
+            elif len(pending) > _RELAY_CHUNK:  # a long line goes out in pieces, never half a key
+                shown, pending = _split_unfinished_bytes(pending)
+                self._send(shown)
             elif newline:
                 self._send(complete + newline)
                 pending = rest

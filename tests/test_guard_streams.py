@@ -520,6 +520,26 @@ def test_fd_relay_passes_a_flood_without_line_ends_on_in_chunks_and_closes_its_d
     assert open_after <= open_before  # the pipe and the copy of the destination are closed
 
 
+@pytest.mark.skipif(os.name != "posix", reason="FdRelay needs select() on a pipe (POSIX)")
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_fd_relay_never_cuts_a_key_in_half_where_it_passes_a_long_line_on_in_pieces(tmp_path: Path) -> None:
+    # One line of about 1 MB, a key every few dozen bytes: the relay passes it on in pieces of
+    # about 256 KiB, and each piece ends where a key may begin.
+    line = (f"token {KEY} " * (1_000_000 // (len(KEY) + 7))).encode() + b"\n"
+    target = tmp_path / "console.log"
+    with target.open("wb") as console:
+        fd = os.dup(console.fileno())
+        relay = FdRelay(fd, flush_after=60)  # no quiet moment: only the size lets text through
+        writer = threading.Thread(target=lambda: os.write(fd, line))
+        writer.start()
+        writer.join()
+        relay.close()
+        os.close(fd)
+    written = target.read_text()
+    assert KEY[:20] not in written
+    assert written.count(KEY_MARKER) == line.count(KEY.encode())
+
+
 def test_no_descriptor_is_relayed_outside_a_kernel() -> None:
     assert relay_console_descriptors() == []  # plain streams have no _original_stdstream_copy
 
