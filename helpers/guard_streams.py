@@ -169,9 +169,9 @@ def _redact_written_bytes(data: bytes) -> bytes:
 
 
 def _split_unfinished_bytes(data: bytes) -> tuple[bytes, bytes]:
-    """`split_unfinished` for bytes (those that are not UTF-8 are never held back)."""
-    shown, held = split_unfinished(data.decode("utf-8", errors="surrogateescape"))  # pragma: no mutate
-    return shown.encode("utf-8", errors="surrogateescape"), held.encode()  # pragma: no mutate - one codec
+    """`split_unfinished` for UTF-8 bytes; bytes that are not UTF-8 pass as they are, never held back."""
+    shown, held = split_unfinished(data.decode(errors="surrogateescape"))  # str and bytes default to UTF-8
+    return shown.encode(errors="surrogateescape"), held.encode()
 
 
 class RedactingBuffer:
