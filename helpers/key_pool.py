@@ -22,10 +22,12 @@ retired   401 / 403: revoked, wrong or not allowed                              
 ========  ====================================================================  ===================
 
 **A missing scope is not a bad key.** A restricted OpenAI key without the permission one call needs
-gets 401 "Missing scopes: ..." for that call and works for the others. The pool keeps such a key
-``ok`` (counting the failure in its stats), and `call_with_failover` moves on to the next key for
-this call, since another key may hold the scope. When no key holds it, the call fails with
-`NoHealthyKeyError` chained to the 401, and every key stays in service for the calls it may make.
+gets 401 "Missing scopes: ..." for that call and works for the others (so does a key whose project
+may not use one model: 403 ``model_not_found``; a 403 for the caller's country is raised as it is).
+The pool keeps such a key ``ok`` (counting the failure in its stats), and `call_with_failover`
+moves on to the next key for this call, since another key may hold the scope. When no key holds
+it, the call fails with `NoHealthyKeyError` chained to the 401, and every key stays in service for
+the calls it may make.
 
 **Retry-After is capped** at ``max_retry_after`` (default 120 s, the longest the SDK itself waits:
 ``MAX_RETRY_AFTER_DELAY`` in ``openai/_constants.py``, openai 3.51.0, beyond which the SDK does not

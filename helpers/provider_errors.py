@@ -15,7 +15,8 @@ The kinds, and what the provider answered:
 
 - ``INVALID_KEY``: 401 (revoked, mistyped, another provider's key), or 403. Replace the key.
 - ``MISSING_SCOPE``: 401/403 "Missing scopes: ..." (OpenAI) or "does not meet scope requirement"
-  (Anthropic): a good key, restricted from this one call. Grant the scope, or use the key elsewhere.
+  (Anthropic), or OpenAI's 403 ``model_not_found`` "Project ... does not have access to model ...":
+  a good key, restricted from this one call. Grant the scope or the model, or use the key elsewhere.
 - ``QUOTA``: a spent budget; waiting will not help. A 429 of type ``insufficient_quota`` whatever its
   code (see `QUOTA_CODES`), or a known quota code; 402 (OpenRouter); 400 "usage limits" or "credit
   balance is too low" (Anthropic).
@@ -23,7 +24,9 @@ The kinds, and what the provider answered:
 - ``TRANSIENT``: 408, 5xx, a connection error or a timeout: nothing is known about the key.
 - ``UNSENDABLE``: the HTTP library refused to write a header (a newline or control character in it):
   the request never left.
-- ``REQUEST``: any other status (400, 404, 422, ...): about the request, the same with every key.
+- ``REQUEST``: any other status (400, 404, 422, ...), and OpenAI's 403
+  ``unsupported_country_region_territory`` (the caller's network, not the key): about the request,
+  the same with every key.
 
 `parse_retry_after` reads how long a 429 asks to wait, from ``retry-after-ms`` or ``Retry-After``,
 capped at `MAX_RETRY_AFTER` (120 s). The cap is the SDK's: openai 3.51.0 honours a ``Retry-After``
@@ -47,6 +50,10 @@ Where the facts come from (re-check after an upgrade):
   "You have reached your specified API usage limits. You will regain access on ..."
   (github.com/anthropics/claude-code/issues/2127) and "Your credit balance is too low to access the
   Anthropic API." (github.com/anthropics/anthropic-sdk-typescript/issues/618).
+- 403s that are not about the key: ``{"code": "unsupported_country_region_territory", "type":
+  "request_forbidden", "message": "Country, region, or territory not supported"}``
+  (github.com/nalgeon/pokitoki/issues/42) and ``model_not_found`` "Project `proj_...` does not have
+  access to model `gpt-4o-mini`" (github.com/Aider-AI/aider/issues/1903).
 - The SDK (openai 3.51.0, ``_exceptions.py``): ``APIError.code`` is ``str(body["code"])``, so
   OpenRouter's number 402 arrives as ``"402"``; ``_client.py`` unwraps ``body["error"]``.
 
@@ -110,6 +117,10 @@ _ANTHROPIC_LIMITS = ("the workspace reached its usage limit or has no credit lef
                      "raise the limit or add credit; the provider's message says when access returns")
 _UNKNOWN_QUOTA = "a spending or usage limit is reached: check the billing settings; waiting will not help"
 
+# OpenAI's 403 codes that do not mean a bad key: a blocked country (every key gets it from there), and
+# a model the key's project may not use (the key works for the others).
+_NOT_THE_KEY_403 = {"unsupported_country_region_territory": ErrorKind.REQUEST,
+                    "model_not_found": ErrorKind.MISSING_SCOPE}
 _ANTHROPIC_QUOTA_TEXT = re.compile(r"specified API usage limits|credit balance is too low", re.I)
 _SCOPE = r"[a-z][a-z_]*(?:[.:][a-z_]+)+"  # api.model.read, user:profile: never a key (no "-", no digits)
 _MISSING_SCOPES = re.compile(rf"missing scopes?:\s*({_SCOPE}(?:\s*,\s*{_SCOPE})*)"
@@ -126,6 +137,8 @@ def classify_error(error: BaseException) -> ErrorKind | None:
     status = getattr(error, "status_code", None)
     if not isinstance(status, int):
         return ErrorKind.REQUEST  # an API error without a status: nothing says the key is to blame
+    if status == 403 and error.code in _NOT_THE_KEY_403:
+        return _NOT_THE_KEY_403[error.code]
     if status in (401, 403):
         return ErrorKind.MISSING_SCOPE if missing_scopes(error) else ErrorKind.INVALID_KEY
     if _is_quota(error, status):

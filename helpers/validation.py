@@ -167,7 +167,8 @@ def _report_error(err: openai.APIError) -> KeyReport:
         return KeyReport(KeyCheck.INVALID, f"{described}: the provider refuses this key")
     if kind is ErrorKind.MISSING_SCOPE:
         scopes = ", ".join(missing_scopes(err))
-        return KeyReport(KeyCheck.MISSING_SCOPE, f"{described}: the key lacks the scope {scopes}")
+        lacks = f"the key lacks the scope {scopes}" if scopes else "the key's project may not use this model"
+        return KeyReport(KeyCheck.MISSING_SCOPE, f"{described}: {lacks}")
     if kind is ErrorKind.QUOTA:
         return KeyReport(KeyCheck.QUOTA_EXHAUSTED, f"{described}: {quota_meaning(err)}")
     if kind is ErrorKind.RATE_LIMIT:

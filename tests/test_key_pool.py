@@ -816,3 +816,39 @@ def test_failover_returns_the_first_answer_from_a_working_key(mode) -> None:
     pool.record_failure(A, status_error(openai.AuthenticationError, 401))
     answer = failover(mode, pool, lambda key: f"answered with {fingerprint(key)}")
     assert answer == f"answered with {fingerprint(B)}"
+
+
+# -- 403s that are not about the key --------------------------------------------------------------------
+
+
+def forbidden(code: str, type_: str) -> openai.PermissionDeniedError:
+    request = httpx2.Request("POST", "https://fake-llm.invalid/v1/chat/completions")
+    return openai.PermissionDeniedError("Error code: 403", response=httpx2.Response(403, request=request),
+                                        body={"code": code, "type": type_, "message": "...", "param": None})
+
+
+def test_a_403_for_the_callers_country_is_raised_as_it_is_and_retires_no_key() -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+    error = forbidden("unsupported_country_region_territory", "request_forbidden")
+    tried: list[str] = []
+
+    def call(key: str) -> None:
+        tried.append(key)
+        raise error
+
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        call_with_failover(pool, call)
+    assert caught.value is error and tried == [A]
+    assert [s.state for s in pool.stats()] == [KeyState.OK, KeyState.OK]
+
+
+def test_a_403_for_a_model_the_keys_project_may_not_use_keeps_the_key_and_tries_the_next() -> None:
+    pool = KeyPool([A, B], clock=FakeClock())
+
+    def call(key: str) -> str:
+        if key == A:
+            raise forbidden("model_not_found", "invalid_request_error")
+        return "answered"
+
+    assert call_with_failover(pool, call) == "answered"
+    assert state_of(pool, A) is KeyState.OK and stats_of(pool, A).failures == 1

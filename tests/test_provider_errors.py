@@ -228,3 +228,24 @@ def test_the_cap_is_the_sdks_own_longest_retry_after() -> None:
     from openai._constants import MAX_RETRY_AFTER_DELAY  # openai 3.51.0, used in _base_client.py
 
     assert MAX_RETRY_AFTER == MAX_RETRY_AFTER_DELAY == 120
+
+
+# -- 403s that are not about the key (answers quoted from public reports of the real API) ----------
+
+COUNTRY_403 = {"error": {"code": "unsupported_country_region_territory",
+                         "message": "Country, region, or territory not supported", "param": None,
+                         "type": "request_forbidden"}}  # e.g. github.com/nalgeon/pokitoki/issues/42
+MODEL_ACCESS_403 = ("Project `proj_FAKEa1b2c3d4e5f6g7h8i9j0` does not have access to model `gpt-4o-mini`")
+# quoted from github.com/Aider-AI/aider/issues/1903 (type invalid_request_error, code model_not_found)
+
+
+def test_a_403_for_the_callers_country_is_about_the_request_not_the_key() -> None:
+    # Every key gets it from that network: retiring keys (or calling them invalid) would be wrong.
+    assert classify_error(sdk_error(403, COUNTRY_403)) is ErrorKind.REQUEST
+
+
+def test_a_403_for_a_model_the_keys_project_may_not_use_is_a_restriction_not_a_bad_key() -> None:
+    error = openai_error(403, MODEL_ACCESS_403, "invalid_request_error", "model_not_found")
+    assert type(error) is openai.PermissionDeniedError
+    assert classify_error(error) is ErrorKind.MISSING_SCOPE
+    assert missing_scopes(error) == ()  # no scope is named: nothing of the message is repeated

@@ -460,3 +460,20 @@ def test_a_real_key_that_starts_with_a_placeholder_word_is_sent_not_called_a_pla
     provider = FakeProvider({value: "ok"})
     assert check_key(value, client_factory=provider.client) is KeyCheck.VALID
     assert len(provider.requests) == 1
+
+
+def test_a_403_for_the_callers_country_is_no_verdict_on_the_key() -> None:
+    body = {"error": {"code": "unsupported_country_region_territory", "param": None,
+                      "message": "Country, region, or territory not supported", "type": "request_forbidden"}}
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(403, json=body)))
+    assert report.outcome is KeyCheck.UNREACHABLE
+    assert "unsupported_country_region_territory" in report.reason and "not the key" in report.reason
+
+
+def test_a_403_naming_a_model_the_project_may_not_use_says_so_instead_of_an_empty_scope() -> None:
+    body = {"error": {"message": "Project `proj_FAKEa1b2c3d4e5` does not have access to model `gpt-4o`",
+                      "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
+    report = check_key_report(KEY, client_factory=answering(lambda request: httpx2.Response(403, json=body)))
+    assert report.outcome is KeyCheck.MISSING_SCOPE
+    assert report.reason == ("PermissionDeniedError 403 model_not_found: the key's project may not use "
+                             "this model")
