@@ -22,6 +22,11 @@ Each key has a behaviour (`BEHAVIOURS`):
   (Anthropic's 400);
 - ``server_error`` (500) or ``unreachable`` (the connection fails).
 
+Requests are refused as the real API refuses them: a body that is not a JSON object (400), no
+``model`` (400), no or empty ``messages`` (400), ``max_tokens`` below 1 (400), an unknown model or an
+embedding model in a chat (404). ``stream=True`` gets server-sent chunks, with ``usage`` only when the
+request sets ``stream_options={"include_usage": True}``, as the real API does.
+
 A key the provider does not know gets 401. A behaviour may also be a list, consumed one request at
 a time (the last one stays), to script a story: ``["ok", "ok", "rate_limited", "ok"]``.
 
@@ -59,7 +64,8 @@ import openai
 from .key_formats import fingerprint
 
 __all__ = [
-    "BASE_URL", "Behaviour", "BEHAVIOURS", "CREATED", "FakeProvider", "FakeProviderError", "MODEL_IDS",
+    "BASE_URL", "Behaviour", "BEHAVIOURS", "CHAT_MODEL_IDS", "CREATED", "FakeProvider", "FakeProviderError",
+    "MODEL_IDS",
     "OPENAI_QUOTA_BEHAVIOURS", "RecordedRequest", "UnknownBehaviourError", "WireCheckingTransport",
 ]
 
@@ -77,6 +83,7 @@ OPENAI_QUOTA_BEHAVIOURS = ("quota_exhausted", "credit_balance_exhausted", "organ
 
 BASE_URL = "https://fake-llm.invalid/v1"  # .invalid never resolves: nothing can leave the machine
 MODEL_IDS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "text-embedding-3-small")
+CHAT_MODEL_IDS = tuple(model for model in MODEL_IDS if not model.startswith("text-embedding"))
 CREATED = 1_764_201_600  # a fixed timestamp keeps every response, and so every notebook output, stable
 
 _QUOTA_MESSAGE = ("You exceeded your current quota, please check your plan and billing details. For more "
@@ -89,6 +96,12 @@ _SCOPE_MESSAGE = ("You have insufficient permissions for this operation. Missing
 _ANTHROPIC_LIMITS = ("You have reached your specified API usage limits. You will regain access on "
                      "2025-12-01 at 00:00 UTC.")
 _OPENROUTER_CREDITS = "Insufficient credits. Add more using https://openrouter.ai/credits"
+_NOT_JSON = ("We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+             "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+             "valid JSON. If you have trouble figuring out how to fix this, please contact us through our "
+             "help center at help.openai.com.)")
+_NOT_CHAT = ("This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you "
+             "mean to use v1/completions?")
 
 
 class FakeProviderError(Exception):
@@ -137,10 +150,11 @@ def _check_on_the_wire(request: httpx2.Request) -> None:
 
 
 def _error(
-    status: int, message: str, type_: str, code: str | None, headers: Mapping[str, str] | None = None
+    status: int, message: str, type_: str, code: str | None, headers: Mapping[str, str] | None = None,
+    *, param: str | None = None,
 ) -> httpx2.Response:
     """An error response shaped like OpenAI's: ``{"error": {message, type, param, code}}``."""
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return httpx2.Response(status, json=body, headers=dict(headers or {}))
 
 
@@ -302,9 +316,25 @@ class FakeProvider:
             return _error(404, f"The model '{model_id}' does not exist", "invalid_request_error",
                           "model_not_found")
         if request.method == "POST" and path == "/chat/completions":
-            return httpx2.Response(200, json=self._completion(json.loads(request.content or b"{}")))
+            return self._chat(request.content)
         return _error(404, f"Unknown request URL: {request.method} {request.url.path}.",
                       "invalid_request_error", "unknown_url")
+
+    def _chat(self, content: bytes) -> httpx2.Response:
+        """A chat completion, or the real API's refusal; a stream when the request asks for one."""
+        try:
+            body = json.loads(content)
+        except ValueError:  # not JSON, or bytes that are not text
+            body = None
+        refusal = _chat_refusal(body)
+        if refusal is not None or not isinstance(body, dict):
+            return refusal or _error(400, _NOT_JSON, "invalid_request_error", None)
+        completion = self._completion(body)
+        if body.get("stream") is True:
+            options = body.get("stream_options")
+            include_usage = isinstance(options, dict) and options.get("include_usage") is True
+            return _stream(completion, include_usage=include_usage)
+        return httpx2.Response(200, json=completion)
 
     def _completion(self, body: object) -> dict[str, object]:
         """A chat completion for the request's JSON `body`, with a ``usage`` block."""
@@ -330,6 +360,51 @@ class FakeProvider:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(reply),
                       "total_tokens": prompt_tokens + len(reply)},
         }
+
+
+def _chat_refusal(body: object) -> httpx2.Response | None:
+    """The real API's answer to a chat request it will not serve (400 or 404), or None."""
+    invalid = "invalid_request_error"
+    if not isinstance(body, dict):
+        return _error(400, _NOT_JSON, invalid, None)
+    model, messages = body.get("model"), body.get("messages")
+    if not model:
+        return _error(400, "you must provide a model parameter", invalid, None)
+    if messages is None:
+        return _error(400, "Missing required parameter: 'messages'.", invalid, "missing_required_parameter",
+                      param="messages")
+    if messages == []:
+        return _error(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+                      "got an empty array instead.", invalid, "empty_array", param="messages")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and value < 1:
+            return _error(400, f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but "
+                          f"got {value} instead.", invalid, "integer_below_min_value", param=name)
+    if model not in MODEL_IDS:
+        return _error(404, f"The model `{model}` does not exist or you do not have access to it.", invalid,
+                      "model_not_found")
+    if model not in CHAT_MODEL_IDS:
+        return _error(404, _NOT_CHAT, invalid, None, param="model")
+    return None
+
+
+def _stream(completion: dict[str, Any], *, include_usage: bool) -> httpx2.Response:
+    """`completion` as the server-sent events of ``stream=True``: a role, the words, the finish; then,
+    only if the request set ``stream_options={"include_usage": True}``, a last chunk with ``usage``."""
+    head = {key: completion[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    choice = completion["choices"][0]
+    words = choice["message"]["content"].split(" ")
+    deltas = [{"role": "assistant", "content": ""},
+              *({"content": word if n == 0 else f" {word}"} for n, word in enumerate(words))]
+    finals = [(d, None) for d in deltas] + [({}, choice["finish_reason"])]
+    chunks = [head | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+              for delta, finish in finals]
+    if include_usage:
+        chunks = [chunk | {"usage": None} for chunk in chunks] + [head | {"choices": [],
+                                                                       "usage": completion["usage"]}]
+    events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    return httpx2.Response(200, content=events.encode(), headers={"content-type": "text/event-stream"})
 
 
 def _model(model_id: str) -> dict[str, object]:

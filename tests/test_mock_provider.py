@@ -353,3 +353,76 @@ def test_a_short_unknown_key_is_masked_whole() -> None:
     with pytest.raises(openai.AuthenticationError) as caught:
         FakeProvider({}).client("sk-short-1234").models.list()
     assert "****" in str(caught.value) and "1234" not in str(caught.value)
+
+
+# -- never kinder than the real API: requests it refuses ------------------------------------------------
+# Answers as the real API gives them (quoted in public reports: github.com/OpenBMB/ChatDev/issues/446,
+# github.com/ChatGPTNextWeb/NextChat/issues/4064, github.com/Aider-AI/aider/issues/1903).
+
+
+def raw_chat(body: bytes | None = None, **json_body: object) -> httpx2.Response:
+    """POST /v1/chat/completions straight to the fake, with a body the SDK would never build."""
+    http = httpx2.Client(transport=httpx2.MockTransport(FakeProvider({KEY: "ok"}).handle))
+    headers = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
+    if body is None:
+        return http.post("https://fake-llm.invalid/v1/chat/completions", json=json_body, headers=headers)
+    return http.post("https://fake-llm.invalid/v1/chat/completions", content=body, headers=headers)
+
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.mark.parametrize(("body", "status", "param", "code", "words"), [
+    (b"{not json", 400, None, None, "We could not parse the JSON body of your request."),
+    (b"\xff\xfe", 400, None, None, "We could not parse the JSON body of your request."),
+    (b"", 400, None, None, "We could not parse the JSON body of your request."),
+    (b"[1, 2]", 400, None, None, "We could not parse the JSON body of your request."),
+    (b'{"messages": [{"role": "user", "content": "hi"}]}', 400, None, None,
+     "you must provide a model parameter"),
+    (b'{"model": "gpt-4o-mini"}', 400, "messages", "missing_required_parameter",
+     "Missing required parameter: 'messages'."),
+    (b'{"model": "gpt-4o-mini", "messages": []}', 400, "messages", "empty_array",
+     "Invalid 'messages': empty array."),
+    (b'{"model": "gpt-nope", "messages": [{"role": "user", "content": "hi"}]}', 404, None,
+     "model_not_found", "The model `gpt-nope` does not exist or you do not have access to it."),
+])
+def test_a_chat_request_the_real_api_refuses_is_refused_the_same_way(body, status, param, code, words):
+    answer = raw_chat(body)
+    error = answer.json()["error"]
+    assert (answer.status_code, error["param"], error["code"], error["type"]) == \
+        (status, param, code, "invalid_request_error")
+    assert error["message"].startswith(words)
+
+
+@pytest.mark.parametrize("name", ["max_tokens", "max_completion_tokens"])
+@pytest.mark.parametrize("value", [0, -3])
+def test_a_token_limit_below_one_is_refused_as_the_real_api_does(name, value) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        chat(FakeProvider({KEY: "ok"}).client(KEY), **{name: value})
+    assert caught.value.status_code == 400 and caught.value.code == "integer_below_min_value"
+    assert caught.value.param == name
+    assert f"Expected a value >= 1, but got {value} instead." in caught.value.message
+
+
+def test_an_unknown_or_embedding_model_is_refused_by_the_sdk_as_not_found() -> None:
+    client = FakeProvider({KEY: "ok"}).client(KEY)
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.chat.completions.create(model="gpt-nope", messages=HELLO)
+    assert unknown.value.code == "model_not_found"
+    with pytest.raises(openai.NotFoundError, match="not a chat model"):
+        client.chat.completions.create(model="text-embedding-3-small", messages=HELLO)
+
+
+def test_a_stream_arrives_in_chunks_with_usage_only_when_asked_for() -> None:
+    client = FakeProvider({KEY: "ok"}).client(KEY)
+    plain = list(client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True))
+    whole = chat(client, "hello")
+    assert len(plain) > 2 and all(chunk.object == "chat.completion.chunk" for chunk in plain)
+    assert "".join(c.choices[0].delta.content or "" for c in plain) == whole.choices[0].message.content
+    assert plain[-1].choices[0].finish_reason == "stop"
+    assert all(chunk.usage is None for chunk in plain)  # no usage unless include_usage
+    counted = list(client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True,
+                                                  stream_options={"include_usage": True}))
+    assert counted[-1].choices == [] and counted[-1].usage is not None
+    assert counted[-1].usage.model_dump() == whole.usage.model_dump()
+    assert all(chunk.usage is None for chunk in counted[:-1])
