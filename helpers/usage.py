@@ -26,6 +26,11 @@ that is not a finite number >= 0 (a ``measure`` that returns NaN for a model wit
 is refused, and its scope refuses every call until `UsageBudget.reset`, instead of silently
 counting nothing.
 
+Amounts add up as the decimals they are written as, exactly: a float counts as the number it prints
+as (``0.1`` is one tenth), and a ``Decimal`` as itself. So ten calls at ``0.10`` spend exactly ``1.00``
+and reach a limit of 1 (added as floats they make 0.9999999999999999, and the eleventh call would
+pass). The limit and the threshold may be ``int``, ``float``, ``Decimal`` or ``Fraction``.
+
 Needs: ``key_formats.py`` (fingerprints); no library.
 """
 
@@ -35,6 +40,9 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Rational
 from typing import Protocol, SupportsFloat, TypeVar
 
 from .key_formats import fingerprint
@@ -74,7 +82,7 @@ class BudgetExceededError(UsageBudgetError, RuntimeError):
     def __init__(self, scope: str, used: float, limit: float) -> None:
         where = "the pool" if scope == POOL else f"key {scope}"
         super().__init__(
-            f"usage budget for {where} is spent: {used:,.0f} of {limit:,.0f} used; "
+            f"usage budget for {where} is spent: {_shown(used)} of {_shown(limit)} used; "
             "raise the limit, or reset() it when the next period starts"
         )
         self.scope, self.used, self.limit = scope, used, limit
@@ -107,11 +115,14 @@ class BudgetAlert:
 
 
 def total_tokens(usage: Usage) -> float:
-    """The default measure: ``usage.total_tokens`` (works for SDK objects and plain dicts)."""
+    """The default measure: ``usage.total_tokens`` (works for SDK objects and plain dicts).
+
+    The count is returned as it is: the budget refuses one that is not a number (text, say).
+    """
     count = usage.get("total_tokens") if isinstance(usage, Mapping) else getattr(usage, "total_tokens", None)
     if count is None:
         raise MissingUsageError("the usage block has no total_tokens")
-    return float(count)
+    return count
 
 
 class UsageBudget:
@@ -134,14 +145,16 @@ class UsageBudget:
         per_key: bool = False,
         measure: Callable[[Usage], float] = total_tokens,
     ) -> None:
-        if not (math.isfinite(limit) and limit > 0):
+        exact_limit, fraction = _exact(limit), _exact(alert_at)
+        if exact_limit is None or exact_limit <= 0:
             raise BudgetSettingError(f"limit must be a finite positive amount, got {limit!r}")
-        if not 0 < alert_at <= 1:
+        if fraction is None or not 0 < fraction <= 1:
             raise BudgetSettingError(f"alert_at is a fraction of the limit (0 < alert_at <= 1), "
                                      f"got {alert_at!r}")
         self.limit, self.alert_at, self.per_key = limit, alert_at, per_key
+        self._limit, self._threshold = exact_limit, fraction * exact_limit
         self._on_alert, self._measure = on_alert, measure
-        self._used: dict[str, float] = {}
+        self._used: dict[str, Fraction] = {}
         self._alerted: set[str] = set()
         self._refused: dict[str, str] = {}  # scope -> why it stopped counting
         self._lock = threading.Lock()
@@ -159,25 +172,27 @@ class UsageBudget:
 
     def used(self, key: str | None = None) -> float:
         with self._lock:
-            return self._used.get(self.scope(key), 0.0)
+            return _float(self._used.get(self.scope(key), Fraction(0)))
 
     def remaining(self, key: str | None = None) -> float:
-        return max(self.limit - self.used(key), 0.0)
+        scope = self.scope(key)
+        with self._lock:
+            return _float(max(self._limit - self._used.get(scope, Fraction(0)), Fraction(0)))
 
     def usage_by_scope(self) -> dict[str, float]:
         with self._lock:
-            return dict(self._used)
+            return {scope: _float(used) for scope, used in self._used.items()}
 
     def check(self, key: str | None = None) -> None:
         """Raise `BudgetExceededError` if the scope of `key` has reached the limit, or
         `InvalidUsageError` if it stopped counting (an invalid amount, until `reset`)."""
         scope = self.scope(key)
         with self._lock:
-            used, refused = self._used.get(scope, 0.0), self._refused.get(scope)
+            used, refused = self._used.get(scope, Fraction(0)), self._refused.get(scope)
         if refused is not None:
             raise InvalidUsageError(refused)
-        if used >= self.limit:
-            raise BudgetExceededError(scope, used, self.limit)
+        if used >= self._limit:
+            raise BudgetExceededError(scope, _float(used), self.limit)
 
     def record(self, response: object, key: str | None = None) -> float:
         """Add the response's usage to the scope of `key`; return the scope's new total."""
@@ -192,7 +207,7 @@ class UsageBudget:
     def add(self, amount: float, key: str | None = None) -> float:
         """Count `amount` against the scope of `key` directly; return the scope's new total."""
         scope = self.scope(key)
-        value = _finite_amount(amount)
+        value = _exact(amount)
         if value is None:
             reason = (f"usage amount {amount!r} is not a finite number >= 0 (check the measure); "
                       f"scope {scope} refuses calls until reset()")
@@ -200,13 +215,13 @@ class UsageBudget:
                 self._refused[scope] = reason
             raise InvalidUsageError(reason)
         with self._lock:
-            used = self._used[scope] = self._used.get(scope, 0.0) + value
-            crossed = used >= self.alert_at * self.limit and scope not in self._alerted
+            used = self._used[scope] = self._used.get(scope, Fraction(0)) + value
+            crossed = used >= self._threshold and scope not in self._alerted
             if crossed:
                 self._alerted.add(scope)
         if crossed and self._on_alert is not None:
-            self._on_alert(BudgetAlert(scope, used, self.limit, self.alert_at * self.limit))
-        return used
+            self._on_alert(BudgetAlert(scope, _float(used), self.limit, _float(self._threshold)))
+        return _float(used)
 
     def reset(self, key: str | None = None) -> None:
         """Start a new period: for the scope of `key`, or for every scope when `key` is None."""
@@ -229,12 +244,33 @@ class UsageBudget:
         return guarded
 
 
-def _finite_amount(amount: object) -> float | None:
-    """`amount` as a float if it is a finite number >= 0 (int, float, Decimal, ...), else None."""
+def _exact(amount: object) -> Fraction | None:
+    """`amount` exactly, if it is a finite number >= 0 that a float can hold, else None.
+
+    An int, ``Decimal`` or ``Fraction`` is taken as it is; any other number (a float) as the decimal it
+    prints as, so 0.1 is one tenth, not the binary fraction just above it.
+    """
     if not isinstance(amount, SupportsFloat) or isinstance(amount, str | bytes):
         return None
     try:
         value = float(amount)
     except (TypeError, ValueError, OverflowError):  # e.g. an int too large for a float
         return None
-    return value if math.isfinite(value) and value >= 0 else None
+    if not (math.isfinite(value) and value >= 0):
+        return None
+    return Fraction(amount) if isinstance(amount, Rational | Decimal) else Fraction(repr(value))
+
+
+def _float(amount: Fraction) -> float:
+    """An exact total as a float (``inf`` beyond the largest float)."""
+    try:
+        return float(amount)
+    except OverflowError:
+        return math.inf
+
+
+def _shown(amount: float) -> str:
+    """``1,234`` tokens, ``0.6`` dollars: thousands separated, up to two decimals, or 6 digits below 1."""
+    if amount < 1:
+        return f"{amount:.6g}"
+    return f"{amount:,.2f}".rstrip("0").rstrip(".")

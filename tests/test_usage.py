@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from decimal import Decimal
+from fractions import Fraction
 from types import SimpleNamespace
 
 import openai
@@ -176,7 +177,7 @@ amounts = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 @given(st.lists(amounts, max_size=20), st.integers(1, 10**6))
 def test_no_sequence_of_amounts_lowers_the_total_or_lets_a_spent_budget_through(sequence, limit) -> None:
     budget = UsageBudget(limit)
-    total, broken = 0.0, False
+    total, broken = Fraction(0), False
     for amount in sequence:
         try:
             budget.add(amount)
@@ -184,8 +185,8 @@ def test_no_sequence_of_amounts_lowers_the_total_or_lets_a_spent_budget_through(
             broken = True
         else:
             assert math.isfinite(amount) and amount >= 0
-            total += amount
-        assert budget.used() == total and budget.used() >= 0
+            total += Fraction(repr(amount))  # a float counts as the decimal it prints as
+        assert budget.used() == float(total) and budget.used() >= 0
     if broken or total >= limit:
         with pytest.raises(UsageBudgetError):
             budget.check()
@@ -248,7 +249,7 @@ def test_the_exceeded_message_says_how_to_get_going_again() -> None:
     budget.add(1234.4, A)
     with pytest.raises(BudgetExceededError) as caught:
         budget.check(A)
-    assert str(caught.value) == (f"usage budget for key {fingerprint(A)} is spent: 1,234 of 1,000 used; "
+    assert str(caught.value) == (f"usage budget for key {fingerprint(A)} is spent: 1,234.4 of 1,000 used; "
                                  "raise the limit, or reset() it when the next period starts")
 
 
@@ -369,3 +370,93 @@ def test_a_shared_budget_counts_under_the_scope_named_pool() -> None:
     budget.add(9, A)  # the key does not matter when the budget is shared
     assert budget.usage_by_scope() == {"pool": 9}
     assert [a.scope for a in alerts] == ["pool"]
+
+
+# -- money: amounts add up as the decimals they are written as ------------------------------------------
+
+
+def test_ten_calls_at_ten_cents_spend_exactly_one_dollar_as_floats_and_as_decimals() -> None:
+    for cents in (0.10, Decimal("0.10")):
+        budget = UsageBudget(limit=1.0)
+        for _ in range(9):
+            budget.add(cents)
+        budget.check()  # 0.90 spent: one more call is allowed
+        budget.add(cents)
+        assert budget.used() == 1.0 and budget.remaining() == 0.0
+        with pytest.raises(BudgetExceededError):
+            budget.check()
+
+
+def test_ten_calls_at_thirty_cents_reach_a_three_dollar_limit() -> None:
+    budget = UsageBudget(limit=3)
+    for _ in range(10):
+        budget.add(0.3)  # as floats they add up to 2.9999999999999996
+    with pytest.raises(BudgetExceededError):
+        budget.check()
+
+
+cents = st.decimals(min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(st.tuples(cents, st.booleans()), max_size=30), cents.filter(lambda d: d > 0))
+def test_the_total_is_the_decimal_sum_of_the_amounts_however_they_are_given(amounts, limit) -> None:
+    budget = UsageBudget(limit=float(limit))
+    for amount, as_float in amounts:
+        budget.add(float(amount) if as_float else amount)
+    spent = sum((amount for amount, _ in amounts), Decimal(0))
+    assert budget.used() == float(spent)
+    if spent >= limit:
+        with pytest.raises(BudgetExceededError):
+            budget.check()
+    else:
+        budget.check()
+
+
+def test_a_decimal_limit_and_threshold_work_like_numbers() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=Decimal("5.00"), alert_at=Decimal("0.5"), on_alert=alerts.append)
+    budget.add(Decimal("2.50"))
+    assert [(a.used, a.threshold) for a in alerts] == [(2.5, 2.5)]
+    assert budget.remaining() == 2.5
+    budget.add(Decimal("2.50"))
+    with pytest.raises(BudgetExceededError):
+        budget.check()
+
+
+@pytest.mark.parametrize(("limit", "alert_at"), [("5", 0.8), (None, 0.8), (5, "0.5"), (5, None), (b"5", 0.8)])
+def test_a_setting_that_is_not_a_number_is_a_budget_setting_error(limit, alert_at) -> None:
+    with pytest.raises(BudgetSettingError):
+        UsageBudget(limit, alert_at=alert_at)
+
+
+def test_a_money_budget_is_shown_in_money_not_rounded_to_whole_units() -> None:
+    budget = UsageBudget(limit=0.5)
+    budget.add(0.6)
+    with pytest.raises(BudgetExceededError, match=r"spent: 0\.6 of 0\.5 used;"):
+        budget.check()
+
+
+def test_a_token_count_too_large_for_a_float_stops_the_scope_instead_of_escaping() -> None:
+    budget = UsageBudget(limit=10)
+    with pytest.raises(InvalidUsageError):
+        budget.record({"usage": {"total_tokens": 10**400}})
+    with pytest.raises(InvalidUsageError):
+        budget.check()
+
+
+def test_a_token_count_given_as_text_is_refused_not_converted() -> None:
+    budget = UsageBudget(limit=10)
+    with pytest.raises(InvalidUsageError):
+        budget.record({"usage": {"total_tokens": "12"}})
+    assert budget.used() == 0
+
+
+def test_money_counts_are_exact_under_threads(racing) -> None:
+    budget = UsageBudget(limit=100)
+    workers = [threading.Thread(target=lambda: [budget.add(Decimal("0.01")) for _ in range(1000)])
+               for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert budget.used() == 80.0
