@@ -41,8 +41,10 @@ out. `call_with_failover` reports each failure back to the pool. It never sleeps
 used it raises `NoHealthyKeyError` at once, saying when the earliest key is usable again. Turn the
 SDK's own retries off (``max_retries=0``) so a 429 comes back to the pool instead of sleeping
 inside the SDK. Keys are only ever shown by `fingerprint`: ``repr``, stats, logs and errors never
-hold a key. A key with a copy-paste mistake (`helpers.key_hygiene.diagnose_key`) is refused when
-the pool is built, naming its label: sent, it would fail on every request.
+hold a key, nor do the requests that the SDK's errors keep once they leave `call_with_failover`
+(their ``Authorization`` header shows the fingerprint). A key with a copy-paste mistake
+(`helpers.key_hygiene.diagnose_key`) is refused when the pool is built, naming its label: sent, it
+would fail on every request.
 
 Why our own: the SDK's retries know one key only, and routers that balance deployments (LiteLLM's,
 for one) are a large dependency for this job; this module needs nothing beyond the SDK.
@@ -65,6 +67,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+import httpx2
 import openai
 
 from .key_formats import fingerprint
@@ -154,7 +157,7 @@ class _Slot:
     label: str
     fingerprint: str
     state: KeyState = KeyState.OK
-    usable_at: float = 0.0  # clock time when a cooling key may be handed out again
+    usable_at: float = -math.inf  # clock time when a cooling key may be handed out again (any clock)
     uses: int = 0
     failures: int = 0
     last_error: str | None = None
@@ -205,6 +208,7 @@ class KeyPool:
         self.default_cooldown, self.transient_cooldown = default_cooldown, transient_cooldown
         self.max_retry_after = max_retry_after
         self._cursor = 0
+        self._last_now = -math.inf
         self._lock = threading.Lock()
 
     @classmethod
@@ -219,9 +223,10 @@ class KeyPool:
         Values are stripped; empty ones and duplicates are dropped, so `len` counts distinct keys.
         The other arguments are `KeyPool`'s.
         """
-        numbered = re.compile(rf"{re.escape(prefix)}_(\d+)")
-        by_number = sorted((int(m.group(1)), name) for name in environ if (m := numbered.fullmatch(name)))
-        names = [prefix, *(name for _, name in by_number)]
+        numbered = re.compile(rf"{re.escape(prefix)}_0*([0-9]+)")  # ASCII digits, of any length
+        by_number = sorted((len(m.group(1)), m.group(1), name)  # by value, as int() would, with no limit
+                           for name in environ if (m := numbered.fullmatch(name)))
+        names = [prefix, *(name for _, _, name in by_number)]
         found = {name: environ[name] for name in names if name in environ}
         if not any(value.strip() for value in found.values()):
             raise NoKeysConfiguredError(f"no API key found: set {prefix} or {prefix}_1, {prefix}_2, ...")
@@ -237,7 +242,7 @@ class KeyPool:
     def acquire(self, *, exclude: Collection[str] = ()) -> str:
         """The next healthy key in turn (skipping `exclude`), or `NoHealthyKeyError` at once."""
         with self._lock:
-            now, count = self._clock(), len(self._slots)
+            now, count = self._now(), len(self._slots)
             for step in range(count):
                 index = (self._cursor + step) % count
                 slot = self._slots[index]
@@ -263,7 +268,7 @@ class KeyPool:
         state, rest = self._verdict(kind, error)
         described = describe_error(error) + (" (missing scope)" if kind is ErrorKind.MISSING_SCOPE else "")
         with self._lock:
-            slot, now = self._find(key), self._clock()
+            slot, now = self._find(key), self._now()
             slot.failures += 1
             slot.last_error = described
             before = slot.state_at(now)
@@ -281,13 +286,23 @@ class KeyPool:
         """Put a parked or retired key back in service (after topping up billing, say)."""
         with self._lock:
             slot = self._find(key_or_fingerprint)
-            slot.state, slot.usable_at = KeyState.OK, 0.0
+            slot.state, slot.usable_at = KeyState.OK, -math.inf
 
     def stats(self) -> list[KeyStats]:
         """One `KeyStats` per key, in configuration order."""
         with self._lock:
-            now = self._clock()
+            now = self._now()
             return [slot.stats_at(now) for slot in self._slots]
+
+    def _now(self) -> float:
+        """The clock, read under the lock. If it went back (a wall clock set back, given as `clock`),
+        every rest moves back as much: a rest keeps its length, it never grows."""
+        now = self._clock()
+        if now < self._last_now:
+            for slot in self._slots:
+                slot.usable_at -= self._last_now - now
+        self._last_now = now
+        return now
 
     def _find(self, key_or_fingerprint: str) -> _Slot:
         for slot in self._slots:
@@ -370,6 +385,7 @@ def call_with_failover(pool: KeyPool, fn: Callable[[str], T]) -> T:
         try:
             return fn(key)
         except Exception as error:
+            _forget_key(error, key)
             if not pool.record_failure(key, error):
                 raise
             tried.add(key)
@@ -385,6 +401,7 @@ async def call_with_failover_async(pool: KeyPool, fn: Callable[[str], Awaitable[
         try:
             return await fn(key)
         except Exception as error:
+            _forget_key(error, key)
             if not pool.record_failure(key, error):
                 raise
             tried.add(key)
@@ -397,3 +414,34 @@ def _next_key(pool: KeyPool, tried: set[str], last_error: Exception | None) -> s
     except NoHealthyKeyError as error:
         # Chained to the failure that used up the last key, so a traceback shows what happened.
         raise error from last_error
+
+
+def _forget_key(error: BaseException, key: str) -> None:
+    """Replace `key` in the headers of every request that `error` and its chain keep.
+
+    The SDK's exceptions keep the request they sent (``err.request``, ``err.response.request``), its
+    ``Authorization: Bearer <key>`` header included: once the error leaves the failover loop, it
+    shows the key's fingerprint there instead.
+    """
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for request in _requests_of(current):
+            for name, value in [(n, v) for n, v in request.headers.items() if key in v]:
+                request.headers[name] = value.replace(key, f"[REDACTED {fingerprint(key)}]")
+        pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+
+
+def _requests_of(error: BaseException) -> list[httpx2.Request]:
+    found = []
+    for holder in (error, getattr(error, "response", None)):
+        try:
+            request = getattr(holder, "request", None)
+        except RuntimeError:  # an httpx2 error or response with no request attached
+            request = None
+        if isinstance(request, httpx2.Request):
+            found.append(request)
+    return found

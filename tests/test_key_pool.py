@@ -852,3 +852,102 @@ def test_a_403_for_a_model_the_keys_project_may_not_use_keeps_the_key_and_tries_
 
     assert call_with_failover(pool, call) == "answered"
     assert state_of(pool, A) is KeyState.OK and stats_of(pool, A).failures == 1
+
+
+# -- a clock that goes back ------------------------------------------------------------------------------
+
+
+def test_a_clock_that_goes_back_keeps_each_rest_as_long_as_it_was_not_longer() -> None:
+    clock = FakeClock(1000.0)
+    pool = KeyPool([A, B], clock=clock)
+    pool.record_failure(A, rate_limit_error({"retry-after": "10"}))
+    clock.now = 0.0  # a wall clock passed as clock=, set back by an hour's NTP correction, say
+    assert stats_of(pool, A).usable_in == 10.0
+    pool.record_failure(B, rate_limit_error({"retry-after": "20"}))
+    with pytest.raises(NoHealthyKeyError) as caught:
+        pool.acquire()
+    assert caught.value.retry_in == 10.0
+    clock.advance(10)
+    assert pool.acquire() == A
+
+
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6), st.sampled_from(["429", "500", "none"])), max_size=30))
+def test_however_the_clock_moves_no_key_rests_longer_than_the_longest_rest_given(steps) -> None:
+    clock = FakeClock(0.0)
+    pool = KeyPool([A], clock=clock, default_cooldown=30.0, transient_cooldown=1.0, max_retry_after=120.0)
+    errors = {"429": rate_limit_error({"retry-after": "120"}),
+              "500": status_error(openai.InternalServerError, 500)}
+    for move, what in steps:
+        clock.advance(move)
+        if what in errors:
+            pool.record_failure(A, errors[what])
+        assert 0.0 <= stats_of(pool, A).usable_in <= 120.0
+
+
+# -- from_env with odd variable names --------------------------------------------------------------------
+
+
+def test_from_env_takes_a_number_of_any_length_and_only_ascii_digits() -> None:
+    environ = {"K": A, "K_" + "9" * 5000: C, "K_2": B, "K_\u0661": D}  # 5000 digits; ARABIC-INDIC ONE
+    pool = KeyPool.from_env("K", environ)
+    assert [s.label for s in pool.stats()][:2] == ["K", "K_2"] and len(pool) == 3
+    assert [pool.acquire() for _ in range(3)] == [A, B, C]
+
+
+def test_from_env_orders_numbers_with_leading_zeros_by_their_value() -> None:
+    pool = KeyPool.from_env("K", {"K_010": C, "K_02": B, "K_1": A})
+    assert [pool.acquire() for _ in range(3)] == [A, B, C]
+
+
+# -- no key on the requests an error keeps ---------------------------------------------------------------
+
+
+def requests_on_chain(error: BaseException | None) -> list[httpx2.Request]:
+    """Every request an exception and its chain keep (the SDK keeps the one it sent)."""
+    found, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        for holder in (error, getattr(error, "response", None)):
+            try:
+                request = getattr(holder, "request", None)
+            except RuntimeError:
+                request = None
+            if isinstance(request, httpx2.Request):
+                found.append(request)
+        found += requests_on_chain(error.__context__)
+        error = error.__cause__
+    return found
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("behaviours", [("invalid", "forbidden"), ("rate_limited", "quota_exhausted"),
+                                        ("server_error", "unreachable")])
+def test_an_error_out_of_failover_keeps_no_key_on_the_requests_it_holds(mode, behaviours) -> None:
+    provider = FakeProvider(dict(zip((A, B), behaviours, strict=True)))
+    with pytest.raises(NoHealthyKeyError) as caught:
+        failover(mode, KeyPool([A, B], clock=FakeClock()), models(provider))
+    requests = requests_on_chain(caught.value)
+    assert requests  # the SDK's errors are still chained, with their requests
+    for request in requests:
+        shown = " ".join(f"{name}: {value}" for name, value in request.headers.items())
+        assert A not in shown and B not in shown
+        assert f"[REDACTED {fingerprint(A)}]" in shown or f"[REDACTED {fingerprint(B)}]" in shown
+
+
+def test_an_error_about_the_request_is_raised_as_it_is_but_without_the_key() -> None:
+    client = FakeProvider({A: "ok"}).client(A)
+    ask = lambda key: client.with_options(api_key=key).models.retrieve("gpt-0")  # noqa: E731
+    with pytest.raises(openai.NotFoundError) as caught:
+        call_with_failover(KeyPool([A], clock=FakeClock()), ask)
+    assert caught.value.status_code == 404
+    assert all(A not in str(dict(r.headers)) for r in requests_on_chain(caught.value))
+
+
+def test_a_clock_that_reads_negative_numbers_rests_a_key_exactly_its_retry_after() -> None:
+    clock = FakeClock(-500.0)  # a monotonic clock's zero is arbitrary
+    pool = KeyPool([A, B], clock=clock)
+    pool.record_failure(A, rate_limit_error({"retry-after": "20"}))
+    assert stats_of(pool, A).usable_in == 20.0
+    pool.reinstate(A)
+    pool.record_failure(A, rate_limit_error({"retry-after": "5"}))
+    assert stats_of(pool, A).usable_in == 5.0
