@@ -20,8 +20,10 @@ Needs: nothing for `EnvStore`, `FileStore` and `ChainStore`; ``aws_secret_store.
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
 import os
+import stat
 import unicodedata
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -44,6 +46,7 @@ _AWS_NAMES = frozenset({"AWSSecretsManagerStore", "ACCESS_CODES", "DEFAULT_CLIEN
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _TYPOGRAPHIC_QUOTES = frozenset("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2039\u203a\u00ab\u00bb")
+_MAX_FILE_BYTES = 1024 * 1024  # a Kubernetes Secret holds at most 1 MiB; Docker's secrets less
 # Control and format characters (NUL, zero-width spaces, BOM, bidi marks), line and paragraph separators
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
@@ -62,7 +65,8 @@ class SecretFormatError(SecretStoreError):
 
 
 class SecretAccessDeniedError(SecretStoreError):
-    """AWS refused: missing credentials, an IAM or KMS policy that does not allow reading the secret."""
+    """Reading was refused: a secret file we may not read; at AWS, missing credentials, an IAM or KMS
+    policy that does not allow reading the secret."""
 
 
 class SecretStoreUnavailableError(SecretStoreError):
@@ -158,10 +162,7 @@ class FileStore:
         check_secret_name(name, repr(self))
         if name.startswith(".") or "/" in name or "\\" in name:
             raise SecretNotFoundError(f"{self!r}: {name!r} is not a valid secret file name")
-        try:
-            data = (self.directory / name).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise SecretNotFoundError(f"{self!r}: no secret file named {name!r}") from None
+        data = self._read(name)
         text = _decoded(data)
         if text is None:  # raised here, not in an except block: a decode error holds the bytes
             raise SecretFormatError(f"{self!r}: secret file {name!r} is not text (UTF-8, or UTF-16/32 "
@@ -172,11 +173,41 @@ class FileStore:
         refuse_unwanted_characters(value, f"{self!r}: secret file {name!r}")
         return value
 
+    def _read(self, name: str) -> bytes:
+        """The bytes of the file `name`; whatever else is there, a `SecretStoreError` at once."""
+        where = f"{self!r}: secret file {name!r}"
+        try:
+            data = _read_regular_file(self.directory / name)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise SecretNotFoundError(f"{self!r}: no secret file named {name!r}") from None
+        except PermissionError:
+            raise SecretAccessDeniedError(f"{where} cannot be read: permission denied") from None
+        except OSError as err:
+            if err.errno == errno.ENAMETOOLONG:
+                raise SecretNotFoundError(f"{self!r}: no secret file named {name!r}") from None
+            raise SecretStoreError(f"{where} cannot be read ({err.strerror})") from None
+        if data is None:  # a FIFO would wait for a writer, a device such as /dev/zero never ends
+            raise SecretFormatError(f"{where} is not a regular file")
+        if len(data) > _MAX_FILE_BYTES:
+            raise SecretFormatError(f"{where} is larger than 1 MiB: not a mounted secret")
+        return data
+
     def refresh(self) -> None:
         """Nothing to do: every ``get`` reads the file."""
 
     def __repr__(self) -> str:
         return f"FileStore({str(self.directory)!r})"
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """Up to 1 MiB and one byte of `path`, or None if it is not a regular file (checked on the open
+    file, without blocking on a FIFO). A directory raises IsADirectoryError."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        return file.read(_MAX_FILE_BYTES + 1) if stat.S_ISREG(mode) else None
 
 
 def _decoded(data: bytes) -> str | None:

@@ -1388,3 +1388,64 @@ def test_readers_queued_behind_each_failed_read_share_its_outage_time_after_time
     for calls in (1, 2):
         assert one_read_and_one_waiter(store, client) == [f"{WHERE}: {UNREACHABLE}"] * 2
         assert client.calls == calls
+
+
+# -- FileStore: whatever sits under the name, the answer is a SecretStoreError, at once ------------------
+
+
+def test_a_symlink_loop_is_a_secret_store_error_not_a_bare_os_error(tmp_path):
+    (tmp_path / "openai_api_key").symlink_to("openai_api_key")
+    with pytest.raises(SecretStoreError, match=r"'openai_api_key' cannot be read \(Too many") as caught:
+        FileStore(tmp_path).get("openai_api_key")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_name_too_long_for_a_file_is_not_found_so_a_chain_asks_the_next_store(tmp_path):
+    name = "k" * 300
+    with pytest.raises(SecretNotFoundError, match="no secret file named"):
+        FileStore(tmp_path).get(name)
+    assert ChainStore(FileStore(tmp_path), EnvStore({name.upper(): OLD_KEY})).get(name) == OLD_KEY
+
+
+def test_a_fifo_under_the_name_is_refused_at_once_instead_of_waiting_for_a_writer(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "openai_api_key")
+    outcome: list[BaseException | str] = []
+
+    def read() -> None:
+        try:
+            outcome.append(FileStore(tmp_path).get("openai_api_key"))
+        except BaseException as err:  # noqa: BLE001 (handed to the test thread)
+            outcome.append(err)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert not reader.is_alive(), "FileStore.get blocked on a FIFO"
+    assert isinstance(outcome[0], SecretFormatError) and "not a regular file" in str(outcome[0])
+
+
+def test_a_device_under_the_name_is_refused_not_read(tmp_path):
+    (tmp_path / "openai_api_key").symlink_to("/dev/null")  # /dev/zero would never end
+    with pytest.raises(SecretFormatError, match="'openai_api_key' is not a regular file"):
+        FileStore(tmp_path).get("openai_api_key")
+
+
+def test_a_file_larger_than_any_mounted_secret_is_refused_unread(tmp_path):
+    (tmp_path / "openai_api_key").write_bytes(b"k" * (1024 * 1024 + 1))  # a Kubernetes Secret holds 1 MiB
+    with pytest.raises(SecretFormatError, match="larger than 1 MiB"):
+        FileStore(tmp_path).get("openai_api_key")
+    (tmp_path / "openai_api_key").write_bytes(b"k" * (1024 * 1024))
+    assert len(FileStore(tmp_path).get("openai_api_key")) == 1024 * 1024
+
+
+def test_a_secret_file_we_may_not_read_is_access_denied_naming_the_file(tmp_path, monkeypatch):
+    (tmp_path / "openai_api_key").write_text(OLD_KEY)
+
+    def refuse(path, flags, *args):
+        raise PermissionError(13, "Permission denied", str(path))  # what a 0400 file of root's gives
+
+    monkeypatch.setattr("helpers.secret_store.os.open", refuse)
+    with pytest.raises(SecretAccessDeniedError, match="'openai_api_key' cannot be read: permission denied"):
+        FileStore(tmp_path).get("openai_api_key")
