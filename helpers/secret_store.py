@@ -271,10 +271,13 @@ def call_with_key_refresh(store: RefreshableStore, name: str, call: Callable[[],
     except Exception as err:
         if getattr(err, "status_code", None) != 401:
             raise
-        store.refresh()
-        if store.get(name) == key_before:
-            raise  # nothing was rotated: the key really is bad
-        logger.warning("%r: %r was refused with 401; retrying once with the refreshed key", store, name)
+        refused = err
+    # Out of the except block: an error of the store's is not chained to the SDK's 401, whose
+    # request (Authorization header included) holds the key.
+    store.refresh()
+    if store.get(name) == key_before:
+        raise refused  # nothing was rotated: the key really is bad
+    logger.warning("%r: %r was refused with 401; retrying once with the refreshed key", store, name)
     return call()
 
 

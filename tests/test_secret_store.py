@@ -1449,3 +1449,23 @@ def test_a_secret_file_we_may_not_read_is_access_denied_naming_the_file(tmp_path
     monkeypatch.setattr("helpers.secret_store.os.open", refuse)
     with pytest.raises(SecretAccessDeniedError, match="'openai_api_key' cannot be read: permission denied"):
         FileStore(tmp_path).get("openai_api_key")
+
+
+class VanishingStore(EnvStore):
+    """An environment store whose refresh finds the secret gone (deleted during a rotation, say)."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        super().__init__(environ)
+        self.environ = environ
+
+    def refresh(self) -> None:
+        self.environ.clear()
+
+
+def test_a_store_error_during_the_refresh_after_a_401_carries_no_key_on_its_chain():
+    store = VanishingStore({"OPENAI_API_KEY": OLD_KEY})
+    client = FakeProvider({OLD_KEY: "invalid"}).client(api_key_from(store, "openai_api_key"))
+    with pytest.raises(SecretNotFoundError) as caught:
+        call_with_key_refresh(store, "openai_api_key", client.models.list)
+    # The SDK's 401 keeps the request it sent, Authorization header and key included: not chained here.
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
