@@ -70,7 +70,7 @@ from typing import TypeVar
 import httpx2
 import openai
 
-from .key_formats import fingerprint
+from .key_formats import find_keys, fingerprint
 from .key_hygiene import SecretValue, diagnose_key
 from .provider_errors import MAX_RETRY_AFTER, ErrorKind, classify_error, describe_error, parse_retry_after
 
@@ -352,6 +352,9 @@ def _distinct_keys(keys: object) -> dict[str, str]:
         raise NotAKeyListError(f"KeyPool takes a list of keys or a {{label: key}} mapping, not a "
                                f"{type(keys).__name__}: for one key, write KeyPool([key])")
     labelled = keys if isinstance(keys, Mapping) else {f"key {n}": k for n, k in enumerate(keys, 1)}
+    if any(find_keys(str(label)) for label in labelled):  # before any message names a label
+        raise NotAKeyListError("a label of the mapping looks like an API key: the mapping is {label: key}, "
+                               "e.g. {'OPENAI_API_KEY': key}; labels are shown in stats, logs and errors")
     distinct: dict[str, str] = {}
     problems: list[str] = []
     for label, raw in labelled.items():

@@ -951,3 +951,16 @@ def test_a_clock_that_reads_negative_numbers_rests_a_key_exactly_its_retry_after
     pool.reinstate(A)
     pool.record_failure(A, rate_limit_error({"retry-after": "5"}))
     assert stats_of(pool, A).usable_in == 5.0
+
+
+# -- a mapping written the wrong way round -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [{A: "primary"}, {A: 42}, {"OPENAI_API_KEY": B, A: "backup"},
+                                  {f"Bearer {A}": B}])
+def test_a_label_that_is_a_key_is_refused_without_showing_it(keys, caplog) -> None:
+    # {key: label} instead of {label: key}: the label would be shown in stats, logs and errors.
+    with caplog.at_level(logging.DEBUG), pytest.raises(NotAKeyListError) as caught:
+        KeyPool(keys)
+    assert "{label: key}" in str(caught.value)
+    assert A not in str(caught.value) and A[-8:] not in str(caught.value) and A not in caplog.text
