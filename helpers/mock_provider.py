@@ -50,6 +50,7 @@ libraries (the last two come with ``httpx2``).
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -65,7 +66,7 @@ from .key_formats import fingerprint
 
 __all__ = [
     "BASE_URL", "Behaviour", "BEHAVIOURS", "CHAT_MODEL_IDS", "CREATED", "FakeProvider", "FakeProviderError",
-    "MODEL_IDS",
+    "InvalidRetryAfterError", "MODEL_IDS",
     "OPENAI_QUOTA_BEHAVIOURS", "RecordedRequest", "UnknownBehaviourError", "WireCheckingTransport",
 ]
 
@@ -110,6 +111,10 @@ class FakeProviderError(Exception):
 
 class UnknownBehaviourError(FakeProviderError, ValueError):
     """A behaviour name that FakeProvider does not know."""
+
+
+class InvalidRetryAfterError(FakeProviderError, ValueError):
+    """A ``retry_after`` no server would send: negative, infinite, not a number."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,10 @@ class FakeProvider:
         retry_after: float = 20.0,
         base_url: str = BASE_URL,
     ) -> None:
+        if not (isinstance(retry_after, int | float) and math.isfinite(retry_after * 1000)
+                and retry_after >= 0):
+            raise InvalidRetryAfterError(f"retry_after must be a finite number of seconds >= 0, "
+                                         f"got {retry_after!r}")
         self.base_url = base_url
         self.retry_after = retry_after
         self.requests: list[RecordedRequest] = []

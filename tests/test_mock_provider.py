@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
+import math
 import threading
 import traceback
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from helpers.mock_provider import (
     OPENAI_QUOTA_BEHAVIOURS,
     FakeProvider,
     FakeProviderError,
+    InvalidRetryAfterError,
     RecordedRequest,
     UnknownBehaviourError,
 )
@@ -426,3 +428,11 @@ def test_a_stream_arrives_in_chunks_with_usage_only_when_asked_for() -> None:
     assert counted[-1].choices == [] and counted[-1].usage is not None
     assert counted[-1].usage.model_dump() == whole.usage.model_dump()
     assert all(chunk.usage is None for chunk in counted[:-1])
+
+
+@pytest.mark.parametrize("seconds", [-5, math.nan, math.inf, 1e308, "20", None])
+def test_a_retry_after_no_server_would_send_is_refused(seconds) -> None:
+    with pytest.raises(InvalidRetryAfterError, match="retry_after must be"):
+        FakeProvider({KEY: "rate_limited"}, retry_after=seconds)
+    assert issubclass(InvalidRetryAfterError, FakeProviderError)
+    assert issubclass(InvalidRetryAfterError, ValueError)
