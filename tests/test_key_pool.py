@@ -964,3 +964,42 @@ def test_a_label_that_is_a_key_is_refused_without_showing_it(keys, caplog) -> No
         KeyPool(keys)
     assert "{label: key}" in str(caught.value)
     assert A not in str(caught.value) and A[-8:] not in str(caught.value) and A not in caplog.text
+
+
+def test_eight_threads_reporting_429s_never_get_a_cooling_key_and_lose_none(racing) -> None:
+    """Each thread reports a 429 for every third key it gets; once a report has returned, no acquire
+    that starts afterwards may hand that key out. Then time passes and every key is back."""
+    clock = FakeClock()
+    pool = KeyPool(KEYS, clock=clock)
+    cooled = {key: threading.Event() for key in KEYS}
+    violations: list[str] = []
+    handed_out = [Counter() for _ in range(8)]  # one per thread: a shared Counter's += is not atomic
+    start = threading.Barrier(8)
+    error = rate_limit_error({"retry-after": "60"})
+
+    def work(number: int) -> None:
+        start.wait()
+        for step in range(400):
+            before = {key for key, event in cooled.items() if event.is_set()}
+            try:
+                key = pool.acquire()
+            except NoHealthyKeyError as no_key:
+                assert no_key.retry_in is not None and 0 < no_key.retry_in <= 60
+                continue
+            handed_out[number][key] += 1
+            if key in before:
+                violations.append(f"thread {number} got a cooling key at step {step}")
+            if step % 3 == 0:
+                pool.record_failure(key, error)
+                cooled[key].set()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert violations == []
+    assert [s.uses for s in pool.stats()] == [sum(c[key] for c in handed_out) for key in KEYS]
+    clock.advance(60)
+    assert len(pool) == len(KEYS) and {s.state for s in pool.stats()} == {KeyState.OK}
+    assert sorted(pool.acquire() for _ in KEYS) == sorted(KEYS)

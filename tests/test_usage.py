@@ -460,3 +460,16 @@ def test_money_counts_are_exact_under_threads(racing) -> None:
     for w in workers:
         w.join()
     assert budget.used() == 80.0
+
+
+def test_a_stream_is_counted_from_its_last_chunk_only_when_usage_was_asked_for() -> None:
+    client = FakeProvider({A: "ok"}).client(A)
+    hello = [{"role": "user", "content": "say something short"}]
+    budget = UsageBudget(limit=1000)
+    *_, last = client.chat.completions.create(model="gpt-4o-mini", messages=hello, stream=True)
+    with pytest.raises(MissingUsageError, match="include_usage"):
+        budget.record(last)
+    *_, last = client.chat.completions.create(model="gpt-4o-mini", messages=hello, stream=True,
+                                              stream_options={"include_usage": True})
+    whole = chat_with(FakeProvider({A: "ok"}))(A)
+    assert budget.record(last) == whole.usage.total_tokens
