@@ -145,19 +145,42 @@ class UsageBudget:
         per_key: bool = False,
         measure: Callable[[Usage], float] = total_tokens,
     ) -> None:
+        self._lock = threading.Lock()
+        self._configure(limit, alert_at)
+        self.per_key = per_key
+        self._on_alert, self._measure = on_alert, measure
+        self._used: dict[str, Fraction] = {}
+        self._alerted: set[str] = set()
+        self._refused: dict[str, str] = {}  # scope -> why it stopped counting
+
+    @property
+    def limit(self) -> float:
+        """The hard limit, as given; assign to raise (or lower) it in place."""
+        return self._given[0]
+
+    @limit.setter
+    def limit(self, limit: float) -> None:
+        self._configure(limit, self.alert_at)
+
+    @property
+    def alert_at(self) -> float:
+        """The alert threshold, a fraction of the limit, as given; assign to change it."""
+        return self._given[1]
+
+    @alert_at.setter
+    def alert_at(self, alert_at: float) -> None:
+        self._configure(self.limit, alert_at)
+
+    def _configure(self, limit: float, alert_at: float) -> None:
         exact_limit, fraction = _exact(limit), _exact(alert_at)
         if exact_limit is None or exact_limit <= 0:
             raise BudgetSettingError(f"limit must be a finite positive amount, got {limit!r}")
         if fraction is None or not 0 < fraction <= 1:
             raise BudgetSettingError(f"alert_at is a fraction of the limit (0 < alert_at <= 1), "
                                      f"got {alert_at!r}")
-        self.limit, self.alert_at, self.per_key = limit, alert_at, per_key
-        self._limit, self._threshold = exact_limit, fraction * exact_limit
-        self._on_alert, self._measure = on_alert, measure
-        self._used: dict[str, Fraction] = {}
-        self._alerted: set[str] = set()
-        self._refused: dict[str, str] = {}  # scope -> why it stopped counting
-        self._lock = threading.Lock()
+        with self._lock:
+            self._given = (limit, alert_at)
+            self._limit, self._threshold = exact_limit, fraction * exact_limit
 
     def __repr__(self) -> str:
         return f"UsageBudget(limit={self.limit:g}, alert_at={self.alert_at:g}, used={self.usage_by_scope()})"

@@ -473,3 +473,21 @@ def test_a_stream_is_counted_from_its_last_chunk_only_when_usage_was_asked_for()
                                               stream_options={"include_usage": True})
     whole = chat_with(FakeProvider({A: "ok"}))(A)
     assert budget.record(last) == whole.usage.total_tokens
+
+
+def test_raising_the_limit_as_the_error_advises_lets_calls_through_again() -> None:
+    alerts: list[BudgetAlert] = []
+    budget = UsageBudget(limit=1000, alert_at=0.5, on_alert=alerts.append)
+    budget.add(1200)
+    with pytest.raises(BudgetExceededError):
+        budget.check()
+    budget.limit = 2000
+    budget.check()
+    assert budget.remaining() == 800
+    budget.alert_at = 0.25
+    assert (budget.limit, budget.alert_at) == (2000, 0.25)
+    with pytest.raises(BudgetSettingError):
+        budget.limit = math.nan
+    with pytest.raises(BudgetSettingError):
+        budget.alert_at = 2
+    assert (budget.limit, budget.alert_at) == (2000, 0.25)
