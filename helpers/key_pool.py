@@ -115,7 +115,7 @@ class MalformedKeyError(KeyPoolError, ValueError):
 
 
 class InvalidPoolSettingError(KeyPoolError, ValueError):
-    """A cooldown that is negative, infinite or not a number."""
+    """A cooldown that is negative, infinite or not a number; or a clock that reads no time (NaN)."""
 
 
 class UnknownKeyError(KeyPoolError, KeyError):
@@ -298,6 +298,8 @@ class KeyPool:
         """The clock, read under the lock. If it went back (a wall clock set back, given as `clock`),
         every rest moves back as much: a rest keeps its length, it never grows."""
         now = self._clock()
+        if not math.isfinite(now):  # NaN compares false with everything: a key would cool forever
+            raise InvalidPoolSettingError(f"the pool's clock read {now!r}, not a time")
         if now < self._last_now:
             for slot in self._slots:
                 slot.usable_at -= self._last_now - now

@@ -1003,3 +1003,12 @@ def test_eight_threads_reporting_429s_never_get_a_cooling_key_and_lose_none(raci
     clock.advance(60)
     assert len(pool) == len(KEYS) and {s.state for s in pool.stats()} == {KeyState.OK}
     assert sorted(pool.acquire() for _ in KEYS) == sorted(KEYS)
+
+
+@pytest.mark.parametrize("reading", [math.nan, math.inf, -math.inf])
+def test_a_clock_that_reads_no_time_is_refused_instead_of_benching_keys_forever(reading) -> None:
+    pool = KeyPool([A, B], clock=lambda: reading)
+    with pytest.raises(InvalidPoolSettingError, match=f"the pool's clock read {reading!r}"):
+        pool.acquire()
+    with pytest.raises(InvalidPoolSettingError):
+        pool.record_failure(A, rate_limit_error({"retry-after": "5"}))
