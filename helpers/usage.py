@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_FINEST = 18  # decimal places an amount is taken exactly to (a billionth of a billionth of a dollar)
 POOL = "pool"  # the scope name when the budget is shared by every key
 
 
@@ -270,8 +271,9 @@ class UsageBudget:
 def _exact(amount: object) -> Fraction | None:
     """`amount` exactly, if it is a finite number >= 0 that a float can hold, else None.
 
-    An int, ``Decimal`` or ``Fraction`` is taken as it is; any other number (a float) as the decimal it
-    prints as, so 0.1 is one tenth, not the binary fraction just above it.
+    An int, ``Decimal`` or ``Fraction`` is taken as it is, down to 1e-18; any other number (a float),
+    or one finer than that (``Decimal("1e-99999999")``, whose exact sum would grow without end), as the
+    decimal its float prints as: 0.1 is one tenth, not the binary fraction just above it.
     """
     if not isinstance(amount, SupportsFloat) or isinstance(amount, str | bytes):
         return None
@@ -281,7 +283,12 @@ def _exact(amount: object) -> Fraction | None:
         return None
     if not (math.isfinite(value) and value >= 0):
         return None
-    return Fraction(amount) if isinstance(amount, Rational | Decimal) else Fraction(repr(value))
+    if isinstance(amount, Decimal) and isinstance(exponent := amount.as_tuple().exponent, int) \
+            and exponent >= -_FINEST:
+        return Fraction(amount)
+    if isinstance(amount, Rational) and amount.denominator <= 10**_FINEST:
+        return Fraction(amount)
+    return Fraction(repr(value))
 
 
 def _float(amount: Fraction) -> float:

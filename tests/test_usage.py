@@ -491,3 +491,14 @@ def test_raising_the_limit_as_the_error_advises_lets_calls_through_again() -> No
     with pytest.raises(BudgetSettingError):
         budget.alert_at = 2
     assert (budget.limit, budget.alert_at) == (2000, 0.25)
+
+
+@pytest.mark.parametrize("tiny", [Decimal("1e-99999999"), Fraction(1, 10**100000), Decimal("1e-400")])
+def test_an_amount_with_absurd_precision_is_counted_as_its_float_without_slowing_the_budget(tiny) -> None:
+    # Taken exactly, 1e-99999999 would need a 330-million-bit denominator in every later sum.
+    budget = UsageBudget(limit=1)
+    budget.add(tiny)
+    budget.add(Decimal("0.25"))
+    assert budget.used() == 0.25 + float(tiny)
+    for scope, used in budget._used.items():  # noqa: SLF001 (the exact totals stay small)
+        assert used.denominator <= 10**18, scope
