@@ -881,7 +881,7 @@ def test_however_the_clock_moves_no_key_rests_longer_than_the_longest_rest_given
         clock.advance(move)
         if what in errors:
             pool.record_failure(A, errors[what])
-        assert 0.0 <= stats_of(pool, A).usable_in <= 120.0
+        assert 0.0 <= stats_of(pool, A).usable_in <= 120.0 + 1e-9  # (now + 120) - now is not always 120
 
 
 # -- from_env with odd variable names --------------------------------------------------------------------
