@@ -335,9 +335,11 @@ class FakeProvider:
             body = json.loads(content)
         except ValueError:  # not JSON, or bytes that are not text
             body = None
+        if not isinstance(body, dict):  # not JSON, or JSON but not an object
+            return _error(400, _NOT_JSON, "invalid_request_error", None)
         refusal = _chat_refusal(body)
-        if refusal is not None or not isinstance(body, dict):
-            return refusal or _error(400, _NOT_JSON, "invalid_request_error", None)
+        if refusal is not None:
+            return refusal
         completion = self._completion(body)
         if body.get("stream") is True:
             options = body.get("stream_options")
@@ -371,11 +373,9 @@ class FakeProvider:
         }
 
 
-def _chat_refusal(body: object) -> httpx2.Response | None:
+def _chat_refusal(body: dict[str, Any]) -> httpx2.Response | None:
     """The real API's answer to a chat request it will not serve (400 or 404), or None."""
     invalid = "invalid_request_error"
-    if not isinstance(body, dict):
-        return _error(400, _NOT_JSON, invalid, None)
     model, messages = body.get("model"), body.get("messages")
     if not model:
         return _error(400, "you must provide a model parameter", invalid, None)
