@@ -99,10 +99,16 @@ def findings_in_name(path: str, commit: str = "") -> list[Finding]:
 
 
 def safe_path(path: str) -> str:
-    """`path` fit to print: each reportable key in it replaced by ``[key <fingerprint>]``."""
+    """`path` fit to print: each reportable key in it replaced by ``[key <fingerprint>]``, on one
+    line and spelled out: undecodable bytes, control characters (a line break, a terminal escape)
+    and invisible ones (a bidi override) written as escapes (``\\n``, ``\\x1b``), so a file name
+    can neither break a report's table nor forge a line of it."""
     for match, key in reversed(_reportable(path)):
         path = f"{path[:match.start]}[key {fingerprint(key)}]{path[match.end:]}"
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    path = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in path)
 
 
 def _reportable(text: str) -> list[tuple[KeyMatch, str]]:

@@ -629,3 +629,16 @@ def test_reads_in_test_files_anywhere_are_not_required_in_the_template(repo: Pat
 def test_run_checklist_checks_the_current_folder_by_default(repo: Path, monkeypatch) -> None:
     monkeypatch.chdir(repo)
     assert run_checklist() == run_checklist(repo)
+
+
+def test_file_names_with_line_breaks_or_terminal_escapes_stay_on_their_line_of_the_table(
+        repo: Path, real_looking) -> None:
+    key = real_looking("groq", 7)
+    (repo / "notes\n✅ all clear.txt").write_text(f"token {key}\n")
+    (repo / "\x1b[2K\rforged.env").write_text("A=1\n")
+    git(repo, "add", "notes\n✅ all clear.txt")
+    table = run_checklist(repo).table()
+    assert "\x1b" not in table and "\r" not in table
+    lines = table.splitlines()
+    assert f"     - notes\\n✅ all clear.txt:1: Groq key (groq), fingerprint {fingerprint(key)}" in lines
+    assert "     - \\x1b[2K\\rforged.env is not ignored" in lines

@@ -142,3 +142,21 @@ def test_a_key_in_a_large_base64_plot_is_found_at_its_line(real_looking) -> None
     text = f'{{"image/png": "{noise}"}}\n{{"text": "{key}"}}\n'
     [finding] = findings_in_text(text, "plot.ipynb")
     assert (finding.line, finding.fingerprint) == (2, fingerprint(key))
+
+
+CONTROLS = st.sampled_from(["\n", "\r", "\t", "\x1b", "\x00", "\x7f", "\x85", "\u2028", "\u2029", "\u202e",
+                            "\u2066", "\u200b", "\ufeff"])
+
+
+@given(parts=st.lists(st.one_of(st.text(alphabet="ab ./_-", max_size=5), CONTROLS), min_size=1, max_size=12))
+def test_safe_path_prints_control_and_invisible_characters_as_escapes(parts) -> None:
+    """A name with a line break, a terminal escape or a bidi override prints on one line, as it is
+    spelled: it can neither break a report's table nor forge a line of it."""
+    shown = safe_path("".join(parts))
+    assert shown.isprintable()
+    assert not any(c in shown for c in "\n\r\x1b\x00\u2028\u202e\u200b")
+
+
+def test_safe_path_spells_out_each_control_character() -> None:
+    assert safe_path("a\nb\x1b[2K\rc\u202e.txt") == "a\\nb\\x1b[2K\\rc\\u202e.txt"
+    assert safe_path("caf\udce9 \u00e9t\u00e9.txt") == "caf\\xe9 \u00e9t\u00e9.txt"  # printable stays
