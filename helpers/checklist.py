@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -226,8 +227,14 @@ def _check_permissions(root: Path, env_files: list[str]) -> CheckResult:
         return CheckResult(title, True, "", ("skipped: not a POSIX system",))
     open_files = [safe_path(name) for name in sorted(set(env_files))
                   if (root / name).is_file() and (root / name).stat().st_mode & 0o077]
-    return CheckResult(title, not open_files, "`chmod 600 " + (" ".join(open_files) or ".env") + "`",
+    command = " ".join(_shell_word(name) for name in open_files) or ".env"
+    return CheckResult(title, not open_files, f"`chmod 600 {command}`",
                        tuple(f"{name} is open to group or others" for name in open_files))
+
+
+def _shell_word(path: str) -> str:
+    """`path` as one shell word that no command takes for an option: quoted, ``./`` before a dash."""
+    return shlex.quote(f"./{path}" if path.startswith("-") else path)
 
 
 def _check_hook(root: Path) -> CheckResult:

@@ -642,3 +642,16 @@ def test_file_names_with_line_breaks_or_terminal_escapes_stay_on_their_line_of_t
     lines = table.splitlines()
     assert f"     - notes\\n✅ all clear.txt:1: Groq key (groq), fingerprint {fingerprint(key)}" in lines
     assert "     - \\x1b[2K\\rforged.env is not ignored" in lines
+
+
+@POSIX_ONLY
+def test_the_permission_fix_is_a_command_that_works_for_names_with_spaces_quotes_or_a_leading_dash(
+        repo: Path) -> None:
+    names = ["my app.env", "-rf.env", "it's.env", "$(touch pwned).env"]
+    for name in names:
+        (repo / name).write_text("DEFAULT_MODEL=gpt-4o\n")
+        (repo / name).chmod(0o644)
+    fix = result(repo, "owner only").fix
+    subprocess.run(["sh", "-c", fix.strip("`")], cwd=repo, check=True, capture_output=True)
+    assert result(repo, "owner only").passed
+    assert not (repo / "pwned").exists()
