@@ -198,7 +198,7 @@ def _check_example(root: Path, tracked: list[str]) -> CheckResult:
     title = ".env.example lists every variable the code reads"
     reads: dict[str, str] = {}
     for name in tracked:
-        if _is_test(name) or not name.endswith((".py", ".ipynb")):
+        if _is_test(name) or not name.endswith((".py", ".ipynb")) or not _regular_file(root / name):
             continue
         for variable, where in env_reads_in_file(root / name, name):
             reads.setdefault(variable, safe_path(where))
@@ -249,6 +249,11 @@ def _check_hook(root: Path) -> CheckResult:
                            "fix .pre-commit-config.yaml: pre-commit cannot read it", (str(err),))
     missing = "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml"
     return CheckResult(title, bool(found), fix, () if found else (missing,))
+
+
+def _regular_file(path: Path) -> bool:
+    """A file to read: not a symlink (to anything, outside the repository too), nor a FIFO or device."""
+    return not path.is_symlink() and path.is_file()
 
 
 def _is_env_file(path: str) -> bool:

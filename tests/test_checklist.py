@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 import nbformat
@@ -655,3 +656,25 @@ def test_the_permission_fix_is_a_command_that_works_for_names_with_spaces_quotes
     subprocess.run(["sh", "-c", fix.strip("`")], cwd=repo, check=True, capture_output=True)
     assert result(repo, "owner only").passed
     assert not (repo / "pwned").exists()
+
+
+@POSIX_ONLY
+def test_the_template_check_reads_regular_files_only_never_through_a_symlink_or_a_fifo(
+        repo: Path, tmp_path: Path) -> None:
+    """A clone can hold a symlink to anything (a file outside the repository, a device) and a
+    working tree a FIFO where a tracked file was: reading them would count foreign code or hang."""
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text('import os\nos.getenv("NOT_THIS_PROJECT")\n')
+    (repo / "linked.py").symlink_to(outside)
+    git(repo, "add", "linked.py")
+    git(repo, "commit", "-q", "-m", "links")
+    (repo / "app.py").unlink()
+    os.mkfifo(repo / "app.py")  # tracked app.py is now a FIFO in the working tree
+    done: list[CheckResult] = []
+    worker = threading.Thread(target=lambda: done.append(result(repo, ".env.example")), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # release the blocked reader before failing
+        with open(os.open(repo / "app.py", os.O_WRONLY | os.O_NONBLOCK), "w"):
+            pass
+    assert done and done[0].passed, done
