@@ -6,7 +6,8 @@ Three modes, each with its own exit status (0 passed, 1 something failed, 2 cann
 - ``--staged``: the same checks, but check 3 reads what the next commit records (the staged blobs
   and file names, from the index): the pre-commit hook (``.pre-commit-config.yaml``) runs this;
 - ``--history``: keys in every blob reachable from every ref, each reported once with the first
-  commit that added it. A key deleted in a later commit is still in every clone.
+  commit that added it. A key deleted in a later commit is still in every clone. Reflogs count
+  too: every stash, and a commit amended or reset away, stay in the repository until they expire.
 
 The checks:
 

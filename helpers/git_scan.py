@@ -3,9 +3,11 @@ every blob of the history, each read with a fixed number of git processes.
 
 `scan_files` reads the working-tree copy of tracked files, `scan_index` the staged blobs (from
 the index: what the commit records, whatever the working tree holds now), and `scan_history`
-every blob reachable from every ref, each (path, key) reported once with the first commit that
-added it: one ``git log`` pass and one ``git cat-file --batch`` process, never one git process
-per commit. File names are scanned too. A `Finding` never holds the key (see `helpers.key_scan`).
+every blob reachable from every ref or reflog entry (every stash, not only the newest; a commit
+amended or reset away, still in the repository until its reflog entry expires), each (path, key)
+reported once with the first commit that added it: one ``git log`` pass and one ``git cat-file
+--batch`` process, never one git process per commit. File names are scanned too. A `Finding`
+never holds the key (see `helpers.key_scan`).
 
 Needs: ``key_scan.py``, ``key_formats.py``; git on PATH. No PyPI library.
 """
@@ -29,9 +31,10 @@ __all__ = [
     "scan_history", "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
 ]
 
-# One `git log` pass over every ref: for each commit (oldest first) the blobs it adds or changes.
-# Merges are diffed against each parent, so a blob that only a merge introduced is seen too.
-_HISTORY_LOG = ("-c", "log.showSignature=false", "log", "--all", "--reverse", "--topo-order",
+# One `git log` pass over every ref and every reflog entry (older stashes, commits amended or reset
+# away): for each commit (oldest first) the blobs it adds or changes. Merges are diffed against each
+# parent, so a blob that only a merge introduced (or a stash's index or untracked files) is seen too.
+_HISTORY_LOG = ("-c", "log.showSignature=false", "log", "--all", "--reflog", "--reverse", "--topo-order",
                 "--diff-merges=separate", "--raw", "--no-abbrev", "--no-renames", "-z", "--format=%x01%H")
 _GITLINK = b"160000"  # a submodule's commit, not a blob of this repository
 _NO_GIT = "git is not installed or not on PATH: the scan reads the repository with git"
@@ -193,7 +196,8 @@ def scan_index(root: Path) -> list[Finding]:
 
 
 def scan_history(root: Path) -> HistoryScan:
-    """Keys in every blob reachable from every ref, and in every path name ever committed.
+    """Keys in every blob reachable from every ref or reflog entry, and in every path name ever
+    committed.
 
     Each (path, key) is reported once, with the first commit that added it. One ``git log`` and
     one ``git cat-file --batch`` process, however long the history.

@@ -135,3 +135,24 @@ def test_a_subfolder_of_a_repository_is_scanned_with_paths_relative_to_it(git_re
     git(git_repo, "add", "-A")
     found = scan_index(git_repo / "service")
     assert [(f.path, f.fingerprint) for f in found] == [("app.py", fingerprint(key))]
+
+
+def test_keys_in_every_stash_entry_and_in_amended_away_commits_are_found(git_repo, real_looking) -> None:
+    """Only the newest stash is a ref (refs/stash); older entries, and a commit amended or reset
+    away, live in reflogs: still in this repository's objects until they expire."""
+    in_old_stash, in_stashed_index, in_new_stash, amended = (
+        real_looking(shape, 11) for shape in ("groq", "xai", "github", "google"))
+    commit(git_repo, {"app.py": "x = 1\n"}, "start")
+    (git_repo / "app.py").write_text(f"x = '{in_old_stash}'\n")
+    git(git_repo, "stash", "-q")
+    (git_repo / "app.py").write_text(f"x = '{in_stashed_index}'\n")
+    git(git_repo, "add", "app.py")
+    (git_repo / "app.py").write_text("x = 2\n")
+    git(git_repo, "stash", "-q")
+    (git_repo / "new.py").write_text(f"x = '{in_new_stash}'\n")
+    git(git_repo, "stash", "-q", "-u")
+    commit(git_repo, {"conf.py": f"k = '{amended}'\n"}, "oops")
+    (git_repo / "conf.py").write_text("k = None\n")
+    git(git_repo, "commit", "-q", "-a", "--amend", "-m", "clean")
+    found = {f.fingerprint for f in scan_history(git_repo).findings}
+    assert found == {fingerprint(key) for key in (in_old_stash, in_stashed_index, in_new_stash, amended)}
