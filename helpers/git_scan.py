@@ -63,11 +63,21 @@ def git(root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] 
     except FileNotFoundError:
         raise GitScanError(_NO_GIT) from None
     if done.returncode not in ok:
-        reason = done.stderr.decode(errors="replace").strip()
-        if "not a git repository" in reason:
-            raise GitScanError(f"{root} is not a git work tree (git said: {reason})")
-        raise GitScanError(f"`git {' '.join(args[:2])}` failed in {root}: {reason}")
+        raise GitScanError(_failure(root, args, done.stderr.decode(errors="replace").strip()))
     return done.stdout
+
+
+def _failure(root: Path, args: tuple[str, ...], reason: str) -> str:
+    """Why git could not run in `root`, in plain words when git's message is a known one."""
+    if not root.is_dir():
+        return f"{root} is not a folder"
+    if "not a git repository" in reason:
+        return f"{root} is not a git work tree (git said: {reason})"
+    if "must be run in a work tree" in reason:
+        return f"{root} is not a git work tree: it is a bare repository or a .git folder"
+    while args[:1] == ("-c",):  # name the command, not the settings before it
+        args = args[2:]
+    return f"`git {' '.join(args[:2])}` failed in {root}: {reason}"
 
 
 def split_z(output: bytes) -> list[str]:

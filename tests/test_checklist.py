@@ -678,3 +678,18 @@ def test_the_template_check_reads_regular_files_only_never_through_a_symlink_or_
         with open(os.open(repo / "app.py", os.O_WRONLY | os.O_NONBLOCK), "w"):
             pass
     assert done and done[0].passed, done
+
+
+@pytest.mark.parametrize(("where", "said"), [
+    ("bare.git", "is not a git work tree: it is a bare repository or a .git folder"),
+    ("app/.git", "is not a git work tree: it is a bare repository or a .git folder"),
+    ("missing", "is not a folder"),
+    ("app/app.py", "is not a folder"),
+])
+def test_the_cli_says_plainly_why_a_root_without_a_work_tree_cannot_be_checked(
+        repo: Path, tmp_path: Path, capsys, where: str, said: str) -> None:
+    git(tmp_path, "init", "-q", "--bare", "bare.git")
+    for flags in ([], ["--staged"]):
+        assert main([*flags, str(tmp_path / where)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"checklist: {tmp_path / where} {said}\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.git_scan import GitScanError, read_blobs, scan_files, scan_history, scan_index
+from helpers.git_scan import git as git_command
 from helpers.key_formats import fake_key, fingerprint
 
 
@@ -156,3 +157,8 @@ def test_keys_in_every_stash_entry_and_in_amended_away_commits_are_found(git_rep
     git(git_repo, "commit", "-q", "-a", "--amend", "-m", "clean")
     found = {f.fingerprint for f in scan_history(git_repo).findings}
     assert found == {fingerprint(key) for key in (in_old_stash, in_stashed_index, in_new_stash, amended)}
+
+
+def test_a_failed_git_command_is_named_without_the_settings_before_it(git_repo) -> None:
+    with pytest.raises(GitScanError, match=r"^`git frobnicate --now` failed in .*frobnicate"):
+        git_command(git_repo, "-c", "core.excludesFile=/dev/null", "-c", "a.b=c", "frobnicate", "--now", "x")
