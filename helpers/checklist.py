@@ -23,7 +23,8 @@ The checks:
    tests. A variable listed commented out (``# DEBUG=false``) counts as listed;
 5. every env file present is readable by its owner only (POSIX permissions), in any folder;
 6. ``.pre-commit-config.yaml`` configures a secret-scanning hook (detect-secrets, gitleaks,
-   trufflehog or ours): a hook's ``id`` or ``entry``, read as YAML, not a word in a comment.
+   trufflehog or ours): a hook's ``id`` or ``entry``, read as YAML, not a word in a comment, and
+   run on commit or push (not ``stages: [manual]``).
 
 Findings name ``file:line``, the provider and the key's fingerprint, never the key, also when
 the key is in a file name. Git reading and key scanning live in `helpers.git_scan`.
@@ -248,7 +249,8 @@ def _check_hook(root: Path) -> CheckResult:
     except HookConfigError as err:
         return CheckResult(title, False, fix if "missing" in str(err) else
                            "fix .pre-commit-config.yaml: pre-commit cannot read it", (str(err),))
-    missing = "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml"
+    missing = ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml "
+               "runs on commit or push")
     return CheckResult(title, bool(found), fix, () if found else (missing,))
 
 

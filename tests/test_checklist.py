@@ -595,7 +595,8 @@ def test_a_config_with_no_scanner_says_which_scanners_count(repo: Path) -> None:
     (repo / ".pre-commit-config.yaml").write_text("repos:\n  - repo: local\n    hooks:\n      - id: ruff\n")
     check = result(repo, "pre-commit")
     assert check.passed is False and check.fix == FIXES["pre-commit"]
-    assert check.details == ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml",)
+    assert check.details == (
+        "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml runs on commit or push",)
     (repo / ".pre-commit-config.yaml").write_text("repos:\n- repo: local\n  hooks:\n  - id: gitleaks\n")
     assert result(repo, "pre-commit").details == ()  # a passing check has no details
 
@@ -693,3 +694,10 @@ def test_the_cli_says_plainly_why_a_root_without_a_work_tree_cannot_be_checked(
         assert main([*flags, str(tmp_path / where)]) == 2
         err = capsys.readouterr().err
         assert err == f"checklist: {tmp_path / where} {said}\n"
+
+
+def test_a_scanning_hook_left_to_the_manual_stage_does_not_count(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n      - id: detect-secrets\n        stages: [manual]\n")
+    check = result(repo, "pre-commit hook")
+    assert not check.passed and check.details[0].endswith("runs on commit or push")
