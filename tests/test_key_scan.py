@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -160,3 +161,21 @@ def test_safe_path_prints_control_and_invisible_characters_as_escapes(parts) -> 
 def test_safe_path_spells_out_each_control_character() -> None:
     assert safe_path("a\nb\x1b[2K\rc\u202e.txt") == "a\\nb\\x1b[2K\\rc\\u202e.txt"
     assert safe_path("caf\udce9 \u00e9t\u00e9.txt") == "caf\\xe9 \u00e9t\u00e9.txt"  # printable stays
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("words", ["日本語のテキストです。", "Настройки приложения", "إعدادات التطبيق"])
+def test_utf16_text_in_a_non_latin_script_without_a_byte_order_mark_is_text(codec, words, real_looking):
+    """Few zero bytes (only the ASCII characters hold one), all on one side: told from binary by
+    decoding as UTF-16 without an error."""
+    key = real_looking("groq", 8)
+    text = f"{words}\n" * 800 + f"GROQ_API_KEY={key}\n"
+    assert decode_text(text.encode(codec)) == text
+    [finding] = findings_in_text(text, "notes.txt")
+    assert finding.line == 801
+
+
+def test_utf8_text_with_a_stray_zero_byte_and_random_bytes_are_still_binary() -> None:
+    assert decode_text(b"plain ascii text " * 100 + b"\0" + b"more") is None
+    random_bytes = b"".join(hashlib.sha256(n.to_bytes(4, "big")).digest() for n in range(700))
+    assert decode_text(random_bytes) is None
