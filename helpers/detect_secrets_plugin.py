@@ -98,11 +98,19 @@ class LLMKeyDetector(RegexBasedDetector):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``detect-secrets-hook`` on the files in `argv` with this plugin; 1 when a secret is found."""
+    """Run ``detect-secrets-hook`` on the files in `argv` with this plugin; 1 when a secret is found.
+
+    A file whose name starts with a dash is passed as ``./-name``, so it is scanned, not taken for
+    an option (``--help`` would exit with 0); other arguments (a hook's ``args:``) pass as they are.
+    """
     from detect_secrets.pre_commit_hook import main as hook_main
 
-    files = list(sys.argv[1:] if argv is None else argv)
-    return hook_main([*HOOK_ARGUMENTS, "--plugin", str(Path(__file__).resolve()), *files])
+    arguments = [_not_an_option(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    return hook_main([*HOOK_ARGUMENTS, "--plugin", str(Path(__file__).resolve()), *arguments])
+
+
+def _not_an_option(argument: str) -> str:
+    return f"./{argument}" if argument.startswith("-") and Path(argument).is_file() else argument
 
 
 if __name__ == "__main__":

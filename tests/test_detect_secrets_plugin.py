@@ -219,3 +219,15 @@ def test_detect_secrets_default_filters_skip_these_files_by_name(staged_leak) ->
     done = subprocess.run([*command, *staged_names(repo)], cwd=repo, capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("name", ["-rf.py", "--help", "--baseline"])
+def test_the_hook_scans_a_file_whose_name_starts_with_a_dash(tmp_path: Path, real_looking, name: str) -> None:
+    """pre-commit passes file names after the hook's options: one read as an option would be left
+    unscanned (``--help`` even exits with 0)."""
+    key = real_looking("groq", 9)
+    (tmp_path / name).write_text(f'GROQ = "{key}"\n')
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    done = hook("clean.py", name, cwd=tmp_path)
+    assert done.returncode == 1 and f"Location:    ./{name}:1" in done.stdout
+    assert key not in done.stdout + done.stderr
