@@ -61,6 +61,10 @@ def _load(config: Path) -> object:
     problem = ""
     try:
         return yaml.safe_load(config.read_text(encoding="utf-8", errors="replace"))
+    except OSError as err:
+        problem = f"{config.name} cannot be read: {err.strerror}"
+    except RecursionError:
+        problem = f"{config.name} is nested too deeply to read"
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = f"{config.name} is not valid YAML" + (f" (line {mark.line + 1})" if mark else "")

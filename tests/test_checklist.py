@@ -701,3 +701,17 @@ def test_a_scanning_hook_left_to_the_manual_stage_does_not_count(repo: Path) -> 
         "repos:\n  - repo: local\n    hooks:\n      - id: detect-secrets\n        stages: [manual]\n")
     check = result(repo, "pre-commit hook")
     assert not check.passed and check.details[0].endswith("runs on commit or push")
+
+
+def test_a_pre_commit_config_that_cannot_be_read_fails_its_check_and_the_cli_still_answers(
+        repo: Path, monkeypatch, capsys) -> None:
+    reading = Path.read_text
+
+    def refuse_the_config(self: Path, *args, **kwargs):
+        if self.name == ".pre-commit-config.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return reading(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse_the_config)
+    assert main([str(repo)]) == 1
+    assert "- .pre-commit-config.yaml cannot be read: Permission denied" in capsys.readouterr().out

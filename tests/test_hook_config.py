@@ -84,3 +84,20 @@ def test_hooks_written_with_yaml_anchors_count(tmp_path: Path, text: str) -> Non
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "repos:\n", "repos:\n- repo: local\n  hooks:\n"])
 def test_an_empty_config_runs_no_scanner(tmp_path: Path, text: str) -> None:
     assert secret_scanning_hooks(config(tmp_path, text)) == []
+
+
+def test_a_file_that_cannot_be_read_is_a_config_error_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    path = config(tmp_path, "repos: []\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(HookConfigError, match=r"^\.pre-commit-config\.yaml cannot be read: Permission denied"):
+        secret_scanning_hooks(path)
+
+
+@pytest.mark.parametrize("text", ["[" * 5_000 + "]" * 5_000, "a: " + "{b: " * 5_000 + "1" + "}" * 5_000])
+def test_yaml_nested_too_deeply_is_a_config_error_not_a_crash(tmp_path: Path, text: str) -> None:
+    with pytest.raises(HookConfigError, match=r"^\.pre-commit-config\.yaml is nested too deeply to read$"):
+        secret_scanning_hooks(config(tmp_path, text))
