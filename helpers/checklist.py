@@ -5,9 +5,10 @@ Three modes, each with its own exit status (0 passed, 1 something failed, 2 cann
 - ``python -m helpers.checklist [ROOT]``: the six checks below, on the working tree;
 - ``--staged``: the same checks, but check 3 reads what the next commit records (the staged blobs
   and file names, from the index): the pre-commit hook (``.pre-commit-config.yaml``) runs this;
-- ``--history``: keys in every blob reachable from every ref, each reported once with the first
-  commit that added it. A key deleted in a later commit is still in every clone. Reflogs count
-  too: every stash, and a commit amended or reset away, stay in the repository until they expire.
+- ``--history``: keys in every blob reachable from every ref, and in every commit message, each
+  reported once with the first commit that added it. A key deleted in a later commit is still in
+  every clone. Reflogs count too: every stash, and a commit amended or reset away, stay in the
+  repository until they expire.
 
 The checks:
 
@@ -48,6 +49,7 @@ from typing import Literal
 from .env_files import EnvFileError, env_drift
 from .env_reads import env_reads_in_file
 from .git_scan import (
+    COMMIT_MESSAGE,
     GitScanError,
     ignoring_rules,
     scan_files,
@@ -183,9 +185,11 @@ def _check_no_keys(root: Path, tracked: list[str], *, staged: bool) -> CheckResu
 def _check_history(root: Path) -> CheckResult:
     scan = scan_history(root)
     read = f"read {scan.blobs:,} blobs ({_size(scan.bytes_read)}) of {scan.commits:,} commits"
+    messages = " (and `--replace-message FILE` for a key in a commit message)" if any(
+        finding.path == COMMIT_MESSAGE for finding in scan.findings) else ""
     return CheckResult("no API keys anywhere in the history (every blob of every ref)", not scan.findings,
                        "revoke each key at its provider first; then rewrite the history with "
-                       "`git filter-repo --replace-text FILE` (a line `<key>==>REMOVED` per key), "
+                       f"`git filter-repo --replace-text FILE`{messages} (a line `<key>==>REMOVED` per key), "
                        "force-push, and have everyone clone again",
                        (*(str(finding) for finding in scan.findings), read))
 

@@ -715,3 +715,20 @@ def test_a_pre_commit_config_that_cannot_be_read_fails_its_check_and_the_cli_sti
     monkeypatch.setattr(Path, "read_text", refuse_the_config)
     assert main([str(repo)]) == 1
     assert "- .pre-commit-config.yaml cannot be read: Permission denied" in capsys.readouterr().out
+
+
+def test_a_key_in_a_commit_message_fails_history_until_filter_repo_replaces_the_message(
+        git_repo: Path, real_looking, tmp_path: Path) -> None:
+    key = real_looking("anthropic", 21)
+    (git_repo / "settings.py").write_text('import os\nKEY = os.environ["ANTHROPIC_API_KEY"]\n')
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", f"switch to the new key {key}")
+    check = check_of(run_checklist(git_repo, "history"), "history")
+    assert not check.passed and "`--replace-message FILE` for a key in a commit message" in check.fix
+    shown = f"(commit message):1: Anthropic key (anthropic), fingerprint {fingerprint(key)}, first added"
+    assert check.details[0].startswith(shown) and key not in "".join(check.details)
+    replacements = tmp_path / "replacements.txt"
+    replacements.write_text(f"{key}==>REMOVED\n")
+    subprocess.run([str(git_filter_repo()), "--replace-message", str(replacements), "--force"], cwd=git_repo,
+                   check=True, capture_output=True)
+    assert check_of(run_checklist(git_repo, "history"), "history").passed

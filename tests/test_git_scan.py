@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.git_scan import GitScanError, read_blobs, scan_files, scan_history, scan_index
+from helpers.git_scan import COMMIT_MESSAGE, GitScanError, read_blobs, scan_files, scan_history, scan_index
 from helpers.git_scan import git as git_command
 from helpers.key_formats import fake_key, fingerprint
 
@@ -162,3 +162,20 @@ def test_keys_in_every_stash_entry_and_in_amended_away_commits_are_found(git_rep
 def test_a_failed_git_command_is_named_without_the_settings_before_it(git_repo) -> None:
     with pytest.raises(GitScanError, match=r"^`git frobnicate --now` failed in .*frobnicate"):
         git_command(git_repo, "-c", "core.excludesFile=/dev/null", "-c", "a.b=c", "frobnicate", "--now", "x")
+
+
+def test_a_key_in_a_commit_message_is_found_with_its_commit_and_line(git_repo, real_looking) -> None:
+    """A message is in every clone too: ``git commit -m "switch to sk-..."`` leaks the key."""
+    key, on_branch = real_looking("openai-project", 12), real_looking("groq", 12)
+    commit(git_repo, {"a.txt": "a\n"}, "start")
+    first = commit(git_repo, {"b.txt": "b\n"}, f"use the new key\n\nOPENAI_API_KEY={key}\n")
+    commit(git_repo, {"c.txt": "c\n"}, f"again {key}")
+    git(git_repo, "checkout", "-q", "-b", "side")
+    side = commit(git_repo, {"d.txt": "d\n"}, f"token {on_branch}")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    found = scan_history(git_repo).findings
+    assert sorted((f.path, f.line, f.fingerprint, f.commit) for f in found) == sorted([
+        (COMMIT_MESSAGE, 3, fingerprint(key), first), (COMMIT_MESSAGE, 1, fingerprint(on_branch), side)])
+    assert COMMIT_MESSAGE == "(commit message)"
+    assert all(key not in str(f) and on_branch not in str(f) for f in found)
