@@ -13,8 +13,9 @@ Three modes, each with its own exit status (0 passed, 1 something failed, 2 cann
 The checks:
 
 1. every env file present, in any folder (``.env``, ``.env.*``, ``*.env``, ``.envrc``), is ignored
-   by the ``.gitignore`` rules every clone shares. One ignored only by your own settings
-   (``core.excludesFile``, ``.git/info/exclude``) fails: a teammate's clone would commit it;
+   by the ``.gitignore`` rules every clone shares (a ``.gitignore`` git tracks). One ignored only
+   by your own settings (``core.excludesFile``, ``.git/info/exclude``) or by a ``.gitignore`` that
+   is not committed (it ignores itself, say) fails: a teammate's clone would commit it;
 2. no env file is tracked. Templates are not env files: ``.env.example``, ``.env.sample``,
    ``.env.template``, ``.env.dist`` (and any env name ending so);
 3. no key shape from `helpers.key_formats` in any tracked file, whatever its size or encoding,
@@ -51,10 +52,12 @@ from .env_reads import env_reads_in_file
 from .git_scan import (
     COMMIT_MESSAGE,
     GitScanError,
+    git,
     ignoring_rules,
     scan_files,
     scan_history,
     scan_index,
+    split_z,
     tracked_files,
     untracked_files,
 )
@@ -156,15 +159,35 @@ def _untracked_env_files(root: Path) -> list[str]:
 def _check_env_ignored(root: Path, untracked_env: list[str]) -> CheckResult:
     candidates = list(dict.fromkeys([".env", *untracked_env]))
     shared = ignoring_rules(root, candidates, personal=False)
-    exposed = [name for name in candidates if Path(shared.get(name, "")).name != ".gitignore"]
-    personal = ignoring_rules(root, exposed, personal=True) if exposed else {}
-    details = tuple(
-        f"{safe_path(name)} is ignored only by {personal[name]}, your own setting: "
-        "a teammate's clone would commit it" if personal.get(name) else f"{safe_path(name)} is not ignored"
-        for name in exposed)
+    committed = _committed(root, {source for source in shared.values() if Path(source).name == ".gitignore"})
+    exposed = [name for name in candidates if shared.get(name, "") not in committed]
+    unshared = [name for name in exposed if Path(shared.get(name, "")).name != ".gitignore"]
+    personal = ignoring_rules(root, unshared, personal=True) if unshared else {}
+    details = tuple(_why_exposed(name, "" if name in unshared else shared[name], personal.get(name, ""))
+                    for name in exposed)
     return CheckResult(".env files are ignored by git", not exposed,
                        "add `.env`, `.env.*`, `*.env` and `.envrc` to .gitignore (committed), "
                        "with `!.env.example` after them", details)
+
+
+def _committed(root: Path, paths: set[str]) -> set[str]:
+    """Those of `paths` that git tracks (paths as `ignoring_rules` names sources: from the top of
+    the work tree, which `root` may be below)."""
+    if not paths:
+        return set()
+    pathspecs = [f":(top,literal){path}" for path in sorted(paths)]
+    return set(split_z(git(root, "ls-files", "-z", "--full-name", "--", *pathspecs)))
+
+
+def _why_exposed(name: str, shared_source: str, personal_source: str) -> str:
+    shown = safe_path(name)
+    if shared_source:  # a .gitignore that is not committed
+        return (f"{shown} is ignored only by {safe_path(shared_source)}, which is not committed: "
+                f"`git add {_shell_word(shared_source)}`, or a teammate's clone would commit {shown}")
+    if personal_source:
+        return (f"{shown} is ignored only by {personal_source}, your own setting: "
+                "a teammate's clone would commit it")
+    return f"{shown} is not ignored"
 
 
 def _check_env_untracked(tracked_env: list[str]) -> CheckResult:

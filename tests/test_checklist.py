@@ -732,3 +732,29 @@ def test_a_key_in_a_commit_message_fails_history_until_filter_repo_replaces_the_
     subprocess.run([str(git_filter_repo()), "--replace-message", str(replacements), "--force"], cwd=git_repo,
                    check=True, capture_output=True)
     assert check_of(run_checklist(git_repo, "history"), "history").passed
+
+
+@pytest.mark.parametrize("hide", ["in itself", "in info/exclude", "never added"])
+def test_env_ignored_only_by_a_gitignore_that_is_not_committed_fails(repo: Path, hide: str) -> None:
+    """A .gitignore that ignores itself (or is never added) stays on this machine: a teammate's
+    clone has no rule for .env."""
+    git(repo, "rm", "-q", "--cached", ".gitignore")
+    if hide == "in itself":
+        (repo / ".gitignore").write_text(".env\n.env.*\n!.env.example\n.gitignore\n")
+    elif hide == "in info/exclude":
+        (repo / ".git" / "info" / "exclude").write_text(".gitignore\n")
+    check = result(repo, "ignored")
+    assert not check.passed
+    assert check.details == (".env is ignored only by .gitignore, which is not committed: "
+                             "`git add .gitignore`, or a teammate's clone would commit .env",)
+
+
+def test_a_committed_gitignore_in_a_subfolder_or_above_the_root_counts(repo: Path) -> None:
+    (repo / "service").mkdir()
+    (repo / "service" / ".gitignore").write_text(".env.local\n")
+    (repo / "service" / ".env.local").write_text("A=1\n")
+    (repo / "service" / ".env.local").chmod(0o600)
+    git(repo, "add", "service/.gitignore")
+    assert result(repo, "ignored").passed
+    [check] = [r for r in run_checklist(repo / "service").results if "ignored" in r.title]
+    assert check.passed, check.details  # the root's .gitignore is ../.gitignore from there
