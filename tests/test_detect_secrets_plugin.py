@@ -231,3 +231,15 @@ def test_the_hook_scans_a_file_whose_name_starts_with_a_dash(tmp_path: Path, rea
     done = hook("clean.py", name, cwd=tmp_path)
     assert done.returncode == 1 and f"Location:    ./{name}:1" in done.stdout
     assert key not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("fmt", KEY_FORMATS, ids=lambda f: f.name)
+def test_the_hook_lets_every_fake_pass_on_a_line_of_its_own_and_blocks_the_real_shape(
+        tmp_path: Path, real_looking, fmt) -> None:
+    """A built-in rule whose pattern captures only a prefix (GitHub's yields "ghp") hands
+    ``--exclude-secrets`` a value without the FAKE marker: the fake would be blocked."""
+    (tmp_path / "fakes.txt").write_text("".join(f"{fmt.fake(seed)}\n" for seed in range(3)))
+    (tmp_path / "real.txt").write_text(f"{real_looking(fmt.name, 1)}\n")
+    assert hook("fakes.txt", cwd=tmp_path).returncode == 0
+    done = hook("real.txt", cwd=tmp_path)
+    assert done.returncode == 1 and "Location:    real.txt:1" in done.stdout
