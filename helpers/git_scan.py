@@ -31,11 +31,14 @@ __all__ = [
     "scan_files", "scan_history", "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
 ]
 
+# `git replace` changes what this clone shows, not what it holds nor what a clone receives
+# (refs/replace/* is not fetched by default): scans read the objects themselves.
+_REAL_OBJECTS = "--no-replace-objects"
 # One `git log` pass over every ref and every reflog entry (older stashes, commits amended or reset
 # away): for each commit (oldest first) the blobs it adds or changes. Merges are diffed against each
 # parent, so a blob that only a merge introduced (or a stash's index or untracked files) is seen too.
-_HISTORY_LOG = ("-c", "log.showSignature=false", "log", "--all", "--reflog", "--reverse", "--topo-order",
-                "--diff-merges=separate", "--raw", "--no-abbrev", "--no-renames", "-z",
+_HISTORY_LOG = (_REAL_OBJECTS, "-c", "log.showSignature=false", "log", "--all", "--reflog", "--reverse",
+                "--topo-order", "--diff-merges=separate", "--raw", "--no-abbrev", "--no-renames", "-z",
                 "--format=%x01%H%x02%B")
 COMMIT_MESSAGE = "(commit message)"  # the path of a finding in a commit message
 _GITLINK = b"160000"  # a submodule's commit, not a blob of this repository
@@ -77,8 +80,8 @@ def _failure(root: Path, args: tuple[str, ...], reason: str) -> str:
         return f"{root} is not a git work tree (git said: {reason})"
     if "must be run in a work tree" in reason:
         return f"{root} is not a git work tree: it is a bare repository or a .git folder"
-    while args[:1] == ("-c",):  # name the command, not the settings before it
-        args = args[2:]
+    while args and args[0].startswith("-"):  # name the command, not the options before it
+        args = args[2:] if args[0] == "-c" else args[1:]
     return f"`git {' '.join(args[:2])}` failed in {root}: {reason}"
 
 
@@ -140,7 +143,7 @@ def read_blobs(root: Path, object_ids: list[str]) -> Iterator[tuple[str, bytes]]
     A thread writes the ids while this generator reads the answers, so neither pipe fills up.
     """
     try:
-        process = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch", "--buffer"],
+        process = subprocess.Popen(["git", "-C", str(root), _REAL_OBJECTS, "cat-file", "--batch", "--buffer"],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
         raise GitScanError(_NO_GIT) from None

@@ -16,8 +16,9 @@ from helpers.git_scan import git as git_command
 from helpers.key_formats import fake_key, fingerprint
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+def git(repo: Path, *args: str, input_text: str | None = None) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          input=input_text).stdout
 
 
 def commit(repo: Path, files: dict[str, str], message: str) -> str:
@@ -179,3 +180,24 @@ def test_a_key_in_a_commit_message_is_found_with_its_commit_and_line(git_repo, r
         (COMMIT_MESSAGE, 3, fingerprint(key), first), (COMMIT_MESSAGE, 1, fingerprint(on_branch), side)])
     assert COMMIT_MESSAGE == "(commit message)"
     assert all(key not in str(f) and on_branch not in str(f) for f in found)
+
+
+def test_objects_hidden_by_git_replace_are_still_scanned(git_repo, real_looking) -> None:
+    """``git replace`` changes what this clone shows, not what it holds or what a clone receives
+    (refs/replace/* is not fetched by default): the scans read the objects themselves."""
+    in_history, in_index = real_looking("xai", 13), real_looking("groq", 13)
+    commit(git_repo, {"README.md": "shop\n"}, "start")
+    leak = commit(git_repo, {"settings.py": f"K = '{in_history}'\n"}, "settings")
+    git(git_repo, "checkout", "-q", "--detach", "HEAD~1")
+    clean = commit(git_repo, {"settings.py": "K = None\n"}, "settings")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "replace", leak, clean)
+    git(git_repo, "reflog", "expire", "--expire=now", "--all")
+    assert {f.fingerprint for f in scan_history(git_repo).findings} == {fingerprint(in_history)}
+    git(git_repo, "reset", "-q", "--hard")  # the index as the replaced commit shows it: clean
+    (git_repo / "app.py").write_text(f"K = '{in_index}'\n")
+    git(git_repo, "add", "app.py")
+    staged = git(git_repo, "rev-parse", ":app.py").strip()
+    harmless = git(git_repo, "hash-object", "-w", "--stdin", input_text="K = None\n").strip()
+    git(git_repo, "replace", "-f", staged, harmless)
+    assert [f.fingerprint for f in scan_index(git_repo)] == [fingerprint(in_index)]
