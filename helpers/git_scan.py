@@ -37,9 +37,11 @@ _REAL_OBJECTS = "--no-replace-objects"
 # One `git log` pass over every ref and every reflog entry (older stashes, commits amended or reset
 # away): for each commit (oldest first) the blobs it adds or changes. Merges are diffed against each
 # parent, so a blob that only a merge introduced (or a stash's index or untracked files) is seen too.
+# Explicit options beat personal settings: the first commit's files (log.showRoot), the whole tree
+# from a subfolder (diff.relative), no signature check (log.showSignature).
 _HISTORY_LOG = (_REAL_OBJECTS, "-c", "log.showSignature=false", "log", "--all", "--reflog", "--reverse",
-                "--topo-order", "--diff-merges=separate", "--raw", "--no-abbrev", "--no-renames", "-z",
-                "--format=%x01%H%x02%B")
+                "--topo-order", "--root", "--no-relative", "--diff-merges=separate", "--raw", "--no-abbrev",
+                "--no-renames", "-z", "--format=%x01%H%x02%B")
 COMMIT_MESSAGE = "(commit message)"  # the path of a finding in a commit message
 _GITLINK = b"160000"  # a submodule's commit, not a blob of this repository
 _NO_GIT = "git is not installed or not on PATH: the scan reads the repository with git"

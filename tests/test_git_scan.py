@@ -201,3 +201,24 @@ def test_objects_hidden_by_git_replace_are_still_scanned(git_repo, real_looking)
     harmless = git(git_repo, "hash-object", "-w", "--stdin", input_text="K = None\n").strip()
     git(git_repo, "replace", "-f", staged, harmless)
     assert [f.fingerprint for f in scan_index(git_repo)] == [fingerprint(in_index)]
+
+
+@pytest.mark.parametrize("setting", [
+    "log.showRoot=false", "diff.relative=true", "log.diffMerges=first-parent"],
+                         ids=["showRoot", "relative", "diffMerges"])
+def test_the_history_scan_ignores_personal_log_and_diff_settings(git_repo, real_looking, setting) -> None:
+    """Settings in a ~/.gitconfig change what `git log --raw` shows: the first commit's files
+    (log.showRoot), files outside the folder the scan starts in (diff.relative), merges."""
+    in_root, in_merge = real_looking("groq", 14), real_looking("xai", 14)
+    commit(git_repo, {"config.py": f"K = '{in_root}'\n", "service/app.py": "x = 1\n"}, "start")
+    commit(git_repo, {"config.py": "K = None\n"}, "clean")
+    git(git_repo, "checkout", "-q", "-b", "side")
+    commit(git_repo, {"side.txt": "s\n"}, "side")
+    git(git_repo, "checkout", "-q", "main")
+    git(git_repo, "merge", "-q", "--no-commit", "side")
+    (git_repo / "merged.txt").write_text(f"key {in_merge}\n")
+    git(git_repo, "add", "merged.txt")
+    git(git_repo, "commit", "-q", "-m", "merge")
+    git(git_repo, "config", *setting.split("="))
+    found = {f.fingerprint for f in scan_history(git_repo / "service").findings}
+    assert found == {fingerprint(in_root), fingerprint(in_merge)}
