@@ -203,9 +203,10 @@ def test_objects_hidden_by_git_replace_are_still_scanned(git_repo, real_looking)
     assert [f.fingerprint for f in scan_index(git_repo)] == [fingerprint(in_index)]
 
 
-@pytest.mark.parametrize("setting", [
-    "log.showRoot=false", "diff.relative=true", "log.diffMerges=first-parent"],
-                         ids=["showRoot", "relative", "diffMerges"])
+PERSONAL_SETTINGS = ["log.showRoot=false", "diff.relative=true", "log.diffMerges=first-parent"]
+
+
+@pytest.mark.parametrize("setting", PERSONAL_SETTINGS)
 def test_the_history_scan_ignores_personal_log_and_diff_settings(git_repo, real_looking, setting) -> None:
     """Settings in a ~/.gitconfig change what `git log --raw` shows: the first commit's files
     (log.showRoot), files outside the folder the scan starts in (diff.relative), merges."""
