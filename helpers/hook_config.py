@@ -35,13 +35,13 @@ def secret_scanning_hooks(config: Path) -> list[str]:
     ``manual`` or other stages never stops a key on its own."""
     if not config.is_file():
         raise HookConfigError(f"{config.name} is missing")
-    return [str(hook.get("id", "")) for hook, stages in _hooks(config)
-            if any(scanner in f"{hook.get('id', '')} {hook.get('entry', '')}" for scanner in SECRET_SCANNERS)
+    return [hook_id for hook_id, entry, stages in _hooks(config)
+            if any(scanner in f"{hook_id} {entry}" for scanner in SECRET_SCANNERS)
             and _runs_on_commit_or_push(stages)]
 
 
-def _hooks(config: Path) -> list[tuple[dict[object, object], object]]:
-    """(hook, its stages) for every hook of every repo in `config`; shapes other than pre-commit's are
+def _hooks(config: Path) -> list[tuple[str, str, object]]:
+    """(id, entry, stages) of every hook of every repo in `config`; shapes other than pre-commit's are
     skipped. A hook without ``stages`` has the file's ``default_stages`` (None: every stage)."""
     loaded = _load(config)
     if not isinstance(loaded, dict):
@@ -49,7 +49,8 @@ def _hooks(config: Path) -> list[tuple[dict[object, object], object]]:
     repos, default = loaded.get("repos"), loaded.get("default_stages")
     hooks = [hook for repo in repos if isinstance(repo, dict) for hook in repo.get("hooks") or []
              if isinstance(hook, dict)] if isinstance(repos, list) else []
-    return [(hook, hook.get("stages", default)) for hook in hooks]
+    return [(str(hook.get("id", "")), str(hook.get("entry", "")), hook.get("stages", default))
+            for hook in hooks]
 
 
 def _runs_on_commit_or_push(stages: object) -> bool:
