@@ -19,7 +19,8 @@ The checks:
 2. no env file is tracked. Templates are not env files: ``.env.example``, ``.env.sample``,
    ``.env.template``, ``.env.dist`` (and any env name ending so);
 3. no key shape from `helpers.key_formats` in any tracked file, whatever its size or encoding,
-   notebook outputs and file names included. Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed;
+   notebook outputs and file names included. Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed.
+   Binary files are skipped, and a submodule is a repository of its own: run the checklist in it;
 4. the template (``.env.example``, or one of the names above) names every variable the code reads:
    `helpers.env_reads` finds the reads in tracked ``.py`` files and notebook code cells outside
    tests. A variable listed commented out (``# DEBUG=false``) counts as listed;

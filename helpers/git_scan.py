@@ -7,7 +7,8 @@ every blob reachable from every ref or reflog entry (every stash, not only the n
 amended or reset away, still in the repository until its reflog entry expires), each (path, key)
 reported once with the first commit that added it: one ``git log`` pass and one ``git cat-file
 --batch`` process, never one git process per commit. File names and commit messages are scanned
-too. A `Finding` never holds the key (see `helpers.key_scan`).
+too (not the message of an annotated tag: a tag object is not a commit). A `Finding` never holds
+the key (see `helpers.key_scan`).
 
 Needs: ``key_scan.py``, ``key_formats.py``; git on PATH. No PyPI library.
 """
