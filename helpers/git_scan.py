@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, NamedTuple, cast
 
-from .key_scan import Finding, decode_text, findings_in_name, findings_in_text
+from .key_scan import Finding, decode_text, findings_in_name, findings_in_text, safe_path
 
 __all__ = [
     "COMMIT_MESSAGE", "git", "git_filter_repo", "GitScanError", "HistoryScan", "ignoring_rules", "read_blobs",
@@ -76,7 +76,9 @@ def git(root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] 
 
 
 def _failure(root: Path, args: tuple[str, ...], reason: str) -> str:
-    """Why git could not run in `root`, in plain words when git's message is a known one."""
+    """Why git could not run in `root`, in plain words when git's message is a known one. git's
+    message may quote a key (a branch named after one): each shows as its fingerprint."""
+    reason = "\n".join(safe_path(line) for line in reason.splitlines())
     if not root.is_dir():
         return f"{root} is not a folder"
     if "not a git repository" in reason:

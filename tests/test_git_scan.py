@@ -223,3 +223,15 @@ def test_the_history_scan_ignores_personal_log_and_diff_settings(git_repo, real_
     git(git_repo, "config", *setting.split("="))
     found = {f.fingerprint for f in scan_history(git_repo / "service").findings}
     assert found == {fingerprint(in_root), fingerprint(in_merge)}
+
+
+def test_a_git_error_quoting_a_key_shows_its_fingerprint_instead(git_repo, real_looking) -> None:
+    """git's own message can quote anything (here a broken branch named after a key)."""
+    key = real_looking("groq", 15)
+    commit(git_repo, {"a.txt": "a\n"}, "start")
+    (git_repo / ".git" / "refs" / "heads" / key).write_text("1" * 40 + "\n")
+    with pytest.raises(GitScanError) as caught:
+        scan_history(git_repo)
+    message = str(caught.value)
+    assert key not in message and f"refs/heads/[key {fingerprint(key)}]" in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
