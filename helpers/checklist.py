@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .env_files import EnvFileError, env_drift
 from .env_reads import env_reads_in_file
 from .git_scan import (
     COMMIT_MESSAGE,
@@ -225,6 +224,10 @@ def _size(count: int) -> str:
 
 
 def _check_example(root: Path, tracked: list[str]) -> CheckResult:
+    try:  # python-dotenv is needed here only: without it the other checks could still import
+        from .env_files import EnvFileError, env_drift
+    except ImportError as err:
+        raise MissingDependencyError(str(err)) from None
     title = ".env.example lists every variable the code reads"
     reads: dict[str, str] = {}
     for name in tracked:

@@ -758,3 +758,14 @@ def test_a_committed_gitignore_in_a_subfolder_or_above_the_root_counts(repo: Pat
     assert result(repo, "ignored").passed
     [check] = [r for r in run_checklist(repo / "service").results if "ignored" in r.title]
     assert check.passed, check.details  # the root's .gitignore is ../.gitignore from there
+
+
+def test_without_python_dotenv_the_cli_cannot_run_and_says_what_to_install(repo: Path, tmp_path: Path):
+    blocked = tmp_path / "blocked" / "dotenv"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text('raise ImportError("No module named \'dotenv\'")\n')
+    path = os.pathsep.join([str(blocked.parent), str(PROJECT)])
+    done = subprocess.run([sys.executable, "-m", "helpers.checklist", str(repo)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": path}, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "checklist: helpers.env_files needs python-dotenv: pip install python-dotenv\n"
