@@ -5,24 +5,29 @@ Three modes, each with its own exit status (0 passed, 1 something failed, 2 cann
 - ``python -m helpers.checklist [ROOT]``: the six checks below, on the working tree;
 - ``--staged``: the same checks, but check 3 reads what the next commit records (the staged blobs
   and file names, from the index): the pre-commit hook (``.pre-commit-config.yaml``) runs this;
-- ``--history``: keys in every blob reachable from every ref, each reported once with the first
-  commit that added it. A key deleted in a later commit is still in every clone.
+- ``--history``: keys in every blob reachable from every ref, and in every commit message, each
+  reported once with the first commit that added it. A key deleted in a later commit is still in
+  every clone. Reflogs count too: every stash, and a commit amended or reset away, stay in the
+  repository until they expire.
 
 The checks:
 
 1. every env file present, in any folder (``.env``, ``.env.*``, ``*.env``, ``.envrc``), is ignored
-   by the ``.gitignore`` rules every clone shares. One ignored only by your own settings
-   (``core.excludesFile``, ``.git/info/exclude``) fails: a teammate's clone would commit it;
+   by the ``.gitignore`` rules every clone shares (a ``.gitignore`` git tracks). One ignored only
+   by your own settings (``core.excludesFile``, ``.git/info/exclude``) or by a ``.gitignore`` that
+   is not committed (it ignores itself, say) fails: a teammate's clone would commit it;
 2. no env file is tracked. Templates are not env files: ``.env.example``, ``.env.sample``,
    ``.env.template``, ``.env.dist`` (and any env name ending so);
 3. no key shape from `helpers.key_formats` in any tracked file, whatever its size or encoding,
-   notebook outputs and file names included. Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed;
+   notebook outputs and file names included. Keys carrying ``FAKE`` or ``EXAMPLE`` are allowed.
+   Binary files are skipped, and a submodule is a repository of its own: run the checklist in it;
 4. the template (``.env.example``, or one of the names above) names every variable the code reads:
    `helpers.env_reads` finds the reads in tracked ``.py`` files and notebook code cells outside
    tests. A variable listed commented out (``# DEBUG=false``) counts as listed;
 5. every env file present is readable by its owner only (POSIX permissions), in any folder;
 6. ``.pre-commit-config.yaml`` configures a secret-scanning hook (detect-secrets, gitleaks,
-   trufflehog or ours): a hook's ``id`` or ``entry``, read as YAML, not a word in a comment.
+   trufflehog or ours): a hook's ``id`` or ``entry``, read as YAML, not a word in a comment, and
+   run on commit or push (not ``stages: [manual]``).
 
 Findings name ``file:line``, the provider and the key's fingerprint, never the key, also when
 the key is in a file name. Git reading and key scanning live in `helpers.git_scan`.
@@ -36,20 +41,23 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .env_files import EnvFileError, env_drift
 from .env_reads import env_reads_in_file
 from .git_scan import (
+    COMMIT_MESSAGE,
     GitScanError,
+    git,
     ignoring_rules,
     scan_files,
     scan_history,
     scan_index,
+    split_z,
     tracked_files,
     untracked_files,
 )
@@ -151,15 +159,35 @@ def _untracked_env_files(root: Path) -> list[str]:
 def _check_env_ignored(root: Path, untracked_env: list[str]) -> CheckResult:
     candidates = list(dict.fromkeys([".env", *untracked_env]))
     shared = ignoring_rules(root, candidates, personal=False)
-    exposed = [name for name in candidates if Path(shared.get(name, "")).name != ".gitignore"]
-    personal = ignoring_rules(root, exposed, personal=True) if exposed else {}
-    details = tuple(
-        f"{safe_path(name)} is ignored only by {personal[name]}, your own setting: "
-        "a teammate's clone would commit it" if personal.get(name) else f"{safe_path(name)} is not ignored"
-        for name in exposed)
+    committed = _committed(root, {source for source in shared.values() if Path(source).name == ".gitignore"})
+    exposed = [name for name in candidates if shared.get(name, "") not in committed]
+    unshared = [name for name in exposed if Path(shared.get(name, "")).name != ".gitignore"]
+    personal = ignoring_rules(root, unshared, personal=True) if unshared else {}
+    details = tuple(_why_exposed(name, "" if name in unshared else shared[name], personal.get(name, ""))
+                    for name in exposed)
     return CheckResult(".env files are ignored by git", not exposed,
                        "add `.env`, `.env.*`, `*.env` and `.envrc` to .gitignore (committed), "
                        "with `!.env.example` after them", details)
+
+
+def _committed(root: Path, paths: set[str]) -> set[str]:
+    """Those of `paths` that git tracks (paths as `ignoring_rules` names sources: from the top of
+    the work tree, which `root` may be below)."""
+    if not paths:
+        return set()
+    pathspecs = [f":(top,literal){path}" for path in sorted(paths)]
+    return set(split_z(git(root, "ls-files", "-z", "--full-name", "--", *pathspecs)))
+
+
+def _why_exposed(name: str, shared_source: str, personal_source: str) -> str:
+    shown = safe_path(name)
+    if shared_source:  # a .gitignore that is not committed
+        return (f"{shown} is ignored only by {safe_path(shared_source)}, which is not committed: "
+                f"`git add {_shell_word(shared_source)}`, or a teammate's clone would commit {shown}")
+    if personal_source:
+        return (f"{shown} is ignored only by {personal_source}, your own setting: "
+                "a teammate's clone would commit it")
+    return f"{shown} is not ignored"
 
 
 def _check_env_untracked(tracked_env: list[str]) -> CheckResult:
@@ -180,9 +208,11 @@ def _check_no_keys(root: Path, tracked: list[str], *, staged: bool) -> CheckResu
 def _check_history(root: Path) -> CheckResult:
     scan = scan_history(root)
     read = f"read {scan.blobs:,} blobs ({_size(scan.bytes_read)}) of {scan.commits:,} commits"
+    messages = " (and `--replace-message FILE` for a key in a commit message)" if any(
+        finding.path == COMMIT_MESSAGE for finding in scan.findings) else ""
     return CheckResult("no API keys anywhere in the history (every blob of every ref)", not scan.findings,
                        "revoke each key at its provider first; then rewrite the history with "
-                       "`git filter-repo --replace-text FILE` (a line `<key>==>REMOVED` per key), "
+                       f"`git filter-repo --replace-text FILE`{messages} (a line `<key>==>REMOVED` per key), "
                        "force-push, and have everyone clone again",
                        (*(str(finding) for finding in scan.findings), read))
 
@@ -194,10 +224,14 @@ def _size(count: int) -> str:
 
 
 def _check_example(root: Path, tracked: list[str]) -> CheckResult:
+    try:  # python-dotenv is needed here only: without it the other checks could still import
+        from .env_files import EnvFileError, env_drift
+    except ImportError as err:
+        raise MissingDependencyError(str(err)) from None
     title = ".env.example lists every variable the code reads"
     reads: dict[str, str] = {}
     for name in tracked:
-        if _is_test(name) or not name.endswith((".py", ".ipynb")):
+        if _is_test(name) or not name.endswith((".py", ".ipynb")) or not _regular_file(root / name):
             continue
         for variable, where in env_reads_in_file(root / name, name):
             reads.setdefault(variable, safe_path(where))
@@ -226,8 +260,14 @@ def _check_permissions(root: Path, env_files: list[str]) -> CheckResult:
         return CheckResult(title, True, "", ("skipped: not a POSIX system",))
     open_files = [safe_path(name) for name in sorted(set(env_files))
                   if (root / name).is_file() and (root / name).stat().st_mode & 0o077]
-    return CheckResult(title, not open_files, "`chmod 600 " + (" ".join(open_files) or ".env") + "`",
+    command = " ".join(_shell_word(name) for name in open_files) or ".env"
+    return CheckResult(title, not open_files, f"`chmod 600 {command}`",
                        tuple(f"{name} is open to group or others" for name in open_files))
+
+
+def _shell_word(path: str) -> str:
+    """`path` as one shell word that no command takes for an option: quoted, ``./`` before a dash."""
+    return shlex.quote(f"./{path}" if path.startswith("-") else path)
 
 
 def _check_hook(root: Path) -> CheckResult:
@@ -240,8 +280,14 @@ def _check_hook(root: Path) -> CheckResult:
     except HookConfigError as err:
         return CheckResult(title, False, fix if "missing" in str(err) else
                            "fix .pre-commit-config.yaml: pre-commit cannot read it", (str(err),))
-    missing = "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml"
+    missing = ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml "
+               "runs on commit or push")
     return CheckResult(title, bool(found), fix, () if found else (missing,))
+
+
+def _regular_file(path: Path) -> bool:
+    """A file to read: not a symlink (to anything, outside the repository too), nor a FIFO or device."""
+    return not path.is_symlink() and path.is_file()
 
 
 def _is_env_file(path: str) -> bool:

@@ -71,6 +71,9 @@ HOOK_ARGUMENTS: tuple[str, ...] = (
     "--disable-filter", "detect_secrets.filters.heuristic.is_non_text_file",
     # The tutorial's fakes, for the built-in plugins too (ours skips them itself).
     "--exclude-secrets", "(?i)fake|example",
+    # Its pattern captures only the prefix ("ghp"), so the filter above never sees a fake's FAKE
+    # and blocks every `ghp_FAKE...`; ours finds the same shapes (the catalogue's "github").
+    "--disable-plugin", "GitHubTokenDetector",
     # The generic rules flag what is not a key: every assignment to a name holding "secret" or
     # "key" (most lines of code about secrets), base64 images and escaped strings in notebooks.
     # This repository relies on the specific rules, ours included; a project that wants the
@@ -98,11 +101,19 @@ class LLMKeyDetector(RegexBasedDetector):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``detect-secrets-hook`` on the files in `argv` with this plugin; 1 when a secret is found."""
+    """Run ``detect-secrets-hook`` on the files in `argv` with this plugin; 1 when a secret is found.
+
+    A file whose name starts with a dash is passed as ``./-name``, so it is scanned, not taken for
+    an option (``--help`` would exit with 0); other arguments (a hook's ``args:``) pass as they are.
+    """
     from detect_secrets.pre_commit_hook import main as hook_main
 
-    files = list(sys.argv[1:] if argv is None else argv)
-    return hook_main([*HOOK_ARGUMENTS, "--plugin", str(Path(__file__).resolve()), *files])
+    arguments = [_not_an_option(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    return hook_main([*HOOK_ARGUMENTS, "--plugin", str(Path(__file__).resolve()), *arguments])
+
+
+def _not_an_option(argument: str) -> str:
+    return f"./{argument}" if argument.startswith("-") and Path(argument).is_file() else argument
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@ every blob of the history, each read with a fixed number of git processes.
 
 `scan_files` reads the working-tree copy of tracked files, `scan_index` the staged blobs (from
 the index: what the commit records, whatever the working tree holds now), and `scan_history`
-every blob reachable from every ref, each (path, key) reported once with the first commit that
-added it: one ``git log`` pass and one ``git cat-file --batch`` process, never one git process
-per commit. File names are scanned too. A `Finding` never holds the key (see `helpers.key_scan`).
+every blob reachable from every ref or reflog entry (every stash, not only the newest; a commit
+amended or reset away, still in the repository until its reflog entry expires), each (path, key)
+reported once with the first commit that added it: one ``git log`` pass and one ``git cat-file
+--batch`` process, never one git process per commit. File names and commit messages are scanned
+too (not the message of an annotated tag: a tag object is not a commit). A `Finding` never holds
+the key (see `helpers.key_scan`).
 
 Needs: ``key_scan.py``, ``key_formats.py``; git on PATH. No PyPI library.
 """
@@ -20,19 +23,27 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, NamedTuple, cast
 
-from .key_scan import Finding, decode_text, findings_in_name, findings_in_text
+from .key_scan import Finding, decode_text, findings_in_name, findings_in_text, safe_path
 
 __all__ = [
-    "git", "git_filter_repo", "GitScanError", "HistoryScan", "ignoring_rules", "read_blobs", "scan_files",
-    "scan_history", "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
+    "COMMIT_MESSAGE", "git", "git_filter_repo", "GitScanError", "HistoryScan", "ignoring_rules", "read_blobs",
+    "scan_files", "scan_history", "scan_index", "split_z", "staged_paths", "tracked_files", "untracked_files",
 ]
 
-# One `git log` pass over every ref: for each commit (oldest first) the blobs it adds or changes.
-# Merges are diffed against each parent, so a blob that only a merge introduced is seen too.
-_HISTORY_LOG = ("-c", "log.showSignature=false", "log", "--all", "--reverse", "--topo-order",
-                "--diff-merges=separate", "--raw", "--no-abbrev", "--no-renames", "-z", "--format=%x01%H")
+# `git replace` changes what this clone shows, not what it holds nor what a clone receives
+# (refs/replace/* is not fetched by default): scans read the objects themselves.
+_REAL_OBJECTS = "--no-replace-objects"
+# One `git log` pass over every ref and every reflog entry (older stashes, commits amended or reset
+# away): for each commit (oldest first) the blobs it adds or changes. Merges are diffed against each
+# parent, so a blob that only a merge introduced (or a stash's index or untracked files) is seen too.
+# Explicit options beat personal settings: the first commit's files (log.showRoot), the whole tree
+# from a subfolder (diff.relative), no signature check (log.showSignature).
+_HISTORY_LOG = (_REAL_OBJECTS, "-c", "log.showSignature=false", "log", "--all", "--reflog", "--reverse",
+                "--topo-order", "--root", "--no-relative", "--diff-merges=separate", "--raw", "--no-abbrev",
+                "--no-renames", "-z", "--format=%x01%H%x02%B")
+COMMIT_MESSAGE = "(commit message)"  # the path of a finding in a commit message
 _GITLINK = b"160000"  # a submodule's commit, not a blob of this repository
 _NO_GIT = "git is not installed or not on PATH: the scan reads the repository with git"
 
@@ -60,11 +71,23 @@ def git(root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] 
     except FileNotFoundError:
         raise GitScanError(_NO_GIT) from None
     if done.returncode not in ok:
-        reason = done.stderr.decode(errors="replace").strip()
-        if "not a git repository" in reason:
-            raise GitScanError(f"{root} is not a git work tree (git said: {reason})")
-        raise GitScanError(f"`git {' '.join(args[:2])}` failed in {root}: {reason}")
+        raise GitScanError(_failure(root, args, done.stderr.decode(errors="replace").strip()))
     return done.stdout
+
+
+def _failure(root: Path, args: tuple[str, ...], reason: str) -> str:
+    """Why git could not run in `root`, in plain words when git's message is a known one. git's
+    message may quote a key (a branch named after one): each shows as its fingerprint."""
+    reason = "\n".join(safe_path(line) for line in reason.splitlines())
+    if not root.is_dir():
+        return f"{root} is not a folder"
+    if "not a git repository" in reason:
+        return f"{root} is not a git work tree (git said: {reason})"
+    if "must be run in a work tree" in reason:
+        return f"{root} is not a git work tree: it is a bare repository or a .git folder"
+    while args and args[0].startswith("-"):  # name the command, not the options before it
+        args = args[2:] if args[0] == "-c" else args[1:]
+    return f"`git {' '.join(args[:2])}` failed in {root}: {reason}"
 
 
 def split_z(output: bytes) -> list[str]:
@@ -125,7 +148,7 @@ def read_blobs(root: Path, object_ids: list[str]) -> Iterator[tuple[str, bytes]]
     A thread writes the ids while this generator reads the answers, so neither pipe fills up.
     """
     try:
-        process = subprocess.Popen(["git", "-C", str(root), "cat-file", "--batch", "--buffer"],
+        process = subprocess.Popen(["git", "-C", str(root), _REAL_OBJECTS, "cat-file", "--batch", "--buffer"],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
         raise GitScanError(_NO_GIT) from None
@@ -193,45 +216,53 @@ def scan_index(root: Path) -> list[Finding]:
 
 
 def scan_history(root: Path) -> HistoryScan:
-    """Keys in every blob reachable from every ref, and in every path name ever committed.
+    """Keys in every blob reachable from every ref or reflog entry, in every path name ever
+    committed, and in every commit message (shown as ``(commit message):LINE``).
 
     Each (path, key) is reported once, with the first commit that added it. One ``git log`` and
     one ``git cat-file --batch`` process, however long the history.
     """
-    first_seen, path_added, commits = _blobs_by_first_commit(root)
-    findings = [finding for path, commit in path_added.items() for finding in findings_in_name(path, commit)]
+    history = _read_log(root)
+    findings = [finding for path, commit in history.path_added.items()
+                for finding in findings_in_name(path, commit)]
+    findings += [finding for commit, message in history.messages.items()
+                 for finding in findings_in_text(message, COMMIT_MESSAGE, commit)]
     bytes_read = 0
-    for object_id, data in read_blobs(root, list(first_seen)):
+    for object_id, data in read_blobs(root, list(history.first_seen)):
         bytes_read += len(data)
         text = decode_text(data)
         if text is not None:
-            commit, path = first_seen[object_id]
+            commit, path = history.first_seen[object_id]
             findings += findings_in_text(text, path, commit)
     earliest = {(f.path, f.fingerprint, f.line is None): f for f in reversed(findings)}
     kept = tuple(f for f in findings if earliest[(f.path, f.fingerprint, f.line is None)] is f)
-    return HistoryScan(kept, commits, len(first_seen), bytes_read)
+    return HistoryScan(kept, len(history.messages), len(history.first_seen), bytes_read)
 
 
-def _blobs_by_first_commit(root: Path) -> tuple[dict[str, tuple[str, str]], dict[str, str], int]:
-    """From one ``git log --raw`` pass, oldest commit first: {blob: (first commit, its path)},
-    {path: first commit}, and how many commits there are."""
-    first_seen: dict[str, tuple[str, str]] = {}
-    path_added: dict[str, str] = {}
-    commits: set[str] = set()
+class _Log(NamedTuple):
+    first_seen: dict[str, tuple[str, str]]  # blob: (the first commit that holds it, its path there)
+    path_added: dict[str, str]  # path: the first commit that holds it
+    messages: dict[str, str]  # commit: its message, one entry per commit, oldest first
+
+
+def _read_log(root: Path) -> _Log:
+    """One ``git log --raw`` pass, oldest commit first: every commit's message and the blobs it adds."""
+    log = _Log({}, {}, {})
     commit = ""
     tokens = git(root, *_HISTORY_LOG).split(b"\0")
     position = 0
     while position < len(tokens):
         token = tokens[position].lstrip(b"\n")
-        if token.startswith(b"\x01"):
-            commit = token[1:].decode()
-            commits.add(commit)
+        if token.startswith(b"\x01"):  # a commit: \x01<id>\x02<message> (a merge comes once per parent)
+            commit_id, _, message = token[1:].partition(b"\x02")
+            commit = commit_id.decode()
+            log.messages.setdefault(commit, message.decode("utf-8", "replace"))
         elif token.startswith(b":") and position + 1 < len(tokens):
             position += 1
             path = tokens[position].decode("utf-8", "surrogateescape")
             _old_mode, new_mode, _old_id, new_id, _status = token[1:].split()
             if new_mode != _GITLINK and new_id.strip(b"0"):
-                first_seen.setdefault(new_id.decode(), (commit, path))
-                path_added.setdefault(path, commit)
+                log.first_seen.setdefault(new_id.decode(), (commit, path))
+                log.path_added.setdefault(path, commit)
         position += 1
-    return first_seen, path_added, len(commits)
+    return log

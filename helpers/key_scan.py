@@ -61,8 +61,8 @@ def decode_text(data: bytes) -> str | None:
     """The text in `data`, or None when it is binary.
 
     A byte-order mark decides UTF-8/16/32; without one, text with no zero byte is UTF-8
-    (undecodable bytes replaced), and text with a zero byte in every other position is UTF-16
-    (as Windows tools write it). Anything else holding a zero byte is binary.
+    (undecodable bytes replaced), and text with its zero bytes in every other position is UTF-16
+    (as Windows tools write it), in any script. Anything else holding a zero byte is binary.
     """
     for bom, codec in _BOMS:
         if data.startswith(bom):
@@ -73,11 +73,22 @@ def decode_text(data: bytes) -> str | None:
     # In UTF-16 text the high byte of every Latin character is zero; a low byte is zero only for the
     # rare U+0100, U+0200, ... Binary data holds zeros at both parities.
     zeros_even, zeros_odd = sample[0::2].count(0), sample[1::2].count(0)
-    if zeros_odd > len(sample) // 8 and zeros_even * 4 <= zeros_odd:
-        return data.decode("utf-16-le", errors="replace")
-    if zeros_even > len(sample) // 8 and zeros_odd * 4 <= zeros_even:
-        return data.decode("utf-16-be", errors="replace")
+    for codec, zeros, others in (("utf-16-le", zeros_odd, zeros_even), ("utf-16-be", zeros_even, zeros_odd)):
+        if others * 4 <= zeros and (zeros > len(sample) // 8 or _other_script_utf16(sample, codec, zeros)):
+            return data.decode(codec, errors="replace")
     return None
+
+
+def _other_script_utf16(sample: bytes, codec: str, zeros: int) -> bool:
+    """UTF-16 text in another script (Cyrillic, Arabic, CJK...) has fewer zero bytes, one per ASCII
+    character (spaces, line ends, digits), and decodes without an error; binary data does not."""
+    if zeros * 256 < len(sample):  # a stray zero byte in UTF-8 text
+        return False
+    try:
+        codecs.getincrementaldecoder(codec)().decode(sample)  # a pair cut at the end is no error
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def findings_in_text(text: str, path: str, commit: str = "") -> list[Finding]:
@@ -99,10 +110,16 @@ def findings_in_name(path: str, commit: str = "") -> list[Finding]:
 
 
 def safe_path(path: str) -> str:
-    """`path` fit to print: each reportable key in it replaced by ``[key <fingerprint>]``."""
+    """`path` fit to print: each reportable key in it replaced by ``[key <fingerprint>]``, on one
+    line and spelled out: undecodable bytes, control characters (a line break, a terminal escape)
+    and invisible ones (a bidi override) written as escapes (``\\n``, ``\\x1b``), so a file name
+    can neither break a report's table nor forge a line of it."""
     for match, key in reversed(_reportable(path)):
         path = f"{path[:match.start]}[key {fingerprint(key)}]{path[match.end:]}"
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    path = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in path)
 
 
 def _reportable(text: str) -> list[tuple[KeyMatch, str]]:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 import nbformat
@@ -594,7 +595,8 @@ def test_a_config_with_no_scanner_says_which_scanners_count(repo: Path) -> None:
     (repo / ".pre-commit-config.yaml").write_text("repos:\n  - repo: local\n    hooks:\n      - id: ruff\n")
     check = result(repo, "pre-commit")
     assert check.passed is False and check.fix == FIXES["pre-commit"]
-    assert check.details == ("no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml",)
+    assert check.details == (
+        "no detect-secrets, gitleaks or trufflehog hook in .pre-commit-config.yaml runs on commit or push",)
     (repo / ".pre-commit-config.yaml").write_text("repos:\n- repo: local\n  hooks:\n  - id: gitleaks\n")
     assert result(repo, "pre-commit").details == ()  # a passing check has no details
 
@@ -629,3 +631,141 @@ def test_reads_in_test_files_anywhere_are_not_required_in_the_template(repo: Pat
 def test_run_checklist_checks_the_current_folder_by_default(repo: Path, monkeypatch) -> None:
     monkeypatch.chdir(repo)
     assert run_checklist() == run_checklist(repo)
+
+
+def test_file_names_with_line_breaks_or_terminal_escapes_stay_on_their_line_of_the_table(
+        repo: Path, real_looking) -> None:
+    key = real_looking("groq", 7)
+    (repo / "notes\n✅ all clear.txt").write_text(f"token {key}\n")
+    (repo / "\x1b[2K\rforged.env").write_text("A=1\n")
+    git(repo, "add", "notes\n✅ all clear.txt")
+    table = run_checklist(repo).table()
+    assert "\x1b" not in table and "\r" not in table
+    lines = table.splitlines()
+    assert f"     - notes\\n✅ all clear.txt:1: Groq key (groq), fingerprint {fingerprint(key)}" in lines
+    assert "     - \\x1b[2K\\rforged.env is not ignored" in lines
+
+
+@POSIX_ONLY
+def test_the_permission_fix_is_a_command_that_works_for_names_with_spaces_quotes_or_a_leading_dash(
+        repo: Path) -> None:
+    names = ["my app.env", "-rf.env", "it's.env", "$(touch pwned).env"]
+    for name in names:
+        (repo / name).write_text("DEFAULT_MODEL=gpt-4o\n")
+        (repo / name).chmod(0o644)
+    fix = result(repo, "owner only").fix
+    subprocess.run(["sh", "-c", fix.strip("`")], cwd=repo, check=True, capture_output=True)
+    assert result(repo, "owner only").passed
+    assert not (repo / "pwned").exists()
+
+
+@POSIX_ONLY
+def test_the_template_check_reads_regular_files_only_never_through_a_symlink_or_a_fifo(
+        repo: Path, tmp_path: Path) -> None:
+    """A clone can hold a symlink to anything (a file outside the repository, a device) and a
+    working tree a FIFO where a tracked file was: reading them would count foreign code or hang."""
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text('import os\nos.getenv("NOT_THIS_PROJECT")\n')
+    (repo / "linked.py").symlink_to(outside)
+    git(repo, "add", "linked.py")
+    git(repo, "commit", "-q", "-m", "links")
+    (repo / "app.py").unlink()
+    os.mkfifo(repo / "app.py")  # tracked app.py is now a FIFO in the working tree
+    done: list[CheckResult] = []
+    worker = threading.Thread(target=lambda: done.append(result(repo, ".env.example")), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # release the blocked reader before failing
+        with open(os.open(repo / "app.py", os.O_WRONLY | os.O_NONBLOCK), "w"):
+            pass
+    assert done and done[0].passed, done
+
+
+@pytest.mark.parametrize(("where", "said"), [
+    ("bare.git", "is not a git work tree: it is a bare repository or a .git folder"),
+    ("app/.git", "is not a git work tree: it is a bare repository or a .git folder"),
+    ("missing", "is not a folder"),
+    ("app/app.py", "is not a folder"),
+])
+def test_the_cli_says_plainly_why_a_root_without_a_work_tree_cannot_be_checked(
+        repo: Path, tmp_path: Path, capsys, where: str, said: str) -> None:
+    git(tmp_path, "init", "-q", "--bare", "bare.git")
+    for flags in ([], ["--staged"]):
+        assert main([*flags, str(tmp_path / where)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"checklist: {tmp_path / where} {said}\n"
+
+
+def test_a_scanning_hook_left_to_the_manual_stage_does_not_count(repo: Path) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n      - id: detect-secrets\n        stages: [manual]\n")
+    check = result(repo, "pre-commit hook")
+    assert not check.passed and check.details[0].endswith("runs on commit or push")
+
+
+def test_a_pre_commit_config_that_cannot_be_read_fails_its_check_and_the_cli_still_answers(
+        repo: Path, monkeypatch, capsys) -> None:
+    reading = Path.read_text
+
+    def refuse_the_config(self: Path, *args, **kwargs):
+        if self.name == ".pre-commit-config.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return reading(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse_the_config)
+    assert main([str(repo)]) == 1
+    assert "- .pre-commit-config.yaml cannot be read: Permission denied" in capsys.readouterr().out
+
+
+def test_a_key_in_a_commit_message_fails_history_until_filter_repo_replaces_the_message(
+        git_repo: Path, real_looking, tmp_path: Path) -> None:
+    key = real_looking("anthropic", 21)
+    (git_repo / "settings.py").write_text('import os\nKEY = os.environ["ANTHROPIC_API_KEY"]\n')
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", f"switch to the new key {key}")
+    check = check_of(run_checklist(git_repo, "history"), "history")
+    assert not check.passed and "`--replace-message FILE` for a key in a commit message" in check.fix
+    shown = f"(commit message):1: Anthropic key (anthropic), fingerprint {fingerprint(key)}, first added"
+    assert check.details[0].startswith(shown) and key not in "".join(check.details)
+    replacements = tmp_path / "replacements.txt"
+    replacements.write_text(f"{key}==>REMOVED\n")
+    subprocess.run([str(git_filter_repo()), "--replace-message", str(replacements), "--force"], cwd=git_repo,
+                   check=True, capture_output=True)
+    assert check_of(run_checklist(git_repo, "history"), "history").passed
+
+
+@pytest.mark.parametrize("hide", ["in itself", "in info/exclude", "never added"])
+def test_env_ignored_only_by_a_gitignore_that_is_not_committed_fails(repo: Path, hide: str) -> None:
+    """A .gitignore that ignores itself (or is never added) stays on this machine: a teammate's
+    clone has no rule for .env."""
+    git(repo, "rm", "-q", "--cached", ".gitignore")
+    if hide == "in itself":
+        (repo / ".gitignore").write_text(".env\n.env.*\n!.env.example\n.gitignore\n")
+    elif hide == "in info/exclude":
+        (repo / ".git" / "info" / "exclude").write_text(".gitignore\n")
+    check = result(repo, "ignored")
+    assert not check.passed
+    assert check.details == (".env is ignored only by .gitignore, which is not committed: "
+                             "`git add .gitignore`, or a teammate's clone would commit .env",)
+
+
+def test_a_committed_gitignore_in_a_subfolder_or_above_the_root_counts(repo: Path) -> None:
+    (repo / "service").mkdir()
+    (repo / "service" / ".gitignore").write_text(".env.local\n")
+    (repo / "service" / ".env.local").write_text("A=1\n")
+    (repo / "service" / ".env.local").chmod(0o600)
+    git(repo, "add", "service/.gitignore")
+    assert result(repo, "ignored").passed
+    [check] = [r for r in run_checklist(repo / "service").results if "ignored" in r.title]
+    assert check.passed, check.details  # the root's .gitignore is ../.gitignore from there
+
+
+def test_without_python_dotenv_the_cli_cannot_run_and_says_what_to_install(repo: Path, tmp_path: Path):
+    blocked = tmp_path / "blocked" / "dotenv"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text('raise ImportError("No module named \'dotenv\'")\n')
+    path = os.pathsep.join([str(blocked.parent), str(PROJECT)])
+    done = subprocess.run([sys.executable, "-m", "helpers.checklist", str(repo)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": path}, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "checklist: helpers.env_files needs python-dotenv: pip install python-dotenv\n"

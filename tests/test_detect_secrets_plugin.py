@@ -219,3 +219,27 @@ def test_detect_secrets_default_filters_skip_these_files_by_name(staged_leak) ->
     done = subprocess.run([*command, *staged_names(repo)], cwd=repo, capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("name", ["-rf.py", "--help", "--baseline"])
+def test_the_hook_scans_a_file_whose_name_starts_with_a_dash(tmp_path: Path, real_looking, name: str) -> None:
+    """pre-commit passes file names after the hook's options: one read as an option would be left
+    unscanned (``--help`` even exits with 0)."""
+    key = real_looking("groq", 9)
+    (tmp_path / name).write_text(f'GROQ = "{key}"\n')
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    done = hook("clean.py", name, cwd=tmp_path)
+    assert done.returncode == 1 and f"Location:    ./{name}:1" in done.stdout
+    assert key not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("fmt", KEY_FORMATS, ids=lambda f: f.name)
+def test_the_hook_lets_every_fake_pass_on_a_line_of_its_own_and_blocks_the_real_shape(
+        tmp_path: Path, real_looking, fmt) -> None:
+    """A built-in rule whose pattern captures only a prefix (GitHub's yields "ghp") hands
+    ``--exclude-secrets`` a value without the FAKE marker: the fake would be blocked."""
+    (tmp_path / "fakes.txt").write_text("".join(f"{fmt.fake(seed)}\n" for seed in range(3)))
+    (tmp_path / "real.txt").write_text(f"{real_looking(fmt.name, 1)}\n")
+    assert hook("fakes.txt", cwd=tmp_path).returncode == 0
+    done = hook("real.txt", cwd=tmp_path)
+    assert done.returncode == 1 and "Location:    real.txt:1" in done.stdout

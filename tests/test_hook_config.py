@@ -54,3 +54,50 @@ def test_without_pyyaml_the_error_says_what_to_install(tmp_path: Path, monkeypat
     with pytest.raises(ImportError, match="pip install pyyaml") as caught:
         secret_scanning_hooks(config(tmp_path, "repos: []\n"))
     assert isinstance(caught.value, MissingYAMLError)
+
+
+HOOK = "repos:\n- repo: local\n  hooks:\n  - id: gitleaks\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (HOOK + "    stages: [manual]\n", []),  # runs only with `pre-commit run --hook-stage manual`
+    ("default_stages: [manual]\n" + HOOK, []),
+    ("default_stages: [manual]\n" + HOOK + "    stages: [pre-commit]\n", ["gitleaks"]),  # its own wins
+    (HOOK + "    stages: [commit]\n", ["gitleaks"]),  # the old name of pre-commit
+    (HOOK + "    stages: [pre-push, manual]\n", ["gitleaks"]),  # stops the key before it leaves
+    (HOOK + "    stages: [post-checkout]\n", []),
+    ("default_stages: [pre-commit]\n" + HOOK, ["gitleaks"]),
+])
+def test_a_hook_counts_only_when_it_runs_on_commit_or_push(tmp_path: Path, text: str, expected) -> None:
+    assert secret_scanning_hooks(config(tmp_path, text)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "x: &scan {id: detect-secrets}\nrepos:\n- repo: local\n  hooks:\n  - *scan\n",  # an alias
+    # a merge key
+    "x: &scan {id: detect-secrets}\nrepos:\n- repo: local\n  hooks:\n  - <<: *scan\n    name: s\n",
+])
+def test_hooks_written_with_yaml_anchors_count(tmp_path: Path, text: str) -> None:
+    assert secret_scanning_hooks(config(tmp_path, text)) == ["detect-secrets"]
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "repos:\n", "repos:\n- repo: local\n  hooks:\n"])
+def test_an_empty_config_runs_no_scanner(tmp_path: Path, text: str) -> None:
+    assert secret_scanning_hooks(config(tmp_path, text)) == []
+
+
+def test_a_file_that_cannot_be_read_is_a_config_error_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    path = config(tmp_path, "repos: []\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(HookConfigError, match=r"^\.pre-commit-config\.yaml cannot be read: Permission"):
+        secret_scanning_hooks(path)
+
+
+@pytest.mark.parametrize("text", ["[" * 5_000 + "]" * 5_000, "a: " + "{b: " * 5_000 + "1" + "}" * 5_000])
+def test_yaml_nested_too_deeply_is_a_config_error_not_a_crash(tmp_path: Path, text: str) -> None:
+    with pytest.raises(HookConfigError, match=r"^\.pre-commit-config\.yaml is nested too deeply to read$"):
+        secret_scanning_hooks(config(tmp_path, text))

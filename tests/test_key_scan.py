@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import hashlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -142,3 +143,39 @@ def test_a_key_in_a_large_base64_plot_is_found_at_its_line(real_looking) -> None
     text = f'{{"image/png": "{noise}"}}\n{{"text": "{key}"}}\n'
     [finding] = findings_in_text(text, "plot.ipynb")
     assert (finding.line, finding.fingerprint) == (2, fingerprint(key))
+
+
+CONTROLS = st.sampled_from(["\n", "\r", "\t", "\x1b", "\x00", "\x7f", "\x85", "\u2028", "\u2029", "\u202e",
+                            "\u2066", "\u200b", "\ufeff"])
+
+
+@given(parts=st.lists(st.one_of(st.text(alphabet="ab ./_-", max_size=5), CONTROLS), min_size=1, max_size=12))
+def test_safe_path_prints_control_and_invisible_characters_as_escapes(parts) -> None:
+    """A name with a line break, a terminal escape or a bidi override prints on one line, as it is
+    spelled: it can neither break a report's table nor forge a line of it."""
+    shown = safe_path("".join(parts))
+    assert shown.isprintable()
+    assert not any(c in shown for c in "\n\r\x1b\x00\u2028\u202e\u200b")
+
+
+def test_safe_path_spells_out_each_control_character() -> None:
+    assert safe_path("a\nb\x1b[2K\rc\u202e.txt") == "a\\nb\\x1b[2K\\rc\\u202e.txt"
+    assert safe_path("caf\udce9 \u00e9t\u00e9.txt") == "caf\\xe9 \u00e9t\u00e9.txt"  # printable stays
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("words", ["日本語のテキストです。", "Настройки приложения", "إعدادات التطبيق"])
+def test_utf16_text_in_a_non_latin_script_without_a_byte_order_mark_is_text(codec, words, real_looking):
+    """Few zero bytes (only the ASCII characters hold one), all on one side: told from binary by
+    decoding as UTF-16 without an error."""
+    key = real_looking("groq", 8)
+    text = f"{words}\n" * 800 + f"GROQ_API_KEY={key}\n"
+    assert decode_text(text.encode(codec)) == text
+    [finding] = findings_in_text(text, "notes.txt")
+    assert finding.line == 801
+
+
+def test_utf8_text_with_a_stray_zero_byte_and_random_bytes_are_still_binary() -> None:
+    assert decode_text(b"plain ascii text " * 100 + b"\0" + b"more") is None
+    random_bytes = b"".join(hashlib.sha256(n.to_bytes(4, "big")).digest() for n in range(700))
+    assert decode_text(random_bytes) is None
