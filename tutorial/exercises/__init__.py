@@ -11,11 +11,15 @@ Needs: helpers/redaction.py; no outside libraries.
 from __future__ import annotations
 
 import dis
+import io
+import logging
+import os
 import signal
+import sys
 import threading
 import types
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from typing import Any
 
 from helpers.redaction import redact
@@ -24,11 +28,16 @@ __all__ = ["NOT_DONE", "Exercise", "NotDoneYet", "describe_error", "is_stub"]
 
 NOT_DONE = "not done yet: replace the `...` with your answer, then run this cell again"
 
+# After the time limit, how often a check that swallowed the interrupt is interrupted again (s).
+_AGAIN = 0.05
+
 # Longest exception message shown; a learner's exception can carry a whole response body.
 _MESSAGE_LIMIT = 300
 
 # Instructions that are bookkeeping, not behaviour (3.11 adds RESUME; closures add the other two).
 _BOOKKEEPING = {"RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE", "EXTENDED_ARG"}
+# What ``raise NotImplementedError("message")`` compiles to between loading the class and raising.
+_BUILDS_AN_ERROR = {"LOAD_CONST", "PUSH_NULL", "PRECALL", "CALL", "KW_NAMES"}
 
 
 class NotDoneYet(Exception):
@@ -37,7 +46,8 @@ class NotDoneYet(Exception):
 
 def is_stub(answer: object) -> bool:
     """True when `answer` is still the placeholder: ``...``, ``None``, a function whose body only
-    says ``...``/``pass``/a docstring, or a list, tuple, set or dict holding one of those."""
+    says ``...``/``pass``/a docstring/``raise NotImplementedError``, or a list, tuple, set or dict
+    holding one of those."""
     if answer is ... or answer is None:
         return True
     if isinstance(answer, (types.FunctionType, types.MethodType)):
@@ -57,12 +67,17 @@ def _is_stub_function(value: object) -> bool:
 
 
 def _does_nothing(code: types.CodeType) -> bool:
-    """The function only returns None or ``...`` (what ``...``, ``pass`` or a docstring compile to)."""
+    """The function only returns None or ``...`` (what ``...``, ``pass`` or a docstring compile to),
+    or only raises ``NotImplementedError`` (with or without a message)."""
     steps = [step for step in dis.get_instructions(code) if step.opname not in _BOOKKEEPING]
     if len(steps) == 1:  # Python 3.12+: RETURN_CONST
         return steps[0].opname == "RETURN_CONST" and steps[0].argval in (None, ...)
-    return (len(steps) == 2 and steps[0].opname == "LOAD_CONST" and steps[0].argval in (None, ...)
-            and steps[1].opname == "RETURN_VALUE")
+    if (len(steps) == 2 and steps[0].opname == "LOAD_CONST" and steps[0].argval in (None, ...)
+            and steps[1].opname == "RETURN_VALUE"):
+        return True
+    return (len(steps) >= 2 and steps[0].opname in ("LOAD_GLOBAL", "LOAD_NAME")
+            and steps[0].argval == "NotImplementedError" and steps[-1].opname == "RAISE_VARARGS"
+            and all(step.opname in _BUILDS_AN_ERROR for step in steps[1:-1]))
 
 
 def describe_error(error: BaseException) -> str:
@@ -83,24 +98,102 @@ class _TimedOut(BaseException):
     ``except Exception`` cannot swallow it."""
 
 
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the block after `seconds` with `_TimedOut` (main thread on POSIX; elsewhere no limit)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        yield
-        return
+class _TimeLimit:
+    """Interrupt the block after `seconds` with `_TimedOut`, then again every `_AGAIN` seconds until
+    it ends: a loop whose bare ``except:`` swallows one interrupt cannot swallow them all. An
+    interrupt that lands in this module's own code is skipped (the next one reaches the answer), so
+    the check's bookkeeping is never cut short. Main thread on POSIX; elsewhere there is no limit."""
 
-    def interrupt(signum: int, frame: types.FrameType | None) -> None:
-        raise _TimedOut
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.usable = (hasattr(signal, "setitimer") and seconds > 0
+                       and threading.current_thread() is threading.main_thread())
+        self.previous: Any = None
 
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def __enter__(self) -> None:
+        if self.usable:
+            self.previous = signal.signal(signal.SIGALRM, self._interrupt)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, _AGAIN)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+    @staticmethod
+    def _interrupt(signum: int, frame: types.FrameType | None) -> None:
+        if frame is None or frame.f_code.co_filename != __file__:
+            raise _TimedOut
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records as one line each: an exception as ``TypeName: message``, never a traceback."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return describe_error(ei[1]) if ei[1] is not None else ""
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return ""
+
+
+class _Watch:
+    """Around a check: the answer's output and the root logger's records captured, the working
+    directory and `os.environ` put back afterwards. `problems` then says what the answer printed,
+    logged or left changed that it should not have."""
+
+    def __enter__(self) -> _Watch:
+        self.problems: list[str] = []
+        self.cwd, self.environ = _working_directory(), dict(os.environ)
+        self.out, self.err = io.StringIO(), io.StringIO()
+        root = logging.getLogger()
+        self.root_handlers = root.handlers[:]
+        capture = logging.StreamHandler(self.err)
+        capture.setFormatter(_OneLineFormatter("%(levelname)s:%(name)s:%(message)s"))
+        root.handlers = [capture]  # the answer's records stay out of your notebook's handlers
+        self.redirected = ExitStack()
+        self.redirected.enter_context(redirect_stdout(self.out))
+        self.redirected.enter_context(redirect_stderr(self.err))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.redirected.close()
+        logging.getLogger().handlers = self.root_handlers
+        self.problems = self._key_shown() + self._cwd_put_back() + self._environ_put_back()
+
+    def _key_shown(self) -> list[str]:
+        shown = self.out.getvalue() + self.err.getvalue()
+        if redact(shown) == shown:
+            return []
+        return ["your answer printed or logged a key (redacted above): an output is saved in the notebook "
+                "file. To tell keys apart, show helpers.key_formats.fingerprint(key) instead"]
+
+    def _cwd_put_back(self) -> list[str]:
+        if self.cwd is None or _working_directory() == self.cwd:
+            return []
+        os.chdir(self.cwd)
+        return ["your answer changed the working directory (os.chdir) and left it changed, so later cells "
+                "would look for files in the wrong folder: build paths instead (the check put it back)"]
+
+    def _environ_put_back(self) -> list[str]:
+        changed = sorted(name for name in {*self.environ, *os.environ}
+                         if os.environ.get(name) != self.environ.get(name))
+        if not changed:
+            return []
+        for name in changed:
+            if name in self.environ:
+                os.environ[name] = self.environ[name]
+            else:
+                del os.environ[name]
+        return [f"your answer changed os.environ ({', '.join(changed)}) and left it changed: every later "
+                "cell and `!` command would see that (the check put it back)"]
+
+
+def _working_directory() -> str | None:
+    """The working directory, or None when it no longer exists."""
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        return os.getcwd()
+    except OSError:
+        return None
 
 
 class Exercise:
@@ -120,23 +213,15 @@ class Exercise:
 
     def problems(self, answer: object) -> list[str]:
         """What is wrong with `answer` (empty when it is right); never raises."""
-        if is_stub(answer):
-            return [NOT_DONE]
-        try:
-            with _time_limit(self.time_limit):
-                return [str(problem) for problem in self.checker(answer)]
-        except NotDoneYet:
-            return [NOT_DONE]
-        except _TimedOut:
-            return [f"checking your answer took more than {self.time_limit:g} s: is there an endless loop?"]
-        except KeyboardInterrupt:  # you pressed stop: that is not the answer's fault
-            raise
-        except BaseException as error:  # noqa: BLE001 - any learner mistake (even sys.exit) is a ❌, not a traceback
-            return [f"checking your answer raised {describe_error(error)}"]
+        return self._judge(answer)[0]
 
     def check(self, answer: object) -> bool:
-        """Print ✅ when `answer` is right, else one ❌ line per problem and the hint."""
-        found = self.problems(answer)
+        """Print ✅ when `answer` is right, else one ❌ line per problem and the hint. What the answer
+        printed or logged while it was checked comes first, with any key redacted."""
+        found, watch = self._judge(answer)
+        if watch is not None:
+            sys.stdout.write(redact(watch.out.getvalue()))
+            sys.stderr.write(redact(watch.err.getvalue()))
         if not found:
             print(f"✅ {self.title}: correct, your answer passes every check.")
             return True
@@ -144,6 +229,24 @@ class Exercise:
             print(f"❌ {problem}")
         print(f"hint: {self.hint_text}")
         return False
+
+    def _judge(self, answer: object) -> tuple[list[str], _Watch | None]:
+        """The problems with `answer` (every key in them redacted), and what the check saw it do."""
+        if is_stub(answer):
+            return [NOT_DONE], None
+        watch = _Watch()
+        try:
+            with watch, _TimeLimit(self.time_limit):
+                found = [redact(str(problem)) for problem in self.checker(answer)]
+        except NotDoneYet:
+            return [NOT_DONE], watch
+        except _TimedOut:
+            found = [f"checking your answer took more than {self.time_limit:g} s: is there an endless loop?"]
+        except KeyboardInterrupt:  # you pressed stop: that is not the answer's fault
+            raise
+        except BaseException as error:  # noqa: BLE001 - any learner mistake (even sys.exit) is a ❌, not a traceback
+            found = [f"checking your answer raised {describe_error(error)}"]
+        return found + watch.problems, watch
 
     def hint(self) -> None:
         """Print a nudge towards the answer."""

@@ -5,9 +5,12 @@ The check calls the learner's function with folders, clocks and values of its ow
 moto mock (nested in the notebook's when that one runs, fresh otherwise), so it never reaches real
 AWS, even after the notebook's clean-up cell stopped the notebook's mock. It probes the order of
 the three sources with a name in two of them, a file changed on disk, a rotation at 59 and 60
-seconds, a second store on another folder, and a name that no source has.
+seconds, an environment variable changed after the store was made, a second store on another
+folder, and a name that no source has. A value it does not expect is described, never shown: the
+problems carry no key.
 
-Needs: exercises/__init__.py, clock.py, helpers/secret_store.py, helpers/key_formats.py; boto3, moto.
+Needs: exercises/__init__.py, clock.py, helpers/secret_store.py, helpers/key_formats.py,
+helpers/redaction.py; boto3, moto.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import boto3
 from moto import mock_aws
 
 from helpers.key_formats import fake_key
+from helpers.redaction import redact
 from helpers.secret_store import SecretNotFoundError, SecretStore
 from tutorial.clock import FakeClock
 from tutorial.exercises import Exercise, describe_error
@@ -111,6 +115,10 @@ def _rotation_problems(store: SecretStore, sm: SecretsManagerClient, clock: Fake
     problems += _expect(store, "anthropic_api_key", ROTATED_ANTHROPIC_KEY,
                         f"{TTL} s after the first read, the store must read Secrets Manager again "
                         f"{_ON_YOUR_CLOCK}")
+    os.environ["NB04_ONLY_IN_ENV"] = "changed in the environment"  # put back by the sandbox
+    problems += _expect(store, "nb04_only_in_env", "changed in the environment",
+                        "a variable changed after the store was made must be read as it is now "
+                        "(read os.environ at each get, not a copy)")
     return problems
 
 
@@ -122,14 +130,22 @@ def _expect(store: SecretStore, name: str, wanted: str, rule: str) -> list[str]:
     return [] if value == wanted else [f"{rule}: get({name!r}) gave {_shown(value)}"]
 
 
+_KNOWN = {FILE_KEY: "the mounted file's old value", OTHER_FILE_KEY: "another folder's file",
+          ROTATED_FILE_KEY: "the mounted file's new value", AWS_OPENAI_KEY: "Secrets Manager's value",
+          AWS_ANTHROPIC_KEY: "Secrets Manager's old value",
+          ROTATED_ANTHROPIC_KEY: "Secrets Manager's new value", ENV_ANTHROPIC_KEY: "the environment's value"}
+
+
 def _shown(value: object) -> str:
-    """A value, described without showing a key."""
-    known = {FILE_KEY: "the mounted file's old value", OTHER_FILE_KEY: "another folder's file",
-             ROTATED_FILE_KEY: "the mounted file's new value", AWS_OPENAI_KEY: "Secrets Manager's value",
-             AWS_ANTHROPIC_KEY: "Secrets Manager's old value",
-             ROTATED_ANTHROPIC_KEY: "Secrets Manager's new value",
-             ENV_ANTHROPIC_KEY: "the environment's value"}
-    return known.get(value, repr(value)) if isinstance(value, str) else repr(value)
+    """A value, described without showing a key: by where it comes from when the check knows it,
+    else its repr with every key shape redacted (a whole JSON secret, say)."""
+    if isinstance(value, bytes):
+        return f"bytes, not a str ({_shown(value.decode(errors='replace'))})"
+    if isinstance(value, str) and value in _KNOWN:
+        return _KNOWN[value]
+    if isinstance(value, str) and value.strip() in _KNOWN:
+        return f"{_KNOWN[value.strip()]} with whitespace around it (strip what a file adds)"
+    return redact(repr(value))
 
 
 @contextmanager
