@@ -18,13 +18,13 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from typing import Any
 
 from helpers.redaction import redact
 
-__all__ = ["NOT_DONE", "Exercise", "NotDoneYet", "describe_error", "is_stub"]
+__all__ = ["NOT_DONE", "Exercise", "NotDoneYet", "describe_error", "is_stub", "process_put_back"]
 
 NOT_DONE = "not done yet: replace the `...` with your answer, then run this cell again"
 
@@ -143,7 +143,7 @@ class _Watch:
 
     def __enter__(self) -> _Watch:
         self.problems: list[str] = []
-        self.cwd, self.environ = _working_directory(), dict(os.environ)
+        self.state = _ProcessState()
         self.out, self.err = io.StringIO(), io.StringIO()
         root = logging.getLogger()
         self.root_handlers = root.handlers[:]
@@ -158,7 +158,7 @@ class _Watch:
     def __exit__(self, *exc_info: object) -> None:
         self.redirected.close()
         logging.getLogger().handlers = self.root_handlers
-        self.problems = self._key_shown() + self._cwd_put_back() + self._environ_put_back()
+        self.problems = self._key_shown() + self.state.put_back()
 
     def _key_shown(self) -> list[str]:
         shown = self.out.getvalue() + self.err.getvalue()
@@ -166,6 +166,17 @@ class _Watch:
             return []
         return ["your answer printed or logged a key (redacted above): an output is saved in the notebook "
                 "file. To tell keys apart, show helpers.key_formats.fingerprint(key) instead"]
+
+
+class _ProcessState:
+    """The working directory and `os.environ` at one moment, to go back to."""
+
+    def __init__(self) -> None:
+        self.cwd, self.environ = _working_directory(), dict(os.environ)
+
+    def put_back(self) -> list[str]:
+        """Go back to this state; say what had changed (names of variables, never their values)."""
+        return self._cwd_put_back() + self._environ_put_back()
 
     def _cwd_put_back(self) -> list[str]:
         if self.cwd is None or _working_directory() == self.cwd:
@@ -186,6 +197,18 @@ class _Watch:
                 del os.environ[name]
         return [f"your answer changed os.environ ({', '.join(changed)}) and left it changed: every later "
                 "cell and `!` command would see that (the check put it back)"]
+
+
+@contextmanager
+def process_put_back(found: list[str]) -> Iterator[None]:
+    """Run the block, then put the working directory and `os.environ` back as they were, adding to
+    `found` what the block had changed. For a checker that calls the answer several times, so that
+    one call's change neither breaks the next step of the check nor goes unreported."""
+    state = _ProcessState()
+    try:
+        yield
+    finally:
+        found += state.put_back()
 
 
 def _working_directory() -> str | None:

@@ -70,27 +70,54 @@ def _in_a_traceback(logger: logging.Logger, words: str, key: str) -> None:
         logger.exception(words)
 
 
+def _handed_over(logger: logging.Logger, words: str, key: str) -> None:
+    """A record handed to the handler directly, as a `logging.handlers.QueueListener` does: no
+    logger (and no logger filter) on its way."""
+    record = logging.makeLogRecord({"name": logger.name, "levelno": logging.WARNING, "levelname": "WARNING",
+                                    "msg": "%s %s", "args": (words, key)})
+    for handler in logger.handlers:
+        handler.handle(record)
+
+
 PROBES = (
     _Probe("billing", "charging the card with key", fake_key("sk-32", 51), _in_arguments, "in an argument"),
     _Probe("billing.invoices", "invoice sent, paid with key", fake_key("openai-project", 51), _in_message,
            "in the message"),
     _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback, "in a traceback"),
     _Probe("openai", "Request options:", fake_key("anthropic", 51), _in_a_dict, "in a dict argument"),
+    _Probe("billing", "queued charge with key", fake_key("openai-project", 52), _handed_over,
+           "in an argument, handed to the handler by a QueueListener"),
 )
+
+# What an answer may replace for the whole process instead of changing its handler: the check
+# notes and puts back each of them.
+_PROCESS_WIDE = {
+    "logging.Logger.handle": (logging.Logger, "handle"),
+    "logging.Logger.callHandlers": (logging.Logger, "callHandlers"),
+    "logging.Logger.makeRecord": (logging.Logger, "makeRecord"),
+    "logging.Logger._log": (logging.Logger, "_log"),
+    "logging.Handler.handle": (logging.Handler, "handle"),
+    "logging.Handler.format": (logging.Handler, "format"),
+    "logging.StreamHandler.emit": (logging.StreamHandler, "emit"),
+    "logging.Formatter.format": (logging.Formatter, "format"),
+    "logging.LogRecord.getMessage": (logging.LogRecord, "getMessage"),
+}
 
 
 def redaction_problems(make_it_redact: object) -> list[str]:
     """The records that reach a handler given to `make_it_redact` with a key in them, or not at all."""
     if not callable(make_it_redact):
         return [f"make_it_redact should be a function, not a {type(make_it_redact).__name__}"]
-    with _loggers_put_back():
+    with _loggers_put_back(), _process_put_back() as changed:
         written = io.StringIO()
         handler = logging.StreamHandler(written)
         handler.setFormatter(logging.Formatter(_FORMAT))
         logging.getLogger("billing").addHandler(handler)
         make_it_redact(handler)
         logging.getLogger("openai").addHandler(handler)  # later, the same handler serves a library
-        return [problem for probe in PROBES for problem in _judge(probe, written)]
+        problems = [problem for probe in PROBES for problem in _judge(probe, written)]
+    return problems + [f"it changed {what} for the whole process: change only the handler you are given "
+                       "(the check put it back)" for what in changed]
 
 
 def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
@@ -103,6 +130,35 @@ def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
     if probe.words not in text:
         return [f"{where} never reached the handler: redact the key, do not drop the record"]
     return []
+
+
+@contextmanager
+def _process_put_back() -> Iterator[list[str]]:
+    """Yields a list that, after the block, names what the block changed in logging for the whole
+    process (a method of a logging class, the record factory, the logger class, `logging.disable`),
+    each put back. Meanwhile a record no handler takes is dropped, not printed by `logging.lastResort`."""
+    methods = {name: vars(owner).get(attr) for name, (owner, attr) in _PROCESS_WIDE.items()}
+    factory, logger_class = logging.getLogRecordFactory(), logging.getLoggerClass()
+    disabled, last_resort = logging.root.manager.disable, logging.lastResort
+    logging.lastResort = logging.NullHandler()
+    changed: list[str] = []
+    try:
+        yield changed
+    finally:
+        logging.lastResort = last_resort
+        for name, (owner, attr) in _PROCESS_WIDE.items():
+            if vars(owner).get(attr) is not methods[name]:
+                changed.append(name)
+                setattr(owner, attr, methods[name])
+        if logging.getLogRecordFactory() is not factory:
+            changed.append("the record factory (logging.setLogRecordFactory)")
+            logging.setLogRecordFactory(factory)
+        if logging.getLoggerClass() is not logger_class:
+            changed.append("the logger class (logging.setLoggerClass)")
+            logging.setLoggerClass(logger_class)
+        if logging.root.manager.disable != disabled:
+            changed.append("the level below which every record is dropped (logging.disable)")
+            logging.disable(disabled)
 
 
 @contextmanager
