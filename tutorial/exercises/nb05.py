@@ -163,11 +163,14 @@ def _process_put_back() -> Iterator[list[str]]:
 
 @contextmanager
 def _loggers_put_back() -> Iterator[None]:
-    """The check's loggers, and the root's filters, as they were before; no record reaches the root."""
+    """The check's loggers as they were before, and the filters of every other logger (an answer may
+    put one on each); no record reaches the root."""
     loggers = [logging.getLogger(name) for name in LOGGERS] + [logging.getLogger()]
     saved: list[tuple[logging.Logger, dict[str, Any]]] = [
         (logger, {"handlers": logger.handlers[:], "filters": logger.filters[:], "level": logger.level,
                   "propagate": logger.propagate, "disabled": logger.disabled}) for logger in loggers]
+    others = [(each, each.filters[:]) for each in list(logging.root.manager.loggerDict.values())
+              if isinstance(each, logging.Logger) and each not in loggers]
     try:
         for logger in loggers[:-1]:
             logger.handlers, logger.filters, logger.disabled = [], [], False
@@ -180,6 +183,8 @@ def _loggers_put_back() -> Iterator[None]:
             logger.handlers, logger.filters = state["handlers"], state["filters"]
             logger.setLevel(state["level"])
             logger.propagate, logger.disabled = state["propagate"], state["disabled"]
+        for other, filters in others:
+            other.filters = filters
 
 
 exercise = Exercise("make_it_redact", redaction_problems, HINT, SOLUTION)
