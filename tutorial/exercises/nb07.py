@@ -6,7 +6,10 @@ The check calls the learner's function in five situations the notebook did not s
 key of its own: in the project's ``.env`` only, in the OS keyring only, in the environment only,
 nowhere (the learner types it at the prompt), and nowhere with a placeholder typed. It runs in a
 temporary project with an encrypted-file keyring (`tutorial.demo_keyring`), and stands in for the
-person at the keyboard: ``getpass.getpass`` answers, ``input`` refuses and is reported.
+person at the keyboard: ``getpass.getpass`` answers, ``input`` refuses and is reported. A trace is
+anything the answer leaves behind: the key printed, a variable of ``os.environ`` added, changed or
+removed, the working directory moved, or a file it wrote that holds the key (an audit hook, added
+once per process, notes the files the answer's thread opens for writing).
 
 Needs: exercises/__init__.py, demo_keyring.py, helpers/key_formats.py; keyring.
 """
