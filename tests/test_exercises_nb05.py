@@ -136,6 +136,11 @@ def make_it_redact(handler):
 def make_it_redact(handler):
     handler.addFilter(SkOnly())''', "'billing.invoices' logger (the key in a traceback) reached"),
     "raise NotImplementedError": (answer("raise NotImplementedError"), NOT_DONE),
+    "right only the first time": ('''DONE = []
+def make_it_redact(handler):
+    if not DONE:
+        handler.addFilter(RedactingFilter())
+        DONE.append(handler)''', "called again, on a new handler: a record of the 'billing' logger"),
 }
 
 

@@ -5,9 +5,11 @@ The check gives the learner's function a fresh handler on the ``billing`` logger
 loggers the notebook's scene does not use: the child ``billing.invoices`` (its records skip the
 parent's *logger* filters on their way to the parent's handlers) and ``openai`` (a library, whose
 logger the handler is attached to afterwards). Keys of several shapes go in arguments, in the
-message, in a dict argument and in a traceback. A filter on a logger, the anti-pattern the notebook
-teaches against, lets the key through; a handler that drops records fails too. The loggers it
-touches are put back as they were.
+message, in a dict argument and in a traceback, and one record goes to the handler directly, as a
+``QueueListener`` hands it over. A filter on a logger, the anti-pattern the notebook teaches
+against, lets the key through; a handler that drops records fails too; the check runs twice, on
+two handlers, so an answer that works only once fails. The loggers it touches, and what an answer
+changes in logging for the whole process (a record factory, a patched method), are put back.
 
 Needs: exercises/__init__.py, helpers/key_formats.py; no outside libraries.
 """
@@ -108,16 +110,26 @@ def redaction_problems(make_it_redact: object) -> list[str]:
     """The records that reach a handler given to `make_it_redact` with a key in them, or not at all."""
     if not callable(make_it_redact):
         return [f"make_it_redact should be a function, not a {type(make_it_redact).__name__}"]
-    with _loggers_put_back(), _process_put_back() as changed:
-        written = io.StringIO()
-        handler = logging.StreamHandler(written)
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        logging.getLogger("billing").addHandler(handler)
-        make_it_redact(handler)
-        logging.getLogger("openai").addHandler(handler)  # later, the same handler serves a library
-        problems = [problem for probe in PROBES for problem in _judge(probe, written)]
-    return problems + [f"it changed {what} for the whole process: change only the handler you are given "
-                       "(the check put it back)" for what in changed]
+    problems: list[str] = []
+    for where in ("", "called again, on a new handler: "):  # an answer may work only once
+        with _loggers_put_back(), _process_put_back() as changed:
+            problems += [where + problem for problem in _one_handler(make_it_redact)]
+        problems += [f"it changed {what} for the whole process: change only the handler you are given "
+                     "(the check put it back)" for what in changed]
+        if problems:
+            return problems
+    return problems
+
+
+def _one_handler(make_it_redact: Callable[[logging.Handler], object]) -> list[str]:
+    """A fresh handler on ``billing``, given to `make_it_redact`, then on ``openai``: what the probes find."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    logging.getLogger("billing").addHandler(handler)
+    make_it_redact(handler)
+    logging.getLogger("openai").addHandler(handler)  # later, the same handler serves a library
+    return [problem for probe in PROBES for problem in _judge(probe, written)]
 
 
 def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
