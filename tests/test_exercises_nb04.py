@@ -14,7 +14,13 @@ import pytest
 from moto import mock_aws
 
 from helpers.key_formats import fake_key
-from helpers.secret_store import AWSSecretsManagerStore, ChainStore, EnvStore, FileStore
+from helpers.secret_store import (
+    AWSSecretsManagerStore,
+    ChainStore,
+    EnvStore,
+    FileStore,
+    SecretNotFoundError,
+)
 from tutorial.exercises import NOT_DONE
 from tutorial.exercises.nb04 import EXERCISE_SECRET_ID, REGION, SOLUTION, exercise
 
@@ -23,7 +29,8 @@ def define(source: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {
         "AWSSecretsManagerStore": AWSSecretsManagerStore, "ChainStore": ChainStore, "EnvStore": EnvStore,
         "FileStore": FileStore, "EXERCISE_SECRET_ID": EXERCISE_SECRET_ID, "Path": Path, "boto3": boto3,
-        "os": os, "KEY": fake_key("openai-project", 99).replace("FAKE", "REAL")}
+        "os": os, "SecretNotFoundError": SecretNotFoundError,
+        "KEY": fake_key("openai-project", 99).replace("FAKE", "REAL")}
     exec(source, namespace)  # noqa: S102 - answers written in this file
     return namespace["make_store"]  # type: ignore[no-any-return]
 
@@ -129,6 +136,17 @@ def make_store(mount_dir, clock):
     client = boto3.client("secretsmanager")
     return ChainStore(FileStore("."), ''' + AWS + ", " + ENV + ")",
                               "your answer changed the working directory (os.chdir)"),
+    "a value equal to anything": ('''class Anything(str):
+    def __eq__(self, other):
+        return True
+    __hash__ = str.__hash__
+class Agreeable:
+    def get(self, name):
+        if name == "nb04_nowhere":
+            raise SecretNotFoundError(name)
+        return Anything("?")
+def make_store(mount_dir, clock):
+    return Agreeable()''', "a mounted file must win over Secrets Manager: get('openai_api_key') gave '?'"),
 }
 
 RIGHT = {

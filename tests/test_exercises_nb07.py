@@ -145,6 +145,17 @@ WRONG = {
             return key
     """, "only in the OS keyring: it changed the working directory"),
     "raise NotImplementedError": ("def notebook_key():\n    raise NotImplementedError('write me')", NOT_DONE),
+    "a string equal to anything": ("""
+        import getpass
+        class Anything(str):
+            def __eq__(self, other):
+                return True
+            def __ne__(self, other):
+                return False
+            __hash__ = str.__hash__
+        def notebook_key():
+            return Anything("a key")
+    """, "only in the project's .env: it returned a Anything that is not the stored key"),
 }
 
 

@@ -154,13 +154,19 @@ def _try(answer: Callable[[], Any], situation: _Situation) -> list[str]:
 
 def _judge_result(situation: _Situation, result: object, error: BaseException | None) -> list[str]:
     if situation.must_refuse:
-        return ["it returned the placeholder as if it were a key"] if result == situation.key else []
+        return ["it returned the placeholder as if it were a key"] if _is_text(result, situation.key) else []
     if error is not None:
         return [f"it raised {describe_error(error)}"] if not isinstance(error, _Refused) else []
-    if result != situation.key:
+    if not _is_text(result, situation.key):
         what = "None" if result is None else f"a {type(result).__name__} that is not the stored key"
         return [f"it returned {what}"]
     return []
+
+
+def _is_text(value: object, text: str) -> bool:
+    """`value` is a string equal to `text`, judged by ``str`` itself (an object whose ``__eq__``
+    always says yes is not a key)."""
+    return isinstance(value, str) and str.__eq__(value, text) is True
 
 
 def _working_directory() -> str | None:
