@@ -3,7 +3,10 @@
 Each notebook imports one `Exercise` (``from tutorial.exercises.nb05 import exercise``); the learner
 fills in a stub, then runs ``exercise.check(answer)``, and may ask for ``exercise.hint()`` or
 ``exercise.solution()``. A check never ends in a traceback: whatever the learner's answer raises
-is reported as a ❌ line, with any key in the message redacted.
+is reported as a ❌ line, with any key in the message redacted. A check also watches what the answer
+does to the notebook: what it prints or logs is shown after it ran, redacted (a key in it is a ❌);
+a working directory or ``os.environ`` it left changed is put back and reported; an endless loop is
+stopped, even one whose bare ``except:`` swallows the first interrupt.
 
 Needs: helpers/redaction.py; no outside libraries.
 """
