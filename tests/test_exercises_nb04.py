@@ -147,6 +147,12 @@ class Agreeable:
         return Anything("?")
 def make_store(mount_dir, clock):
     return Agreeable()''', "a mounted file must win over Secrets Manager: get('openai_api_key') gave '?'"),
+    "exports the mounted secrets": ('''def make_store(mount_dir, clock):
+    for secret in mount_dir.iterdir():
+        os.environ[secret.name.upper()] = secret.read_text().strip()
+    client = boto3.client("secretsmanager")
+    return ChainStore(''' + ", ".join((FILES, AWS, ENV)) + ")",
+                                    "your answer changed os.environ (OPENAI_API_KEY) and left it changed"),
 }
 
 RIGHT = {

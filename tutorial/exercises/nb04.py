@@ -31,7 +31,7 @@ from helpers.key_formats import fake_key
 from helpers.redaction import redact
 from helpers.secret_store import SecretNotFoundError, SecretStore
 from tutorial.clock import FakeClock
-from tutorial.exercises import Exercise, describe_error
+from tutorial.exercises import Exercise, describe_error, process_put_back
 
 if TYPE_CHECKING:  # the boto3 stubs (types-boto3[secretsmanager]), for type checking only
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -69,18 +69,21 @@ def store_problems(make_store: object) -> list[str]:
     """What the store made by `make_store` gets wrong (empty when nothing)."""
     if not callable(make_store):
         return [f"make_store should be a function, not a {type(make_store).__name__}"]
+    changed: list[str] = []  # what make_store left changed (secrets exported to os.environ, say)
     with _sandbox() as (sm, folders):
         first_clock = FakeClock()
-        store = make_store(folders[0], first_clock)
+        with process_put_back(changed):
+            store = make_store(folders[0], first_clock)
         if not callable(getattr(store, "get", None)):
             return [f"make_store returned {type(store).__name__}; it should return a store with .get(name), "
                     "such as a ChainStore"]
         problems = _order_problems(cast(SecretStore, store))
         problems += _rotation_problems(cast(SecretStore, store), sm, first_clock, folders[0])
-        other = make_store(folders[1], FakeClock())
+        with process_put_back(changed):
+            other = make_store(folders[1], FakeClock())
         problems += _expect(cast(SecretStore, other), "openai_api_key", OTHER_FILE_KEY,
                             "a store made on another folder must read that folder (the one it is given)")
-        return problems
+        return problems + list(dict.fromkeys(changed))
 
 
 def _order_problems(store: SecretStore) -> list[str]:
