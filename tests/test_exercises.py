@@ -346,3 +346,22 @@ def test_a_key_in_a_checkers_problem_is_redacted(real_looking: Callable[..., str
     problems = exercise_with(lambda answer: [f"get('k') gave {key!r}"]).problems(3)
     assert len(problems) == 1 and key not in problems[0]
     assert "[REDACTED google" in problems[0]
+
+
+def test_an_answer_that_prints_without_end_is_stopped_and_its_output_cut_short_in_whole_lines(
+        capsys: pytest.CaptureFixture[str], real_looking: Callable[..., str]) -> None:
+    key = real_looking("openai-project", 6)
+
+    def floods() -> int:
+        while True:
+            print("retrying with", key)
+
+    exercise = Exercise("Flood", calls_the_answer, "stop", "pass", time_limit=0.3)
+    assert exercise.check(floods) is False
+    captured = capsys.readouterr()
+    assert len(captured.out) < 120_000
+    assert key not in captured.out
+    shown = captured.out.splitlines()
+    assert all(line.startswith("retrying with [REDACTED openai-project") for line in shown[:-4])
+    assert "… (cut: your answer wrote more than 100,000 characters here)" in shown
+    assert any(line.startswith("❌ checking your answer took more than 0.3 s") for line in shown)

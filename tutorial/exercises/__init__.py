@@ -37,6 +37,9 @@ _AGAIN = 0.05
 # Longest exception message shown; a learner's exception can carry a whole response body.
 _MESSAGE_LIMIT = 300
 
+# Most characters of the answer's own output kept and shown after the check (a loop that prints).
+_OUTPUT_LIMIT = 100_000
+
 # Instructions that are bookkeeping, not behaviour (3.11 adds RESUME; closures add the other two).
 _BOOKKEEPING = {"RESUME", "NOP", "MAKE_CELL", "COPY_FREE_VARS", "CACHE", "EXTENDED_ARG"}
 # What ``raise NotImplementedError("message")`` compiles to between loading the class and raising.
@@ -139,6 +142,29 @@ class _OneLineFormatter(logging.Formatter):
         return ""
 
 
+class _CappedText(io.StringIO):
+    """A text stream that keeps the first `_OUTPUT_LIMIT` characters written to it, in whole lines
+    (a key is never cut in two, half of it unredactable), and notes that the rest was dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = False
+
+    def write(self, text: str) -> int:
+        if not self.dropped and self.tell() + len(text) > _OUTPUT_LIMIT:
+            self.dropped = True
+            kept = self.getvalue()
+            self.seek(kept.rfind("\n") + 1)  # back to the end of the last whole line
+            self.truncate()
+        return len(text) if self.dropped else super().write(text)
+
+    def text(self) -> str:
+        """What was kept, and a note when some was dropped."""
+        if not self.dropped:
+            return self.getvalue()
+        return self.getvalue() + f"… (cut: your answer wrote more than {_OUTPUT_LIMIT:,} characters here)\n"
+
+
 class _Watch:
     """Around a check: the answer's output and the root logger's records captured, the working
     directory and `os.environ` put back afterwards. `problems` then says what the answer printed,
@@ -147,7 +173,7 @@ class _Watch:
     def __enter__(self) -> _Watch:
         self.problems: list[str] = []
         self.state = _ProcessState()
-        self.out, self.err = io.StringIO(), io.StringIO()
+        self.out, self.err = _CappedText(), _CappedText()
         root = logging.getLogger()
         self.root_handlers = root.handlers[:]
         capture = logging.StreamHandler(self.err)
@@ -164,7 +190,7 @@ class _Watch:
         self.problems = self._key_shown() + self.state.put_back()
 
     def _key_shown(self) -> list[str]:
-        shown = self.out.getvalue() + self.err.getvalue()
+        shown = self.out.text() + self.err.text()
         if redact(shown) == shown:
             return []
         return ["your answer printed or logged a key (redacted above): an output is saved in the notebook "
@@ -246,8 +272,8 @@ class Exercise:
         printed or logged while it was checked comes first, with any key redacted."""
         found, watch = self._judge(answer)
         if watch is not None:
-            sys.stdout.write(redact(watch.out.getvalue()))
-            sys.stderr.write(redact(watch.err.getvalue()))
+            sys.stdout.write(redact(watch.out.text()))
+            sys.stderr.write(redact(watch.err.text()))
         if not found:
             print(f"✅ {self.title}: correct, your answer passes every check.")
             return True
