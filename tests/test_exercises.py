@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import io
 import logging
@@ -365,3 +366,31 @@ def test_an_answer_that_prints_without_end_is_stopped_and_its_output_cut_short_i
     assert all(line.startswith("retrying with [REDACTED openai-project") for line in shown[:-4])
     assert "… (cut: your answer wrote more than 100,000 characters here)" in shown
     assert any(line.startswith("❌ checking your answer took more than 0.3 s") for line in shown)
+
+
+def test_an_answer_that_replaces_print_cannot_hide_the_verdict_and_print_is_put_back(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    real_print = builtins.print
+
+    def silences_print() -> int:
+        builtins.print = lambda *args, **kwargs: None
+        return 3
+
+    assert exercise_with(sums_to_three).check(silences_print) is False
+    assert builtins.print is real_print
+    assert "❌ your answer replaced the built-in print for the whole notebook" in capsys.readouterr().out
+
+
+def test_an_answer_that_changes_the_umask_is_crossed_and_it_is_put_back(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    before = os.umask(0o022)
+    os.umask(before)
+
+    def tightens_the_umask() -> int:
+        os.umask(0o077)
+        return 3
+
+    assert exercise_with(sums_to_three).check(tightens_the_umask) is False
+    now = os.umask(before)
+    assert now == before
+    assert "❌ your answer changed the umask (os.umask)" in capsys.readouterr().out

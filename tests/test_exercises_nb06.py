@@ -112,6 +112,9 @@ WRONG = {
         'os.environ["GIT_DIR"] = str(project / ".git")', GOOD_IGNORE, EVERY_CHMOD, GOOD_TEMPLATE),
         "your answer changed os.environ (GIT_DIR)"),
     "raise NotImplementedError": (answer("raise NotImplementedError"), NOT_DONE),
+    "a private umask for the whole notebook": (answer(
+        "os.umask(0o077)", GOOD_IGNORE, EVERY_CHMOD, GOOD_TEMPLATE),
+        "your answer changed the umask (os.umask)"),
 }
 
 RIGHT = {

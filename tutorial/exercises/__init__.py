@@ -13,6 +13,7 @@ Needs: helpers/redaction.py; no outside libraries.
 
 from __future__ import annotations
 
+import builtins
 import dis
 import io
 import logging
@@ -198,14 +199,34 @@ class _Watch:
 
 
 class _ProcessState:
-    """The working directory and `os.environ` at one moment, to go back to."""
+    """What an answer may change for the whole notebook, at one moment, to go back to: the working
+    directory, `os.environ`, the umask (new files' permissions) and the built-in functions."""
 
     def __init__(self) -> None:
         self.cwd, self.environ = _working_directory(), dict(os.environ)
+        self.umask = _umask()
+        self.builtins = dict(vars(builtins))
 
     def put_back(self) -> list[str]:
         """Go back to this state; say what had changed (names of variables, never their values)."""
-        return self._cwd_put_back() + self._environ_put_back()
+        return (self._cwd_put_back() + self._environ_put_back() + self._umask_put_back()
+                + self._builtins_put_back())
+
+    def _umask_put_back(self) -> list[str]:
+        if _umask() == self.umask:
+            return []
+        os.umask(self.umask)
+        return ["your answer changed the umask (os.umask), so every file the notebook creates later would "
+                "get other permissions: chmod the files you mean instead (the check put it back)"]
+
+    def _builtins_put_back(self) -> list[str]:
+        now = vars(builtins)
+        replaced = sorted(name for name, value in self.builtins.items() if now.get(name) is not value)
+        if not replaced:
+            return []
+        now.update({name: self.builtins[name] for name in replaced})
+        return [f"your answer replaced the built-in {', '.join(replaced)} for the whole notebook "
+                "(the check put it back)"]
 
     def _cwd_put_back(self) -> list[str]:
         if self.cwd is None or _working_directory() == self.cwd:
@@ -238,6 +259,13 @@ def process_put_back(found: list[str]) -> Iterator[None]:
         yield
     finally:
         found += state.put_back()
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _working_directory() -> str | None:
