@@ -136,6 +136,15 @@ def make_it_redact(handler):
 def make_it_redact(handler):
     handler.addFilter(SkOnly())''', "'billing.invoices' logger (the key in a traceback) reached"),
     "raise NotImplementedError": (answer("raise NotImplementedError"), NOT_DONE),
+    "drops the traceback": ('''class NoTraceback(logging.Filter):
+    def filter(self, record):
+        record.msg, record.args = redact(record.getMessage()), ()
+        record.exc_info = record.exc_text = None
+        return True
+def make_it_redact(handler):
+    handler.addFilter(NoTraceback())''',
+                            "(the key in a traceback) reached the handler without 'ValueError: the provider "
+                            "refused key': redact the key, keep the rest"),
     "right only the first time": ('''DONE = []
 def make_it_redact(handler):
     if not DONE:

@@ -51,6 +51,7 @@ class _Probe:
     key: str
     log: Callable[[logging.Logger, str, str], None]
     how: str  # where the record carries the key
+    kept: str = ""  # what else must reach the handler (the traceback's last line, say)
 
 
 def _in_arguments(logger: logging.Logger, words: str, key: str) -> None:
@@ -85,7 +86,8 @@ PROBES = (
     _Probe("billing", "charging the card with key", fake_key("sk-32", 51), _in_arguments, "in an argument"),
     _Probe("billing.invoices", "invoice sent, paid with key", fake_key("openai-project", 51), _in_message,
            "in the message"),
-    _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback, "in a traceback"),
+    _Probe("billing.invoices", "refund failed", fake_key("google", 51), _in_a_traceback, "in a traceback",
+           kept="ValueError: the provider refused key"),
     _Probe("openai", "Request options:", fake_key("anthropic", 51), _in_a_dict, "in a dict argument"),
     _Probe("billing", "queued charge with key", fake_key("openai-project", 52), _handed_over,
            "in an argument, handed to the handler by a QueueListener"),
@@ -141,6 +143,8 @@ def _judge(probe: _Probe, written: io.StringIO) -> list[str]:
         return [f"{where} reached the handler with the key in clear"]
     if probe.words not in text:
         return [f"{where} never reached the handler: redact the key, do not drop the record"]
+    if probe.kept not in text:
+        return [f"{where} reached the handler without {probe.kept!r}: redact the key, keep the rest"]
     return []
 
 
