@@ -160,11 +160,12 @@ def exception_text() -> Callable[[BaseException], str]:
 
 
 def crossed(exercise: Any, answer: object, problem: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """Check `answer` with `exercise`: a ❌ naming `problem`, then a hint, never a traceback.
-    Returns all the check printed, on stdout and stderr."""
+    """Check `answer` with `exercise`: a ❌ naming `problem`, then a hint, never a traceback (what
+    the answer itself printed, redacted, may come first). Returns all the check printed, on stdout
+    and stderr."""
     assert exercise.check(answer) is False
     captured = capsys.readouterr()
-    assert captured.out.startswith("❌ ")
+    assert "\n❌ " in "\n" + captured.out
     assert problem in captured.out, captured.out
     assert "hint: " in captured.out
     assert "Traceback" not in captured.out + captured.err

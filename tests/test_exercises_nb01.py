@@ -38,7 +38,25 @@ WRONG = {
     "only the files shown": (".env\n.env.test\ndeploy/.env.production\n", ".env.local is not ignored"),
     "a list, not a string": ([".env", ".env.*", "!.env.example"], "should be a string"),
     "raises while written": (".env\n\ud800\n", "raised UnicodeEncodeError"),
+    "the usual suffixes, listed": (".env\n.env.local\n.env.*.local\n.env.test\n.env.production\n"
+                                   ".env.staging\n.env.development\n", "deploy/.env.prod is not ignored"),
+    "folders named .env": (".env/\n.env.*/\n", ".env is not ignored"),
+    "rules indented": ("  .env\n  .env.*\n  !.env.example\n", ".env is not ignored"),
+    "bytes, not a string": (b".env\n.env.*\n!.env.example\n", "not a bytes"),
+    "the template in subfolders lost": (".env\n.env.*\n!/.env.example\n", "deploy/.env.example is ignored"),
 }
+
+RIGHT = {
+    "Windows line endings": ".env\r\n.env.*\r\n!.env.example\r\n",
+    "one wildcard": ".env*\n!.env.example\n",
+    "any depth, spelt out": "**/.env\n**/.env.*\n!**/.env.example\n",
+    "with comments": "# secrets\n.env\n.env.*\n\n# templates are committed\n!.env.example\n",
+}
+
+
+@pytest.mark.parametrize("answer", RIGHT.values(), ids=RIGHT.keys())
+def test_a_right_answer_written_differently_passes(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(answer) is True, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer, problem", WRONG.values(), ids=WRONG.keys())

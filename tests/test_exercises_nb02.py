@@ -50,7 +50,28 @@ WRONG = {
     "live provider": (FIXED.replace("=mock", "=live"), "TUTORIAL_PROVIDER loads as 'live'"),
     "a dict, not a .env": ({"OPENAI_API_KEY": KEY}, "should be a string"),
     "raises while written": (FIXED + "\ud800\n", "raised UnicodeEncodeError"),
+    "key in double quotes": (FIXED.replace(KEY, f'"{KEY}"'), "docker run --env-file"),
+    "a comment after the key": (FIXED.replace(KEY, f"{KEY} # the teammate's"), "docker run --env-file"),
+    "spaces around =": (FIXED.replace("OPENAI_API_KEY=", "OPENAI_API_KEY = "), "docker run --env-file"),
+    "the key from another variable": (f"TEAM_KEY={KEY}\n" + FIXED.replace(f"={KEY}", "=${TEAM_KEY}"),
+                                      "docker run --env-file"),
+    "provider in capitals": (FIXED.replace("=mock", "=MOCK"),
+                             "TUTORIAL_PROVIDER: Input should be 'mock' or 'live'"),
+    "variable names in lower case": (FIXED.replace("OPENAI_API_KEY", "openai_api_key"),
+                                     "OPENAI_API_KEY is no longer set in the file"),
 }
+
+RIGHT = {
+    "Windows line endings": FIXED.replace("\n", "\r\n"),
+    "no newline at the end": FIXED.rstrip("\n"),
+    "reordered, with comments": f"# fixed\nTUTORIAL_PROVIDER=mock\nTEMPERATURE=1.50\nMAX_TOKENS=2_000\n"
+                                f"OPENAI_API_KEY={KEY}\n",
+}
+
+
+@pytest.mark.parametrize("answer", RIGHT.values(), ids=RIGHT.keys())
+def test_a_right_answer_written_differently_passes(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert exercise.check(answer) is True, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("answer, problem", WRONG.values(), ids=WRONG.keys())

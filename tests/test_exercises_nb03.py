@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.key_pool import KeyPool, NoHealthyKeyError, call_with_failover
-from tutorial.exercises import NOT_DONE
+from tutorial.exercises import NOT_DONE, Exercise
 from tutorial.exercises.nb03 import SOLUTION, Scenario, exercise, judge
 
 
 def define(source: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"KeyPool": KeyPool, "NoHealthyKeyError": NoHealthyKeyError,
-                                 "call_with_failover": call_with_failover, "time": time}
+                                 "call_with_failover": call_with_failover, "time": time, "math": math}
     exec(source, namespace)  # noqa: S102 - answers written in this file
     return namespace["ask_patiently"]  # type: ignore[no-any-return]
 
@@ -72,6 +73,29 @@ WRONG = {
     return fn(pool.acquire())''', "it raised RateLimitError"),
     "wrong signature": ("def ask_patiently(pool, fn):\n    return call_with_failover(pool, fn)",
                         "raised TypeError: ask_patiently() got an unexpected keyword argument 'max_wait'"),
+    "max_wait hard-coded to its default": (answer(give_up_when="err.retry_in is None or err.retry_in > 10"),
+                                           "for 6 s, max_wait=5: it should let NoHealthyKeyError"),
+    "max_wait hard-coded, a longer limit": (answer(give_up_when="err.retry_in is None or err.retry_in > 10"),
+                                            "for 15 s, max_wait=20: it raised NoHealthyKeyError"),
+    "rounds the wait up": (answer(wait="wait(math.ceil(err.retry_in))"), "it waited 8 s; expected 7.5 s"),
+    "a fixed wait": (answer(wait="wait(5)"), "it waited 5 s; expected 7.5 s"),
+    "retries one key by hand": (answer(retry="return fn(pool.acquire())"),
+                                "still rate-limited after the 5 s wait: it should let NoHealthyKeyError "
+                                "propagate; it raised RateLimitError"),
+    "raises an error of its own": (answer(give_up_when="False", wait='raise RuntimeError("no key now")'),
+                                   "it raised RuntimeError: no key now; it should wait, then succeed"),
+    "right only the first time": ("""WAITED = []
+def ask_patiently(pool, fn, wait, max_wait=10.0):
+    try:
+        return call_with_failover(pool, fn)
+    except NoHealthyKeyError as err:
+        if WAITED or err.retry_in is None or err.retry_in > max_wait:
+            raise
+        WAITED.append(err.retry_in)
+        wait(err.retry_in)
+        return call_with_failover(pool, fn)""", "max_wait=8: it raised NoHealthyKeyError"),
+    "raise NotImplementedError": (
+        "def ask_patiently(pool, fn, wait, max_wait=10.0):\n    raise NotImplementedError", NOT_DONE),
 }
 
 
@@ -101,3 +125,30 @@ def test_the_reference_behaves_in_any_rate_limit_scenario_and_a_never_waiting_an
                         (retry_after,) if waits else (), keys + waits, gives_up=not waits)
     assert judge(scenario, define(SOLUTION)) == []
     assert (judge(scenario, define(answer(give_up_when="True"))) == []) is (not waits)
+
+
+def test_a_loop_whose_bare_except_swallows_every_stop_is_still_stopped_and_reported(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    spins = define('''def ask_patiently(pool, fn, wait, max_wait=10.0):
+    while True:
+        try:
+            return call_with_failover(pool, fn)
+        except:
+            pass''')
+    quick = Exercise(exercise.title, exercise.checker, exercise.hint_text, exercise.solution_code,
+                     time_limit=0.5)
+    assert quick.check(spins) is False
+    assert "took more than 0.5 s: is there an endless loop?" in capsys.readouterr().out
+
+
+def test_a_right_answer_written_differently_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    loop_once = define('''def ask_patiently(pool, fn, wait, max_wait=10.0):
+    for attempt in range(2):
+        try:
+            return call_with_failover(pool, fn)
+        except NoHealthyKeyError as err:
+            known = err.retry_in is not None
+            if attempt == 1 or not known or err.retry_in > max_wait:
+                raise
+            wait(err.retry_in)''')
+    assert exercise.check(loop_once) is True, capsys.readouterr().out

@@ -13,7 +13,7 @@ import pytest
 from helpers.key_formats import fake_key
 from helpers.redaction import RedactingFilter, install_redaction, protect_handler, redact, uninstall_redaction
 from tutorial.exercises import NOT_DONE
-from tutorial.exercises.nb05 import LOGGERS, SOLUTION, exercise
+from tutorial.exercises.nb05 import LOGGERS, PROBES, SOLUTION, exercise
 
 SCENE_HANDLER = logging.StreamHandler()  # the notebook's billing_handler: not the one the check passes
 
@@ -41,6 +41,11 @@ def answer(body: str) -> str:
 
 RIGHT = {
     "reference": SOLUTION,
+    "a redacting formatter": """class Redacting(logging.Formatter):
+    def format(self, record):
+        return redact(super().format(record))
+def make_it_redact(handler):
+    handler.setFormatter(Redacting(handler.formatter._fmt if handler.formatter else None))""",
     "a filter on the handler": answer("handler.addFilter(RedactingFilter())"),
     "install on billing's handlers": answer('install_redaction(logging.getLogger("billing"))'),
     "install everywhere": answer("install_redaction()"),
@@ -69,6 +74,25 @@ MESSAGE_ONLY = '''def make_it_redact(handler):
             return True
     handler.addFilter(MessageOnly())
 '''
+RECORD_FACTORY = '''PLAIN = logging.getLogRecordFactory()
+def make_it_redact(handler):
+    def redacted_record(*args, **kwargs):
+        record = PLAIN(*args, **kwargs)
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        record.msg, record.args = redact(record.getMessage()), ()
+        return record
+    logging.setLogRecordFactory(redacted_record)
+'''
+PATCHED_LOGGER = '''HANDLE = logging.Logger.handle
+def make_it_redact(handler):
+    cleaner = RedactingFilter()
+    def handle(self, record):
+        cleaner.filter(record)
+        return HANDLE(self, record)
+    logging.Logger.handle = handle
+'''
 
 WRONG = {
     "stub": ("def make_it_redact(handler):\n    ...", NOT_DONE),
@@ -87,6 +111,45 @@ WRONG = {
     "raises with a key": (answer('raise RuntimeError(f"cannot protect {KEY}")'),
                           "raised RuntimeError: cannot protect [REDACTED"),
     "not a function": ("make_it_redact = RedactingFilter()", "should be a function"),
+    "a record factory for the whole process": (RECORD_FACTORY, "it changed the record factory"),
+    "a record factory misses queued records": (RECORD_FACTORY, "handed to the handler by a QueueListener) "
+                                                               "reached the handler with the key in clear"),
+    "patches Logger.handle": (PATCHED_LOGGER, "it changed logging.Logger.handle for the whole process"),
+    "a filter on every logger there is": ('''def make_it_redact(handler):
+    for name in ["", *logging.root.manager.loggerDict]:
+        logging.getLogger(name).addFilter(RedactingFilter())''', "handed to the handler by a QueueListener"),
+    "switches logging off": (answer("logging.disable(logging.CRITICAL)"),
+                             "it changed the level below which every record is dropped (logging.disable)"),
+    "prints each record first": ('''class Debugging(logging.Filter):
+    def filter(self, record):
+        print("debug:", record.getMessage())
+        return True
+def make_it_redact(handler):
+    handler.addFilter(Debugging())
+    handler.addFilter(RedactingFilter())''', "your answer printed or logged a key (redacted above)"),
+    "takes the handler off the logger": (answer('logging.getLogger("billing").removeHandler(handler)'),
+                                         "'billing' logger (the key in an argument) never reached"),
+    "redacts sk- keys only": ('''class SkOnly(logging.Filter):
+    def filter(self, record):
+        record.msg, record.args = re.sub(r"sk-[\\w-]+", "[key]", record.getMessage()), ()
+        return True
+def make_it_redact(handler):
+    handler.addFilter(SkOnly())''', "'billing.invoices' logger (the key in a traceback) reached"),
+    "raise NotImplementedError": (answer("raise NotImplementedError"), NOT_DONE),
+    "drops the traceback": ('''class NoTraceback(logging.Filter):
+    def filter(self, record):
+        record.msg, record.args = redact(record.getMessage()), ()
+        record.exc_info = record.exc_text = None
+        return True
+def make_it_redact(handler):
+    handler.addFilter(NoTraceback())''',
+                            "(the key in a traceback) reached the handler without 'ValueError: the provider "
+                            "refused key': redact the key, keep the rest"),
+    "right only the first time": ('''DONE = []
+def make_it_redact(handler):
+    if not DONE:
+        handler.addFilter(RedactingFilter())
+        DONE.append(handler)''', "called again, on a new handler: a record of the 'billing' logger"),
 }
 
 
@@ -94,7 +157,7 @@ WRONG = {
 def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
         source: str, problem: str, capsys: pytest.CaptureFixture[str], assert_crossed) -> None:
     shown = assert_crossed(exercise, define(source), problem, capsys)
-    assert "sk-" not in shown and "AIza" not in shown
+    assert not [probe.key for probe in PROBES if probe.key in shown]
 
 
 def test_the_loggers_are_put_back_and_no_record_reaches_the_root(caplog: pytest.LogCaptureFixture) -> None:
@@ -112,3 +175,31 @@ def test_the_loggers_are_put_back_and_no_record_reaches_the_root(caplog: pytest.
     assert logging.getLogger().filters == root_filters
     assert caplog.records == []
     billing.removeHandler(marker_handler)
+
+
+def process_wide() -> tuple[object, ...]:
+    return (logging.getLogRecordFactory(), logging.Logger.handle, logging.root.manager.disable,
+            logging.lastResort)
+
+
+@pytest.mark.parametrize("source", [RECORD_FACTORY, PATCHED_LOGGER, answer("logging.disable(50)")],
+                         ids=["record factory", "Logger.handle", "logging.disable"])
+def test_logging_changed_for_the_whole_process_is_put_back(source: str) -> None:
+    before = process_wide()
+    exercise.problems(define(source))
+    assert process_wide() == before
+
+
+def test_no_probe_record_reaches_last_resort_when_the_answer_takes_the_handler_away(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    exercise.problems(define(answer('logging.getLogger("billing").removeHandler(handler)')))
+    captured = capsys.readouterr()
+    assert not [probe.key for probe in PROBES if probe.key in captured.out + captured.err]
+
+
+def test_filters_an_answer_put_on_every_logger_are_taken_off() -> None:
+    library = logging.getLogger("nb05_test.library")
+    exercise.problems(define('''def make_it_redact(handler):
+    for name in ["", *logging.root.manager.loggerDict]:
+        logging.getLogger(name).addFilter(RedactingFilter())'''))
+    assert library.filters == []

@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 
 import keyring
 import pytest
@@ -101,12 +102,69 @@ WRONG = {
             return get_key('OPENAI_KEY')
     """, "with the key only in the environment: it asked for the key although it is stored"),
     "exits": ("import sys\ndef notebook_key():\n    sys.exit(1)", "it raised SystemExit"),
+    "saves the typed key in .env": ("""
+        from pathlib import Path
+        from helpers.notebook_keys import get_key
+        def notebook_key():
+            key = get_key('OPENAI_API_KEY')
+            if not Path('.env').exists():
+                Path('.env').write_text(f'OPENAI_API_KEY={key}\\n')
+            return key
+    """, "with the key stored nowhere: it wrote the key to a file (.env)"),
+    "caches the key in a file": ("""
+        import os
+        from helpers.notebook_keys import get_key
+        def notebook_key():
+            key = get_key('OPENAI_API_KEY')
+            with open(os.path.join(os.environ['NB07_TEST_FOLDER'], 'key-cache.txt'), 'w') as cache:
+                cache.write(key)
+            return key
+    """, "with the key only in the OS keyring: it wrote the key to a file (key-cache.txt)"),
+    "pops the variable after reading it": ("""
+        import os
+        from helpers.notebook_keys import get_key
+        def notebook_key():
+            key = get_key('OPENAI_API_KEY')
+            os.environ.pop('OPENAI_API_KEY', None)
+            return key
+    """, "only in the environment: it changed or removed OPENAI_API_KEY in os.environ"),
+    "logs the key": ("""
+        import logging
+        from helpers.notebook_keys import get_key
+        def notebook_key():
+            key = get_key('OPENAI_API_KEY')
+            logging.getLogger('keys').warning('using %s', key)
+            return key
+    """, "your answer printed or logged a key (redacted above)"),
+    "moves to the home folder": ("""
+        import os
+        from helpers.notebook_keys import get_key
+        def notebook_key():
+            key = get_key('OPENAI_API_KEY')
+            os.chdir(os.path.expanduser('~'))
+            return key
+    """, "only in the OS keyring: it changed the working directory"),
+    "raise NotImplementedError": ("def notebook_key():\n    raise NotImplementedError('write me')", NOT_DONE),
+    "a string equal to anything": ("""
+        import getpass
+        class Anything(str):
+            def __eq__(self, other):
+                return True
+            def __ne__(self, other):
+                return False
+            __hash__ = str.__hash__
+        def notebook_key():
+            return Anything("a key")
+    """, "only in the project's .env: it returned a Anything that is not the stored key"),
 }
 
 
 @pytest.mark.parametrize("code, problem", WRONG.values(), ids=WRONG.keys())
 def test_a_wrong_answer_gets_a_cross_naming_the_problem_and_no_traceback(
-        code: str, problem: str, capsys: pytest.CaptureFixture[str], assert_crossed) -> None:
+        code: str, problem: str, capsys: pytest.CaptureFixture[str], assert_crossed,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NB07_TEST_FOLDER", str(tmp_path))  # where an answer may cache the key
+    monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(textwrap.dedent(code), namespace)  # noqa: S102 - the answers above
     shown = assert_crossed(exercise, namespace["notebook_key"], problem, capsys)
@@ -131,3 +189,22 @@ def test_the_check_puts_back_what_the_answer_changed(monkeypatch: pytest.MonkeyP
             raise RuntimeError('boom')
     """))
     assert state() == before
+
+
+def test_an_answer_of_its_own_that_strips_and_refuses_a_placeholder_passes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    answer = defined("""
+        import getpass, os, keyring
+        from dotenv import dotenv_values, find_dotenv
+        def notebook_key():
+            stored = (os.environ.get("OPENAI_API_KEY")
+                      or dotenv_values(find_dotenv(usecwd=True)).get("OPENAI_API_KEY")
+                      or keyring.get_password("llm-key-tutorial", "OPENAI_API_KEY"))
+            if stored:
+                return stored
+            typed = getpass.getpass("OpenAI key: ").strip()
+            if not typed.startswith("sk-"):
+                raise ValueError("that does not look like an OpenAI key")
+            return typed
+    """)
+    assert exercise.check(answer) is True, capsys.readouterr().out

@@ -3,7 +3,8 @@ once, when the wait is known and short enough, and otherwise gives up.
 
 The check runs the learner's function against the fake provider in scenarios the notebook does not
 show, and counts: the requests each scenario makes, the waits and their lengths. A wait exactly as
-long as ``max_wait``, a wait of 0 s (falsy, but known), one key or two, revoked keys (``retry_in``
+long as ``max_wait``, a wait of 0 s (falsy, but known), a ``max_wait`` below and above the default
+10 s (an answer that ignores the argument fails), one key or two, revoked keys (``retry_in``
 is None), a key still rate-limited after the wait, an error that is not about the key; a loop that
 never gives up is stopped and reported, and so is a real ``time.sleep``.
 
@@ -84,6 +85,10 @@ SCENARIOS = (
              (("rate_limited", "ok"),) * 2, 0, 10, (0,), 3, gives_up=False),
     Scenario("both keys rate-limited for 30 s, max_wait=10", (("rate_limited", "ok"),) * 2, 30, 10,
              (), 2, gives_up=True),
+    Scenario("one key rate-limited for 6 s, max_wait=5", (("rate_limited", "ok"),), 6, 5,
+             (), 1, gives_up=True),
+    Scenario("both keys rate-limited for 15 s, max_wait=20", (("rate_limited", "ok"),) * 2, 15, 20,
+             (15,), 3, gives_up=False),
     Scenario("both keys revoked (retry_in is None: waiting will not help)", ("invalid",) * 2, 5, 10,
              (), 2, gives_up=True),
     Scenario("both keys still rate-limited after the 5 s wait", ("rate_limited",) * 2, 5, 10,

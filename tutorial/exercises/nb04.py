@@ -5,9 +5,12 @@ The check calls the learner's function with folders, clocks and values of its ow
 moto mock (nested in the notebook's when that one runs, fresh otherwise), so it never reaches real
 AWS, even after the notebook's clean-up cell stopped the notebook's mock. It probes the order of
 the three sources with a name in two of them, a file changed on disk, a rotation at 59 and 60
-seconds, a second store on another folder, and a name that no source has.
+seconds, an environment variable changed after the store was made, a second store on another
+folder, and a name that no source has. A value it does not expect is described, never shown: the
+problems carry no key.
 
-Needs: exercises/__init__.py, clock.py, helpers/secret_store.py, helpers/key_formats.py; boto3, moto.
+Needs: exercises/__init__.py, clock.py, helpers/secret_store.py, helpers/key_formats.py,
+helpers/redaction.py; boto3, moto.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import boto3
 from moto import mock_aws
 
 from helpers.key_formats import fake_key
+from helpers.redaction import redact
 from helpers.secret_store import SecretNotFoundError, SecretStore
 from tutorial.clock import FakeClock
-from tutorial.exercises import Exercise, describe_error
+from tutorial.exercises import Exercise, describe_error, process_put_back
 
 if TYPE_CHECKING:  # the boto3 stubs (types-boto3[secretsmanager]), for type checking only
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -65,18 +69,21 @@ def store_problems(make_store: object) -> list[str]:
     """What the store made by `make_store` gets wrong (empty when nothing)."""
     if not callable(make_store):
         return [f"make_store should be a function, not a {type(make_store).__name__}"]
+    changed: list[str] = []  # what make_store left changed (secrets exported to os.environ, say)
     with _sandbox() as (sm, folders):
         first_clock = FakeClock()
-        store = make_store(folders[0], first_clock)
+        with process_put_back(changed):
+            store = make_store(folders[0], first_clock)
         if not callable(getattr(store, "get", None)):
             return [f"make_store returned {type(store).__name__}; it should return a store with .get(name), "
                     "such as a ChainStore"]
         problems = _order_problems(cast(SecretStore, store))
         problems += _rotation_problems(cast(SecretStore, store), sm, first_clock, folders[0])
-        other = make_store(folders[1], FakeClock())
+        with process_put_back(changed):
+            other = make_store(folders[1], FakeClock())
         problems += _expect(cast(SecretStore, other), "openai_api_key", OTHER_FILE_KEY,
                             "a store made on another folder must read that folder (the one it is given)")
-        return problems
+        return problems + list(dict.fromkeys(changed))
 
 
 def _order_problems(store: SecretStore) -> list[str]:
@@ -111,6 +118,10 @@ def _rotation_problems(store: SecretStore, sm: SecretsManagerClient, clock: Fake
     problems += _expect(store, "anthropic_api_key", ROTATED_ANTHROPIC_KEY,
                         f"{TTL} s after the first read, the store must read Secrets Manager again "
                         f"{_ON_YOUR_CLOCK}")
+    os.environ["NB04_ONLY_IN_ENV"] = "changed in the environment"  # put back by the sandbox
+    problems += _expect(store, "nb04_only_in_env", "changed in the environment",
+                        "a variable changed after the store was made must be read as it is now "
+                        "(read os.environ at each get, not a copy)")
     return problems
 
 
@@ -119,17 +130,27 @@ def _expect(store: SecretStore, name: str, wanted: str, rule: str) -> list[str]:
         value = store.get(name)
     except Exception as error:  # noqa: BLE001 - reported as a problem
         return [f"{rule}: get({name!r}) raised {describe_error(error)}"]
-    return [] if value == wanted else [f"{rule}: get({name!r}) gave {_shown(value)}"]
+    # judged by str itself: an object whose __eq__ always says yes is not the value
+    same = isinstance(value, str) and str.__eq__(value, wanted) is True
+    return [] if same else [f"{rule}: get({name!r}) gave {_shown(value)}"]
+
+
+_KNOWN = {FILE_KEY: "the mounted file's old value", OTHER_FILE_KEY: "another folder's file",
+          ROTATED_FILE_KEY: "the mounted file's new value", AWS_OPENAI_KEY: "Secrets Manager's value",
+          AWS_ANTHROPIC_KEY: "Secrets Manager's old value",
+          ROTATED_ANTHROPIC_KEY: "Secrets Manager's new value", ENV_ANTHROPIC_KEY: "the environment's value"}
 
 
 def _shown(value: object) -> str:
-    """A value, described without showing a key."""
-    known = {FILE_KEY: "the mounted file's old value", OTHER_FILE_KEY: "another folder's file",
-             ROTATED_FILE_KEY: "the mounted file's new value", AWS_OPENAI_KEY: "Secrets Manager's value",
-             AWS_ANTHROPIC_KEY: "Secrets Manager's old value",
-             ROTATED_ANTHROPIC_KEY: "Secrets Manager's new value",
-             ENV_ANTHROPIC_KEY: "the environment's value"}
-    return known.get(value, repr(value)) if isinstance(value, str) else repr(value)
+    """A value, described without showing a key: by where it comes from when the check knows it,
+    else its repr with every key shape redacted (a whole JSON secret, say)."""
+    if isinstance(value, bytes):
+        return f"bytes, not a str ({_shown(value.decode(errors='replace'))})"
+    if isinstance(value, str) and value in _KNOWN:
+        return _KNOWN[value]
+    if isinstance(value, str) and value.strip() in _KNOWN:
+        return f"{_KNOWN[value.strip()]} with whitespace around it (strip what a file adds)"
+    return redact(repr(value))
 
 
 @contextmanager

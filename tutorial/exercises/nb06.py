@@ -28,7 +28,7 @@ from dotenv import dotenv_values
 
 from helpers.checklist import run_checklist
 from helpers.key_formats import fake_key
-from tutorial.exercises import Exercise
+from tutorial.exercises import Exercise, process_put_back
 from tutorial.scratch import git_environment
 
 __all__ = ["SOLUTION", "exercise", "exercise_repository", "fix_problems"]
@@ -82,12 +82,14 @@ REPOS = (
                 "REDIS_URL=redis://localhost:6379/0\n",
         ".env.local": f"OPENAI_API_KEY={fake_key('openai-project', 62)}\n",
         "services/api/.env": f"ANTHROPIC_API_KEY={fake_key('anthropic', 61)}\n",
+        "services/api/handler.py": 'def handle(request):\n    return {"ok": True}\n',
         ".env.example": "# the app's settings\nOPENAI_API_KEY=\n",
         "app/main.py": 'import os\n\nDB = os.environ["DB_PASSWORD"]\nCACHE = os.getenv("REDIS_URL")\n'
                        'KEY = os.environ.get("OPENAI_API_KEY")\n',
         "app/__pycache__/main.cpython-311.pyc": "compiled\n",
         ".pre-commit-config.yaml": _PRE_COMMIT,
-    }, tracked=("app/main.py", ".gitignore", ".env.example", ".pre-commit-config.yaml"),
+    }, tracked=("app/main.py", "services/api/handler.py", ".gitignore", ".env.example",
+                ".pre-commit-config.yaml"),
         still_ignored=("app/__pycache__/main.cpython-311.pyc",)),
 )
 
@@ -118,11 +120,14 @@ def _judge(repo: _Repo, fix: Callable[[Path], object]) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="checklist-exercise-", ignore_cleanup_errors=True) as folder:
         root = Path(folder)
         _build(root, repo)
-        fix(root)
+        changed: list[str] = []
+        with process_put_back(changed):  # an os.chdir or a GIT_DIR left behind would mislead git below
+            fix(root)
         where = f"in {repo.story}:"
         failed = [f"{where} the check {result.title!r} fails ({'; '.join(result.details)})"
                   for result in run_checklist(root).results if not result.passed]
-        return failed + [f"{where} {problem}" for problem in _beyond_the_checklist(root, repo)]
+        beyond = _beyond_the_checklist(root, repo)
+        return failed + [f"{where} {problem}" for problem in [*beyond, *changed]]
 
 
 def _beyond_the_checklist(root: Path, repo: _Repo) -> list[str]:
@@ -134,6 +139,8 @@ def _beyond_the_checklist(root: Path, repo: _Repo) -> list[str]:
             problems.append(f"{name} was removed: keep your secrets, fix what is around them")
         elif not path.stat().st_mode & 0o400:  # checked first: reading it would fail (unless you are root)
             problems.append(f"{name} is no longer readable by its owner: the app could not load it")
+        elif path.stat().st_mode & 0o077:  # also where the checklist does not look (a folder git ignores)
+            problems.append(f"{name} is still open to group or others: chmod each .env file, in every folder")
         elif path.read_text() != repo.files[name]:
             problems.append(f"{name} was changed: keep your secrets, fix what is around them")
     template = (root / ".env.example").read_text() if (root / ".env.example").is_file() else ""

@@ -6,7 +6,10 @@ The check calls the learner's function in five situations the notebook did not s
 key of its own: in the project's ``.env`` only, in the OS keyring only, in the environment only,
 nowhere (the learner types it at the prompt), and nowhere with a placeholder typed. It runs in a
 temporary project with an encrypted-file keyring (`tutorial.demo_keyring`), and stands in for the
-person at the keyboard: ``getpass.getpass`` answers, ``input`` refuses and is reported.
+person at the keyboard: ``getpass.getpass`` answers, ``input`` refuses and is reported. A trace is
+anything the answer leaves behind: the key printed, a variable of ``os.environ`` added, changed or
+removed, the working directory moved, or a file it wrote that holds the key (an audit hook, added
+once per process, notes the files the answer's thread opens for writing).
 
 Needs: exercises/__init__.py, demo_keyring.py, helpers/key_formats.py; keyring.
 """
@@ -20,6 +23,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,13 +118,17 @@ def key_function_problems(answer: object) -> list[str]:
 
 def _try(answer: Callable[[], Any], situation: _Situation) -> list[str]:
     keyboard = _Keyboard(typed=situation.typed)
-    with _sandbox(situation, keyboard) as (environ_placed, shown):
+    with _sandbox(situation, keyboard) as (environ_placed, shown), _files_written() as written:
+        project = os.getcwd()
         try:
             result: object = answer()
             error: BaseException | None = None
         except (Exception, SystemExit) as raised:  # noqa: BLE001 - a learner's error is a ❌, not a traceback
             result, error = None, raised
         added = sorted(set(os.environ) - set(environ_placed))
+        altered = sorted(name for name in environ_placed if os.environ.get(name) != environ_placed[name])
+        moved = _working_directory() != project
+        kept_in = _holding(written, [value for value in (situation.key, situation.typed) if value])
     problems = []
     if keyboard.inputs:
         problems.append("it called input(), which shows the key as it is typed and keeps it in the "
@@ -129,6 +137,14 @@ def _try(answer: Callable[[], Any], situation: _Situation) -> list[str]:
         problems.append("it printed the key")
     if added:
         problems.append(f"it left {', '.join(added)} in os.environ, where every ! command inherits it")
+    if altered:
+        problems.append(f"it changed or removed {', '.join(altered)} in os.environ: leave the variables "
+                        "you find as they are")
+    if moved:
+        problems.append("it changed the working directory: later cells would look for files elsewhere")
+    if kept_in:
+        problems.append(f"it wrote the key to a file ({', '.join(kept_in)}), where it outlives the notebook "
+                        "and can be committed: keep it in memory (or in the OS keyring)")
     if keyboard.prompts and not situation.must_ask:
         problems.append("it asked for the key although it is stored")
     if situation.must_ask and not keyboard.prompts and not keyboard.inputs:
@@ -138,13 +154,71 @@ def _try(answer: Callable[[], Any], situation: _Situation) -> list[str]:
 
 def _judge_result(situation: _Situation, result: object, error: BaseException | None) -> list[str]:
     if situation.must_refuse:
-        return ["it returned the placeholder as if it were a key"] if result == situation.key else []
+        return ["it returned the placeholder as if it were a key"] if _is_text(result, situation.key) else []
     if error is not None:
         return [f"it raised {describe_error(error)}"] if not isinstance(error, _Refused) else []
-    if result != situation.key:
+    if not _is_text(result, situation.key):
         what = "None" if result is None else f"a {type(result).__name__} that is not the stored key"
         return [f"it returned {what}"]
     return []
+
+
+def _is_text(value: object, text: str) -> bool:
+    """`value` is a string equal to `text`, judged by ``str`` itself (an object whose ``__eq__``
+    always says yes is not a key)."""
+    return isinstance(value, str) and str.__eq__(value, text) is True
+
+
+def _working_directory() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the answer moved into a folder that is gone
+        return None
+
+
+# While an answer runs: its thread and the paths it opens for writing (see `_note_writes`).
+_watching: tuple[int, list[str]] | None = None
+_hook_added = False
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT
+
+
+def _note_writes(event: str, args: tuple[Any, ...]) -> None:
+    """An audit hook (`sys.addaudithook`): note each file the watched thread opens for writing."""
+    watching = _watching
+    if event != "open" or watching is None or threading.get_ident() != watching[0]:
+        return
+    path, mode, flags = args
+    writes = any(letter in mode for letter in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)
+    if writes and isinstance(path, str | bytes | os.PathLike):
+        watching[1].append(os.fsdecode(path))
+
+
+@contextlib.contextmanager
+def _files_written() -> Iterator[list[str]]:
+    """The paths the block opens for writing, in this thread (an audit hook, added once, sees them)."""
+    global _watching, _hook_added  # noqa: PLW0603 - one hook per process: audit hooks cannot be removed
+    if not _hook_added:
+        sys.addaudithook(_note_writes)
+        _hook_added = True
+    written: list[str] = []
+    _watching = (threading.get_ident(), written)
+    try:
+        yield written
+    finally:
+        _watching = None
+
+
+def _holding(paths: list[str], values: list[str]) -> list[str]:
+    """The names of the files among `paths` that now hold one of `values` in clear."""
+    found = []
+    for path in dict.fromkeys(paths):
+        try:
+            text = Path(path).read_text(errors="replace")
+        except (OSError, ValueError):  # gone, a folder, unreadable: it holds nothing we can see
+            continue
+        if any(value in text for value in values):
+            found.append(Path(path).name)
+    return found
 
 
 @contextlib.contextmanager
