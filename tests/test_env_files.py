@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -532,3 +533,106 @@ def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_
         sys.settrace(previous)
         sys.modules.pop("finder_fake_module", None)
     assert (Path(plain).parent, Path(traced).parent) == (code, cwd)
+
+
+# -- adversarial inputs: line endings, names, interpolation, FIFOs ---------------------------------
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"])
+def test_an_unreadable_line_is_numbered_as_python_dotenv_counts_lines(
+        project: Path, newline: str, bad: bytes) -> None:
+    # Old Mac files end lines with CR alone; python-dotenv's parser counts those as line breaks too.
+    data = f"FIRST_FAKE=1{newline}SECOND_FAKE=2{newline}PASSWORD=caf".encode() + bad + newline.encode()
+    (project / ".env").write_bytes(data)
+    with pytest.raises(EnvFileUnreadableError, match=r"\.env, line 3: ") as caught:
+        load_env(override=True, start=project, environ={})
+    assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("name", ["'A\nB'", "'A\rB'", "\u200bOPENAI_API_KEY", "OPENAI_API_KEY\u200d",
+                                  "\u2060A", "'A B'", "'A\tB'", "'\u00a0A'"])
+def test_a_name_with_an_invisible_character_or_whitespace_loads_nothing(
+        project: Path, name: str, exception_text) -> None:
+    # A zero-width space pasted before OPENAI_API_KEY would set a variable nobody reads.
+    (project / ".env").write_text(f"FIRST_FAKE=1\n{name}={KEY}\n")
+    environ: dict[str, str] = {}
+    with pytest.raises(EnvFileUnreadableError, match=r"line 2: a variable name that holds") as caught:
+        load_env(override=True, start=project, environ=environ)
+    assert environ == {} and body(KEY) not in exception_text(caught.value)
+
+
+def test_interpolation_with_override_false_uses_the_value_the_environment_kept(project: Path) -> None:
+    # python-dotenv 1.2.4's load_dotenv(override=False) expands ${HOST} to the value it kept.
+    (project / ".env").write_text("HOST=dev.example\nURL=https://${HOST}/v1\n")
+    environ = {"HOST": "prod.example"}
+    load_env(override=False, start=project, environ=environ, interpolate=True)
+    assert environ == {"HOST": "prod.example", "URL": "https://prod.example/v1"}
+
+
+def test_interpolation_with_override_true_uses_the_files_value(project: Path) -> None:
+    (project / ".env").write_text("HOST=dev.example\nURL=https://${HOST}/v1\n")
+    environ = {"HOST": "prod.example"}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ == {"HOST": "dev.example", "URL": "https://dev.example/v1"}
+
+
+def test_interpolation_reads_the_mapping_it_loads_into_not_os_environ(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGION_FAKE", "from-os-environ")
+    (project / ".env").write_text("URL=https://${REGION_FAKE}.example/\nOWN=${OWN:-default}\n")
+    environ = {"REGION_FAKE": "from-the-target"}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ["URL"] == "https://from-the-target.example/" and environ["OWN"] == "default"
+
+
+@pytest.mark.claims
+def test_python_dotenv_expands_with_the_kept_value_when_override_is_false(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-dotenv 1.2.4 (dotenv/main.py, resolve_variables): with override=False the
+    environment's values come first when expanding ${...}, with override=True the file's."""
+    monkeypatch.setenv("HOST_FAKE", "prod.example")
+    monkeypatch.delenv("URL_FAKE", raising=False)
+    (tmp_path / ".env").write_text("HOST_FAKE=dev.example\nURL_FAKE=https://${HOST_FAKE}/\n")
+    load_dotenv(tmp_path / ".env", override=False)
+    assert os.environ.pop("URL_FAKE") == "https://prod.example/"
+    load_dotenv(tmp_path / ".env", override=True)
+    assert os.environ.pop("URL_FAKE") == "https://dev.example/"
+
+
+def test_a_named_pipe_env_is_found_and_loaded_like_python_dotenv_does(project: Path) -> None:
+    # Secret managers (1Password's environments) mount .env as a named pipe (FIFO) that they
+    # write on each open; python-dotenv 1.2.4 and pydantic-settings 2.16.3 accept one.
+    fifo = project / "notebooks" / ".env"
+    os.mkfifo(fifo)
+    writer = _write_once(fifo, f"OPENAI_API_KEY={KEY}\n")
+    try:
+        assert find_env_file(start=project / "notebooks") == fifo
+        environ: dict[str, str] = {}
+        load_env(override=True, start=project / "notebooks", environ=environ)
+    finally:
+        writer.join(timeout=5)
+    assert environ == {"OPENAI_API_KEY": KEY}
+
+
+@pytest.mark.claims
+def test_python_dotenv_finds_and_reads_a_named_pipe(tmp_path: Path) -> None:
+    """python-dotenv 1.2.4 (dotenv/main.py, _is_file_or_fifo) takes a FIFO for a file."""
+    fifo = tmp_path / ".env"
+    os.mkfifo(fifo)
+    writer = _write_once(fifo, "A_FAKE=1\n")
+    try:
+        assert dotenv_values(fifo) == {"A_FAKE": "1"}
+    finally:
+        writer.join(timeout=5)
+
+
+def _write_once(fifo: Path, text: str) -> threading.Thread:
+    """Write `text` to the named pipe in the background, as a secret manager would."""
+    writer = threading.Thread(target=fifo.write_text, args=(text,), daemon=True)
+    writer.start()
+    return writer
+
+
+def test_is_git_ignored_of_the_filesystem_root_is_a_git_check_error() -> None:
+    with pytest.raises(GitCheckError):
+        is_git_ignored("/")
