@@ -40,7 +40,7 @@ __all__ = [
     "env_drift", "EnvDrift", "EnvFileError", "EnvFileNotFoundError", "EnvFileUnreadableError",
     "EnvLoadResult", "EnvPathOutsideProjectError", "EnvSyntaxError", "find_env_file", "find_project_root",
     "folders_up_to_root", "GitCheckError", "is_git_ignored", "load_env", "PROJECT_ROOT_MARKERS",
-    "read_env_file", "StrPath",
+    "read_env_file", "read_env_values", "StrPath",
 ]
 
 StrPath = str | os.PathLike[str]
@@ -280,6 +280,15 @@ def _inside_project(path: Path, root: Path) -> Path:
             f"{absolute} is outside the project root {root}; pass root= to allow another folder",
             absolute)
     return absolute
+
+
+def read_env_values(path: StrPath) -> dict[str, str | None]:
+    """The variables of a ``.env`` file as written (no ``${NAME}`` expansion), checked as `load_env`
+    checks them: UTF-8 with no NUL, every line parses, every name plain. ``None`` for a bare ``NAME``.
+
+    Raises the errors `read_env_file` raises, `EnvSyntaxError`, or `EnvFileUnreadableError` for a name.
+    """
+    return _parse(Path(path))
 
 
 def _parse(path: Path) -> dict[str, str | None]:

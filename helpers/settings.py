@@ -18,8 +18,11 @@ with a fix and holding no value (not in its message, its exception chain or `Set
 a key pasted with whitespace, quotes or an invisible character (`helpers.key_hygiene.diagnose_key`);
 a key pasted on the wrong line (``DEFAULT_MODEL=sk-...``: a text setting shaped like a key is
 refused, so ``print(settings)`` can never show one); a ``.env`` file saved as UTF-16 or Latin-1 or
-holding a NUL; a secret file that is not UTF-8. ``PYDANTIC_SETTINGS_DEBUG=1`` logs which source gave
-each variable, never a value (pydantic-settings' own debug log shows them all).
+holding a NUL, or a line python-dotenv cannot parse (on its own it skips the line with a logged
+warning); a secret file that cannot be read or is not UTF-8. ``.env`` files are read as written, as
+`helpers.env_files.load_env` reads them: ``${NAME}`` is not expanded (python-dotenv would, even in
+single quotes). ``PYDANTIC_SETTINGS_DEBUG=1`` logs which source gave each variable, never a value
+(pydantic-settings' own debug log shows them all).
 
 Needs: ``env_files.py``, ``key_hygiene.py``, ``key_formats.py``; pydantic-settings and python-dotenv
 (``pip install pydantic-settings python-dotenv``).
@@ -27,7 +30,6 @@ Needs: ``env_files.py``, ``key_hygiene.py``, ``key_formats.py``; pydantic-settin
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import unicodedata
@@ -37,7 +39,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 try:
-    from dotenv import dotenv_values
     from pydantic import (
         Field,
         PositiveInt,
@@ -47,13 +48,19 @@ try:
         ValidationInfo,
         field_validator,
     )
-    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from pydantic_settings import (
+        BaseSettings,
+        DotEnvSettingsSource,
+        PydanticBaseSettingsSource,
+        SettingsConfigDict,
+    )
     from pydantic_settings.exceptions import SettingsError as SettingsSourceError
+    from pydantic_settings.sources.utils import parse_env_vars
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("helpers.settings needs pydantic-settings and python-dotenv: "
                       "pip install pydantic-settings python-dotenv") from missing
 
-from .env_files import EnvFileError, folders_up_to_root, read_env_file
+from .env_files import EnvFileError, folders_up_to_root, read_env_values
 from .key_formats import find_keys
 from .key_hygiene import diagnose_key, is_placeholder
 
@@ -78,6 +85,18 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # NUL and other controls
 def _is_plain_text(annotation: object) -> bool:
     """Whether a field holds free text that ``repr`` shows: ``str`` or ``str | None``, not a Literal."""
     return annotation is str or (str in get_args(annotation) and SecretStr not in get_args(annotation))
+
+
+class _EnvFileAsWritten(DotEnvSettingsSource):
+    """pydantic-settings' ``.env`` source, reading each file with `read_env_values`, as `load_env`
+    reads it: ``${NAME}`` is kept as written (python-dotenv would expand it, even inside single
+    quotes: a password changes, or ``DEFAULT_MODEL=${OPENAI_API_KEY}`` copies a key into a text
+    setting), and a line python-dotenv cannot parse is an error, not a skipped line."""
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        # A private hook of pydantic-settings 2.16 (sources/providers/dotenv.py), as is _settings_log_debug.
+        return parse_env_vars(read_env_values(file_path), self.case_sensitive, self.env_ignore_empty,
+                              self.env_parse_none_str)
 
 
 class AppSettings(BaseSettings):
@@ -132,6 +151,17 @@ class AppSettings(BaseSettings):
         return value
 
     @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' sources in their order, the ``.env`` files read by `_EnvFileAsWritten`."""
+        files = dotenv_settings.env_file if isinstance(dotenv_settings, DotEnvSettingsSource) else None
+        dotenv = _EnvFileAsWritten(settings_cls, env_file=files)
+        return init_settings, env_settings, dotenv, file_secret_settings
+
+    @classmethod
     def _settings_log_debug(cls, states: dict[str, dict[str, Any]]) -> None:
         # pydantic-settings logs every source's raw values (keys included) when
         # PYDANTIC_SETTINGS_DEBUG is set and DEBUG logging is on. This hook of theirs is
@@ -139,7 +169,9 @@ class AppSettings(BaseSettings):
         lines = [f"Resolving settings for {cls.__name__!r} (variable names only, values hidden):"]
         for source, values in states.items():
             names = ", ".join(sorted(name.upper() for name in values)) or "(nothing)"
-            lines.append(f"  {source}: {names}")
+            # our .env source is pydantic-settings' own, reading files as written: logged under its name
+            shown = "DotEnvSettingsSource" if source == _EnvFileAsWritten.__name__ else source
+            lines.append(f"  {shown}: {names}")
         _DEBUG_LOGGER.debug("\n".join(lines))
 
 
@@ -211,11 +243,9 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
 
 def _app_env_in(dotenv: Path) -> str | None:
     try:
-        text = read_env_file(dotenv)
+        return read_env_values(dotenv).get("APP_ENV")
     except EnvFileError as err:
         problem = _file_problem(err)
-    else:
-        return dotenv_values(stream=io.StringIO(text)).get("APP_ENV")
     raise SettingsError([problem])
 
 
@@ -277,6 +307,8 @@ def load_settings(
             return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
         except ValidationError as exc:
             problems = _problems(exc, app_env)
+        except EnvFileError as err:  # a .env file changed since we checked it (the error holds no value)
+            problems = [_file_problem(err)]
         except (SettingsSourceError, UnicodeDecodeError):  # a file changed since we checked it:
             # the chained UnicodeDecodeError would hold the file's bytes, so none of it is kept
             problems = [Problem("settings files", "a file changed while loading and is not UTF-8 text",
@@ -288,22 +320,33 @@ def load_settings(
 
 
 def _unreadable_files(files: tuple[Path, ...], secrets: Path | None) -> list[Problem]:
-    """Problems with the files pydantic-settings would read: a ``.env`` file that `read_env_file`
-    refuses (UTF-16, Latin-1, a NUL), a secret file that is not UTF-8 (pydantic-settings 2.16 reads
-    it with ``read_text(encoding='utf-8')`` and its UnicodeDecodeError would carry the whole file)."""
+    """Problems with the files pydantic-settings would read: a ``.env`` file that `read_env_values`
+    refuses (UTF-16, Latin-1, a NUL, a line that does not parse, a name with an invisible character),
+    a secret file that cannot be read or is not UTF-8 (pydantic-settings 2.16 reads it with
+    ``read_text(encoding='utf-8')`` and its UnicodeDecodeError would carry the whole file)."""
     problems = []
     for path in files:
         try:
-            read_env_file(path)
+            read_env_values(path)
         except EnvFileError as err:
             problems.append(_file_problem(err))
     variables = {name.upper() for name in AppSettings.model_fields}
     for path in sorted(secrets.iterdir()) if secrets else ():
-        if path.name.upper() in variables and path.is_file() and not _is_utf8(path.read_bytes()):
-            problems.append(Problem(path.name.upper(), f"the secret file {path.name} is not UTF-8 text "
-                                    "(saved as UTF-16 or Latin-1?)", "write the file again as UTF-8, "
-                                    "e.g. printf '%s' \"$VALUE\" > FILE"))
+        if path.name.upper() in variables and path.is_file():
+            problems += _secret_file_problems(path)
     return problems
+
+
+def _secret_file_problems(path: Path) -> list[Problem]:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return [Problem(path.name.upper(), f"the secret file {path.name} cannot be read ({err.strerror})",
+                        "let the user running the app read it, e.g. chmod 400 and the right owner")]
+    if _is_utf8(data):
+        return []
+    return [Problem(path.name.upper(), f"the secret file {path.name} is not UTF-8 text (saved as UTF-16 "
+                    "or Latin-1?)", "write the file again as UTF-8, e.g. printf '%s' \"$VALUE\" > FILE")]
 
 
 def _is_utf8(data: bytes) -> bool:

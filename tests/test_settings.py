@@ -741,3 +741,79 @@ def test_a_subclass_field_that_may_be_secret_takes_a_key_and_hides_it(
     monkeypatch.setenv("EXTRA_TOKEN", DEV_KEY)
     loaded = WithSecretOrText()
     assert isinstance(loaded.extra_token, SecretStr) and DEV_KEY not in repr(loaded)
+
+
+# --- adversarial .env lines: unparsable, odd names, ${...}, unreadable secret files ----------------
+
+@pytest.mark.parametrize(("text", "line"), [
+    (f'OPENAI_API_KEY="{KEY}\n', 1),  # an unclosed quote
+    (f"MAX_TOKENS=100\nOPENAI_API_KEY {KEY}\n", 2),  # '=' forgotten
+    (f"OPENAI_API_KEY={KEY}\nMAX TOKENS=5\n", 2),  # a space in the name
+], ids=["unclosed-quote", "no-equals", "space-in-name"])
+@pytest.mark.parametrize("which", [".env", ".env.dev"])
+def test_a_line_python_dotenv_cannot_parse_is_named_with_its_line_not_skipped(
+        project: Path, text: str, line: int, which: str, exception_text, caplog):
+    # On its own pydantic-settings skips the line (python-dotenv logs a warning): the key would be
+    # reported missing, or MAX_TOKENS silently left at its default.
+    (project / which).write_text(text)
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [which]
+    assert f"line {line}: python-dotenv cannot parse this" in str(err)
+    assert err.__context__ is None and not holds_part_of(exception_text(err) + caplog.text, KEY)
+
+
+@pytest.mark.parametrize("name", ["\u200bOPENAI_API_KEY", "OPENAI_API_KEY\u200b", "'OPENAI_API_KEY '"])
+def test_a_key_under_a_name_with_an_invisible_character_is_named_not_reported_missing(
+        project: Path, name: str, exception_text):
+    (project / ".env").write_text(f"{name}={KEY}\n")
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [".env"]
+    assert "line 1: a variable name that holds" in str(err)
+    assert not holds_part_of(exception_text(err), KEY)
+
+
+def test_a_dollar_brace_in_a_secret_is_kept_as_written_like_load_env_does(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # python-dotenv expands ${...} even inside single quotes; pydantic-settings calls it with the
+    # default interpolate=True. A password is data, not a template (helpers.env_files.load_env).
+    monkeypatch.setenv("Zq", "expanded")
+    key = KEY[:20] + "${Zq}" + KEY[20:]
+    (project / ".env").write_text(f"OPENAI_API_KEY='{key}'\nDEFAULT_MODEL=${{OPENAI_API_KEY}}\n")
+    loaded = load_settings()
+    assert loaded.openai_api_key.get_secret_value() == key
+    assert loaded.default_model == "${OPENAI_API_KEY}"  # not the key, which print(settings) would show
+
+
+@pytest.mark.claims
+def test_pydantic_settings_expands_dollar_braces_in_env_files_even_in_single_quotes(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    """pydantic-settings 2.16.3 (sources/providers/dotenv.py) calls ``dotenv_values(file_path,
+    encoding=...)``, whose ``interpolate`` defaults to True."""
+    from pydantic_settings import BaseSettings
+
+    class Plain(BaseSettings):
+        openai_api_key: SecretStr
+
+    monkeypatch.setenv("Zq", "expanded")
+    (project / ".env").write_text(f"OPENAI_API_KEY='{KEY[:20]}${{Zq}}{KEY[20:]}'\n")
+    loaded = Plain(_env_file=project / ".env")
+    assert loaded.openai_api_key.get_secret_value() == KEY[:20] + "expanded" + KEY[20:]
+
+
+def test_a_secret_file_that_cannot_be_read_is_a_settings_error_naming_it(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(PROD_KEY)
+    real_read_bytes = Path.read_bytes
+
+    def refused(path: Path) -> bytes:  # as for a file of another user (root reads every file)
+        if path.name == "OPENAI_API_KEY":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    monkeypatch.setattr(Path, "read_text", lambda path, *a, **k: refused(path).decode())
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert "cannot be read" in err.problems[0].problem and err.__context__ is None
