@@ -29,6 +29,7 @@ from helpers.env_files import (
     is_git_ignored,
     load_env,
     read_env_file,
+    read_env_values,
 )
 from helpers.key_formats import KEY_FORMATS, fake_key
 
@@ -636,3 +637,24 @@ def _write_once(fifo: Path, text: str) -> threading.Thread:
 def test_is_git_ignored_of_the_filesystem_root_is_a_git_check_error() -> None:
     with pytest.raises(GitCheckError):
         is_git_ignored("/")
+
+
+_NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+_VALUES = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12)
+_LINES = st.tuples(st.sampled_from(["", "export ", "  "]), _NAMES, st.sampled_from(["=", " = ", "="]),
+                   st.sampled_from(["", "'", '"']), _VALUES, st.sampled_from(["\n", "\r\n", "\r", " # c\n"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(_LINES, max_size=6))
+def test_read_env_values_gives_what_python_dotenv_gives_without_interpolation(lines) -> None:
+    text = "".join(f"{export}{name}{eq}{quote}{value}{quote}{end}"
+                   for export, name, eq, quote, value, end in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ".env"
+        path.write_bytes(text.encode())
+        try:
+            ours = read_env_values(path)
+        except (EnvSyntaxError, EnvFileUnreadableError):
+            return  # a line python-dotenv would skip, or a name load_env refuses
+        assert ours == dict(dotenv_values(path, interpolate=False))
