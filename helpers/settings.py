@@ -227,8 +227,9 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
     """The environment to load: `env`, else ``$APP_ENV``, else ``APP_ENV`` in ``.env``, else dev."""
     if env is not None:
         return _checked_env(env, "env argument")
-    if os.environ.get("APP_ENV"):
-        return _checked_env(os.environ["APP_ENV"], "APP_ENV")
+    from_environment = _app_env_of(os.environ)
+    if from_environment:
+        return _checked_env(from_environment, "APP_ENV")
     env_dir = find_env_dir(start)
     dotenv = env_dir / ".env" if env_dir else None
     from_file = _app_env_in(dotenv) if dotenv and dotenv.is_file() else None
@@ -241,9 +242,16 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
     return chosen
 
 
+def _app_env_of(variables: Mapping[str, str | None]) -> str | None:
+    """``APP_ENV`` in `variables`, its name in any case as pydantic-settings reads it here
+    (``case_sensitive=False``), the exact name first; an empty value is unset (``env_ignore_empty``)."""
+    other_cases = [value for name, value in variables.items() if name.upper() == "APP_ENV"]
+    return next((value for value in [variables.get("APP_ENV"), *other_cases] if value), None)
+
+
 def _app_env_in(dotenv: Path) -> str | None:
     try:
-        return read_env_values(dotenv).get("APP_ENV")
+        return _app_env_of(read_env_values(dotenv))
     except EnvFileError as err:
         problem = _file_problem(err)
     raise SettingsError([problem])

@@ -817,3 +817,24 @@ def test_a_secret_file_that_cannot_be_read_is_a_settings_error_naming_it(
     err = error_of(load_settings, "prod", secrets_dir=secrets)
     assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
     assert "cannot be read" in err.problems[0].problem and err.__context__ is None
+
+
+def test_app_env_in_lower_case_in_the_environment_is_honoured_as_pydantic_settings_does(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # case_sensitive=False: pydantic-settings reads app_env as APP_ENV; prod must then read no .env.
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY)
+    monkeypatch.setenv("app_env", "prod")
+    assert choose_env() == "prod" and settings_files() == ()
+    assert [problem.variable for problem in error_of(load_settings).problems] == ["OPENAI_API_KEY"]
+
+
+def test_app_env_in_lower_case_in_env_picks_the_layer(project: Path):
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY, app_env="test")
+    write(project / ".env.test", OPENAI_API_KEY=TEST_KEY)
+    loaded = load_settings()
+    assert loaded.app_env == "test" and loaded.openai_api_key.get_secret_value() == TEST_KEY
+
+
+def test_app_env_in_lower_case_set_to_prod_in_env_is_refused(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY, App_Env="prod")
+    assert [problem.variable for problem in error_of(load_settings).problems] == ["APP_ENV"]
