@@ -274,7 +274,12 @@ def _folders_up_to(start: Path, root: Path) -> Iterator[Path]:
 def _inside_project(path: Path, root: Path) -> Path:
     """`path` made absolute; it (and, for a symlink, its target) must lie inside `root`."""
     absolute = Path(os.path.normpath(path.absolute()))
-    if not (absolute.is_relative_to(root) and absolute.resolve().is_relative_to(root)):
+    try:
+        target = absolute.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: RuntimeError before Python 3.13, OSError since
+        raise EnvFileUnreadableError(f"{absolute} cannot be read: too many levels of symbolic links "
+                                     "(a symlink that points back to itself)", absolute) from None
+    if not (absolute.is_relative_to(root) and target.is_relative_to(root)):
         raise EnvPathOutsideProjectError(
             f"{absolute} is outside the project root {root}; pass root= to allow another folder",
             absolute)
@@ -331,7 +336,8 @@ def _statements(text: str) -> Iterator[tuple[int, Binding]]:
 def read_env_file(path: StrPath) -> str:
     """The text of a ``.env`` file: UTF-8, a leading UTF-8 byte-order mark dropped (Windows
     PowerShell 5's ``Set-Content -Encoding utf8`` writes one; python-dotenv 1.2.4 drops it too,
-    in ``dotenv/parser.py``).
+    in ``dotenv/parser.py``), and line ends made ``\n`` as Python's text mode makes them (python-dotenv
+    opens the file so: a quoted value over several lines of a Windows file holds ``\n``, not ``\r\n``).
 
     Raises `EnvFileNotFoundError` or `EnvFileUnreadableError` naming the file (and line), with no
     part of the file on the error or its chain. A file in UTF-16 (Windows PowerShell 5's ``>``) or
@@ -354,7 +360,7 @@ def read_env_file(path: StrPath) -> str:
         raise EnvFileUnreadableError(f"{path}, line {line}: a NUL character, which no environment "
                                      "variable can hold (saved as UTF-16 without a byte-order mark?). "
                                      f"{_RESAVE}.", path, line)
-    return text
+    return _NEWLINE.sub("\n", text)
 
 
 def _utf8_or_none(data: bytes) -> str | None:

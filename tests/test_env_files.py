@@ -658,3 +658,23 @@ def test_read_env_values_gives_what_python_dotenv_gives_without_interpolation(li
         except (EnvSyntaxError, EnvFileUnreadableError):
             return  # a line python-dotenv would skip, or a name load_env refuses
         assert ours == dict(dotenv_values(path, interpolate=False))
+
+
+def test_a_symlink_loop_given_as_the_file_is_an_env_file_error(project: Path) -> None:
+    (project / ".env").symlink_to(project / ".env")
+    with pytest.raises(EnvFileUnreadableError, match="symbolic link"):
+        load_env(".env", override=True, start=project, environ={})
+    with pytest.raises(EnvFileNotFoundError):  # a search passes it by, as python-dotenv's does
+        find_env_file(start=project)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_quoted_multiline_value_from_a_windows_file_has_the_line_breaks_python_dotenv_gives(
+        project: Path, newline: str) -> None:
+    # python-dotenv (and so pydantic-settings) opens the file in text mode: CRLF and CR become LF.
+    pem = newline.join(["-----BEGIN FAKE KEY-----", "MIIEFAKE", "-----END FAKE KEY-----"])
+    (project / ".env").write_bytes(f'PEM="{pem}"{newline}B=2{newline}'.encode())
+    environ: dict[str, str] = {}
+    load_env(override=True, start=project, environ=environ)
+    assert environ["PEM"] == "-----BEGIN FAKE KEY-----\nMIIEFAKE\n-----END FAKE KEY-----"
+    assert environ == dict(dotenv_values(project / ".env"))
