@@ -838,3 +838,12 @@ def test_app_env_in_lower_case_in_env_picks_the_layer(project: Path):
 def test_app_env_in_lower_case_set_to_prod_in_env_is_refused(project: Path):
     write(project / ".env", OPENAI_API_KEY=KEY, App_Env="prod")
     assert [problem.variable for problem in error_of(load_settings).problems] == ["APP_ENV"]
+
+
+def test_an_env_file_that_breaks_after_the_check_is_named_with_nothing_on_the_chain(
+        project: Path, monkeypatch: pytest.MonkeyPatch, exception_text):
+    (project / ".env").write_text(f'OPENAI_API_KEY="{KEY}\n')  # an unclosed quote
+    monkeypatch.setattr(settings_module, "_unreadable_files", lambda *_: [])  # as if it changed since
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [".env"] and "line 1" in str(err)
+    assert err.__context__ is None and not holds_part_of(exception_text(err), KEY)
