@@ -194,9 +194,8 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     else:
         env_path = _inside_project(start_dir / path, project_root)
     target = os.environ if environ is None else environ
-    values = _parse(env_path)
-    if interpolate:
-        values = _interpolated(values, target, override=override)
+    pairs = _assignments(env_path)
+    values = _interpolated(pairs, target, override=override) if interpolate else dict(pairs)
     names_set, skipped, without_value = [], [], []
     for name, value in values.items():
         if value is None:
@@ -209,13 +208,14 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     return EnvLoadResult(env_path, project_root, tuple(names_set), tuple(skipped), tuple(without_value))
 
 
-def _interpolated(values: Mapping[str, str | None], environ: Mapping[str, str], *,
+def _interpolated(pairs: list[tuple[str, str | None]], environ: Mapping[str, str], *,
                   override: bool) -> dict[str, str | None]:
-    """`values` with ``${NAME}`` and ``${NAME:-default}`` expanded, line by line, as python-dotenv
-    1.2.4's ``resolve_variables`` does, but from `environ` rather than always ``os.environ``: with
+    """The file's values with ``${NAME}`` and ``${NAME:-default}`` expanded, line by line (a name set
+    twice is seen twice: ``P=a`` then ``P=${P}:b`` gives ``a:b``), as python-dotenv 1.2.4's
+    ``resolve_variables`` does, but from `environ` rather than always ``os.environ``: with
     `override` the file's earlier lines win over `environ`, without it `environ` wins (the value kept)."""
     done: dict[str, str | None] = {}
-    for name, value in values.items():
+    for name, value in pairs:
         known = {**environ, **done} if override else {**done, **environ}
         done[name] = None if value is None else "".join(
             atom.resolve(known) for atom in parse_variables(value))
@@ -256,7 +256,7 @@ def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[st
 def _names(source: StrPath | Mapping[str, object]) -> tuple[str, ...]:
     if isinstance(source, Mapping):
         return tuple(source)
-    return tuple(_parse(Path(source).absolute()))
+    return tuple(dict(_assignments(Path(source).absolute())))
 
 
 def _start_and_root(start: StrPath | None, root: StrPath | None) -> tuple[Path, Path]:
@@ -292,10 +292,10 @@ def read_env_values(path: StrPath) -> dict[str, str | None]:
 
     Raises the errors `read_env_file` raises, `EnvSyntaxError`, or `EnvFileUnreadableError` for a name.
     """
-    return _parse(Path(path))
+    return dict(_assignments(Path(path)))
 
 
-def _parse(path: Path) -> dict[str, str | None]:
+def _assignments(path: Path) -> list[tuple[str, str | None]]:
     """The file's variables, after checking that every line parses and every name can be set (a
     quoted name such as ``'A=B'`` parses, and ``os.environ`` refuses it; see `_plain_name`)."""
     text = read_env_file(path)
@@ -315,8 +315,9 @@ def _parse(path: Path) -> dict[str, str | None]:
             "character (a zero-width space, a line break) cannot be set in the environment or would "
             "set a name nobody reads; nothing was loaded. Give the variable a plain name.",
             path, unsettable)
-    # What dotenv_values(interpolate=False) returns, from the one parse (its parser is slow on long files)
-    return {binding.key: binding.value for _, binding in statements if binding.key is not None}
+    # In file order, a name set twice kept twice (dotenv_values(interpolate=False) gives dict() of
+    # these); from the one parse, as python-dotenv's parser is slow on long files.
+    return [(binding.key, binding.value) for _, binding in statements if binding.key is not None]
 
 
 def _plain_name(name: str) -> bool:

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from dotenv import dotenv_values, load_dotenv
@@ -678,3 +679,33 @@ def test_a_quoted_multiline_value_from_a_windows_file_has_the_line_breaks_python
     load_env(override=True, start=project, environ=environ)
     assert environ["PEM"] == "-----BEGIN FAKE KEY-----\nMIIEFAKE\n-----END FAKE KEY-----"
     assert environ == dict(dotenv_values(project / ".env"))
+
+
+_REF_NAMES = st.sampled_from(["FAKE_A", "FAKE_B", "FAKE_C"])
+_REF_VALUES = st.lists(st.one_of(st.sampled_from(["x", "-", "$", "{", "}"]),
+                                 _REF_NAMES.map(lambda n: f"${{{n}}}"),
+                                 _REF_NAMES.map(lambda n: f"${{{n}:-dflt}}")), max_size=4).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.tuples(_REF_NAMES, _REF_VALUES), max_size=5),
+       before=st.dictionaries(_REF_NAMES, st.sampled_from(["", "env"])), override=st.booleans())
+def test_interpolation_gives_what_load_dotenv_gives(lines, before, override) -> None:
+    text = "".join(f"{name}='{value}'\n" for name, value in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ".env"
+        path.write_text(text)
+        clean = {name: value for name, value in os.environ.items() if not name.startswith("FAKE_")}
+        with mock.patch.dict(os.environ, {**clean, **before}, clear=True):
+            load_dotenv(path, override=override)
+            theirs = {name: os.environ[name] for name in ("FAKE_A", "FAKE_B", "FAKE_C") if name in os.environ}
+        ours = dict(before)
+        load_env(path, override=override, root=folder, environ=ours, interpolate=True)
+    assert ours == theirs
+
+
+def test_a_name_set_twice_can_extend_itself_when_interpolating(project: Path) -> None:
+    (project / ".env").write_text("FAKE_PATH=src\nFAKE_PATH=${FAKE_PATH}:lib\n")
+    environ: dict[str, str] = {}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ == {"FAKE_PATH": "src:lib"}
