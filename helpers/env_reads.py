@@ -51,9 +51,11 @@ def env_reads(source: str) -> Iterator[tuple[str, int]]:
     except _UNPARSABLE:
         return
     classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    settings_classes = _settings_classes(classes)
+    own = {name: _own_settings(node) for name, node in classes.items()}  # once: files may hold long chains
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and _is_settings_class(node, classes):
-            yield from _settings_fields(node, classes)
+        if isinstance(node, ast.ClassDef) and node.name in settings_classes:
+            yield from _settings_fields(node, classes, own)
         elif isinstance(node, ast.Call) and _is_env_getter(node.func) and node.args:
             yield from _constant(node.args[0], node.lineno)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _is_environ(node.value):
@@ -112,16 +114,27 @@ def _as_python(source: str) -> str:
     return source
 
 
-def _is_settings_class(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> bool:
-    """Whether `cls` derives from ``BaseSettings``, directly or through classes of the same source."""
-    return any(_name_of(base) == "BaseSettings" for owner in _lineage(cls, classes) for base in owner.bases)
+def _settings_classes(classes: dict[str, ast.ClassDef]) -> set[str]:
+    """The classes deriving from ``BaseSettings``, directly or through classes of the same source
+    (a loop until nothing is added, not recursion: a long chain of subclasses must not exhaust the stack)."""
+    found: set[str] = set()
+    added = True
+    while added:
+        added = False
+        for name, node in classes.items():
+            if name not in found and any(base == "BaseSettings" or base in found
+                                         for base in map(_name_of, node.bases)):
+                found.add(name)
+                added = True
+    return found
 
 
-def _settings_fields(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> Iterator[tuple[str, int]]:
+def _settings_fields(cls: ast.ClassDef, classes: dict[str, ast.ClassDef],
+                     own: dict[str, dict[str, list[object]]]) -> Iterator[tuple[str, int]]:
     """Each field of `cls` and of its settings bases in the source, under `cls`'s prefix."""
     lineage = _lineage(cls, classes)
-    prefix = _setting(lineage, "env_prefix", str) or ""
-    exact = _setting(lineage, "case_sensitive", bool) is True
+    prefix = _setting(lineage, own, "env_prefix", str) or ""
+    exact = _setting(lineage, own, "case_sensitive", bool) is True
     for owner in lineage:
         for stmt in owner.body:
             if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
@@ -133,8 +146,7 @@ def _settings_fields(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> Ite
 
 
 def _lineage(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> list[ast.ClassDef]:
-    """`cls`, then its bases defined in the same source, depth first, each once (a loop, not
-    recursion: a long chain of subclasses must not exhaust the stack)."""
+    """`cls`, then its bases defined in the same source, depth first, each once (a loop, not recursion)."""
     order: list[ast.ClassDef] = []
     seen: set[str] = set()
     stack = [cls]
@@ -148,15 +160,18 @@ def _lineage(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> list[ast.Cl
     return order
 
 
-def _setting(lineage: list[ast.ClassDef], name: str, kind: type[T]) -> T | None:
-    """A config setting given as a constant of `kind`: the class keyword (``env_prefix=``), else
-    ``model_config``'s, of the nearest class in `lineage` that gives one."""
-    for owner in lineage:
-        configs = [_config_value(config, name) for config in _model_configs(owner)]
-        for value in [_keyword_of(owner.keywords, name), *configs]:
-            if isinstance(value, kind):
-                return value
-    return None
+def _own_settings(cls: ast.ClassDef) -> dict[str, list[object]]:
+    """What `cls` itself gives for ``env_prefix`` and ``case_sensitive``: its class keyword
+    (``class S(BaseSettings, env_prefix="app_")``), then each ``model_config``'s."""
+    return {name: [_keyword_of(cls.keywords, name), *(_config_value(c, name) for c in _model_configs(cls))]
+            for name in ("env_prefix", "case_sensitive")}
+
+
+def _setting(lineage: list[ast.ClassDef], own: dict[str, dict[str, list[object]]], name: str,
+             kind: type[T]) -> T | None:
+    """The setting `name` of the nearest class in `lineage` that gives it as a constant of `kind`."""
+    given = (value for owner in lineage for value in own[owner.name][name])
+    return next((value for value in given if isinstance(value, kind)), None)
 
 
 def _aliases(field: ast.expr | None) -> list[str]:
