@@ -218,7 +218,7 @@ def find_env_dir(start: StrPath | None = None) -> Path | None:
     names = [".env"] + [f".env.{name}" for name in APP_ENVS]
     folder = Path(start or Path.cwd()).resolve()
     for candidate in folders_up_to_root(folder):
-        if any((candidate / name).is_file() for name in names):
+        if any(_is_env_file(candidate / name) for name in names):
             return candidate
     return None
 
@@ -232,7 +232,7 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
         return _checked_env(from_environment, "APP_ENV")
     env_dir = find_env_dir(start)
     dotenv = env_dir / ".env" if env_dir else None
-    from_file = _app_env_in(dotenv) if dotenv and dotenv.is_file() else None
+    from_file = _app_env_in(dotenv) if dotenv and _is_env_file(dotenv) else None
     if not from_file:
         return "dev"
     chosen = _checked_env(from_file, "APP_ENV (in .env)")
@@ -277,7 +277,14 @@ def settings_files(env: str | None = None, *, search_from: StrPath | None = None
     env_dir = find_env_dir(search_from)
     if env_dir is None:
         return ()
-    return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if path.is_file())
+    return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if _is_env_file(path))
+
+
+def _is_env_file(path: Path) -> bool:
+    """A file, or a named pipe as pydantic-settings and python-dotenv accept: secret managers
+    (1Password's environments) mount ``.env`` as a FIFO they write on each open (`load_settings`
+    opens it up to three times: for ``APP_ENV``, to check it, to load it)."""
+    return path.is_file() or path.is_fifo()
 
 
 def _secrets_folder(secrets_dir: StrPath | None) -> Path | None:

@@ -847,3 +847,38 @@ def test_an_env_file_that_breaks_after_the_check_is_named_with_nothing_on_the_ch
     err = error_of(load_settings)
     assert [problem.variable for problem in err.problems] == [".env"] and "line 1" in str(err)
     assert err.__context__ is None and not holds_part_of(exception_text(err), KEY)
+
+
+class _ServedPipe:
+    """A named pipe that serves `text` to every reader, as 1Password's environments serve ``.env``."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        import threading
+
+        os.mkfifo(path)
+        self.path, self.text, self.stopped = path, text, False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped:
+            with self.path.open("w") as pipe:  # waits for a reader
+                if not self.stopped:
+                    pipe.write(self.text)
+
+    def stop(self) -> None:
+        self.stopped = True
+        with self.path.open():  # lets the waiting open go on
+            pass
+        self.thread.join(timeout=5)
+
+
+def test_a_named_pipe_env_is_read_as_pydantic_settings_and_load_env_read_one(project: Path):
+    # pydantic-settings 2.16.3 (_resolve_config_file(allow_fifo=True)) and helpers.env_files accept one.
+    pipe = _ServedPipe(project / ".env", f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n")
+    try:
+        assert find_env_dir() == project and settings_files() == (project / ".env",)
+        loaded = load_settings()
+    finally:
+        pipe.stop()
+    assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
