@@ -850,7 +850,7 @@ def test_an_env_file_that_breaks_after_the_check_is_named_with_nothing_on_the_ch
 
 
 class _ServedPipe:
-    """A named pipe that serves `text` to every reader, as 1Password's environments serve ``.env``."""
+    """A named pipe that serves `text` to each reader, as 1Password's environments serve ``.env``."""
 
     def __init__(self, path: Path, text: str) -> None:
         import threading
@@ -861,16 +861,19 @@ class _ServedPipe:
         self.thread.start()
 
     def _serve(self) -> None:
+        import time
+
         while not self.stopped:
             with self.path.open("w") as pipe:  # waits for a reader
                 if not self.stopped:
                     pipe.write(self.text)
+            time.sleep(0.05)  # the reader sees the end of the text before the next open is served
 
     def stop(self) -> None:
         self.stopped = True
-        with self.path.open():  # lets the waiting open go on
-            pass
-        self.thread.join(timeout=5)
+        while self.thread.is_alive():  # a reader that opens without waiting releases a waiting writer
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+            self.thread.join(timeout=0.1)
 
 
 def test_a_named_pipe_env_is_read_as_pydantic_settings_and_load_env_read_one(project: Path):
