@@ -34,6 +34,7 @@ import logging
 import os
 import unicodedata
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -70,6 +71,10 @@ APP_ENVS: tuple[str, ...] = get_args(AppEnv)
 KEY_FIELDS = ("openai_api_key", "anthropic_api_key", "dashscope_api_key", "deepseek_api_key")
 SECRETS_DIR_VARIABLE = "SECRETS_DIR"
 _DEBUG_LOGGER = logging.getLogger("pydantic_settings")
+# The .env files of the `load_settings` call under way (None outside one). They reach the model's
+# sources through this, not through _env_file: pydantic-settings builds its own .env source from
+# _env_file before settings_customise_sources runs, and would read every file a second time.
+_LOADING: ContextVar[tuple[Path, ...] | None] = ContextVar("_LOADING", default=None)
 
 _HINTS = {
     "default_model": "use a model name, e.g. DEFAULT_MODEL=gpt-4o-mini",
@@ -156,9 +161,12 @@ class AppSettings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """pydantic-settings' sources in their order, the ``.env`` files read by `_EnvFileAsWritten`."""
-        files = dotenv_settings.env_file if isinstance(dotenv_settings, DotEnvSettingsSource) else None
-        dotenv = _EnvFileAsWritten(settings_cls, env_file=files)
+        """pydantic-settings' sources in their order; in `load_settings`, its ``.env`` files are read
+        by `_EnvFileAsWritten` (``AppSettings(_env_file=...)`` keeps pydantic-settings' own reader)."""
+        files = _LOADING.get()
+        if files is None:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        dotenv = _EnvFileAsWritten(settings_cls, env_file=files or None)
         return init_settings, env_settings, dotenv, file_secret_settings
 
     @classmethod
@@ -319,7 +327,7 @@ def load_settings(
     problems = _unreadable_files(files, folder)
     if not problems:
         try:
-            return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
+            return _build(app_env, files, folder)
         except ValidationError as exc:
             problems = _problems(exc, app_env)
         except EnvFileError as err:  # a .env file changed since we checked it (the error holds no value)
@@ -332,6 +340,14 @@ def load_settings(
     # ValidationError from the printed traceback. It would stay reachable as __context__,
     # whose .errors() holds every raw input value.
     raise SettingsError(problems, app_env=app_env, files=tuple(path.name for path in files))
+
+
+def _build(app_env: AppEnv, files: tuple[Path, ...], secrets: Path | None) -> AppSettings:
+    loading = _LOADING.set(files)
+    try:
+        return AppSettings(app_env=app_env, _secrets_dir=secrets)
+    finally:
+        _LOADING.reset(loading)
 
 
 def _unreadable_files(files: tuple[Path, ...], secrets: Path | None) -> list[Problem]:

@@ -885,3 +885,20 @@ def test_a_named_pipe_env_is_read_as_pydantic_settings_and_load_env_read_one(pro
     finally:
         pipe.stop()
     assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
+
+
+def test_each_env_file_is_loaded_once(project: Path, monkeypatch: pytest.MonkeyPatch, caplog):
+    # pydantic-settings builds its own .env source before settings_customise_sources runs: handed
+    # the files, it would read them too (as python-dotenv, expanding ${...}), and log each one twice.
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    write(project / ".env.dev", MAX_TOKENS="5")
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    with caplog.at_level(logging.DEBUG, logger="pydantic_settings"):
+        load_settings()
+    loaded = [record.getMessage() for record in caplog.records if "Loading env file" in record.getMessage()]
+    assert loaded == [f"Loading env file: {project / '.env'}", f"Loading env file: {project / '.env.dev'}"]
+
+
+def test_app_settings_given_env_file_itself_still_reads_it(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    assert AppSettings(_env_file=project / ".env").openai_api_key.get_secret_value() == KEY
