@@ -23,14 +23,15 @@ import codecs
 import io
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    from dotenv import dotenv_values
     from dotenv.parser import Binding, parse_stream
+    from dotenv.variables import parse_variables
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("helpers.env_files needs python-dotenv: pip install python-dotenv") from missing
 
@@ -38,12 +39,13 @@ __all__ = [
     "env_drift", "EnvDrift", "EnvFileError", "EnvFileNotFoundError", "EnvFileUnreadableError",
     "EnvLoadResult", "EnvPathOutsideProjectError", "EnvSyntaxError", "find_env_file", "find_project_root",
     "folders_up_to_root", "GitCheckError", "is_git_ignored", "load_env", "PROJECT_ROOT_MARKERS",
-    "read_env_file", "StrPath",
+    "read_env_file", "read_env_values", "StrPath",
 ]
 
 StrPath = str | os.PathLike[str]
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")  # what python-dotenv's parser counts as a line break
+_NEWLINE_BYTES = re.compile(rb"\r\n|\n|\r")
 PROJECT_ROOT_MARKERS = (".git", "pyproject.toml")
 # UTF-32 first: the UTF-32-LE mark starts like the UTF-16-LE one
 _WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
@@ -144,6 +146,9 @@ def find_env_file(filename: str = ".env", *, start: StrPath | None = None,
                   root: StrPath | None = None) -> Path:
     """The first `filename` in `start` (default: the working directory) or a folder above it,
     up to `root` (default: `find_project_root`) and no further. Raises `EnvFileNotFoundError`.
+
+    A named pipe counts, as in python-dotenv and pydantic-settings: secret managers (1Password's
+    environments) mount ``.env`` as a FIFO they write on each open.
     """
     start_dir, project_root = _start_and_root(start, root)
     if not start_dir.is_relative_to(project_root):
@@ -151,7 +156,7 @@ def find_env_file(filename: str = ".env", *, start: StrPath | None = None,
             f"the search folder {start_dir} is outside the project root {project_root}", start_dir)
     searched = list(_folders_up_to(start_dir, project_root))
     for folder in searched:
-        if (folder / filename).is_file():
+        if _is_file_or_fifo(folder / filename):
             return _inside_project(folder / filename, project_root)
     raise EnvFileNotFoundError(
         f"no {filename} file found; searched {', '.join(map(str, searched))} (the project root is "
@@ -173,10 +178,11 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     start:       folder to search from (default: the working directory).
     root:        project root; the search stops there and `path` must lie inside it.
                  Default: `find_project_root` (``.git`` or ``pyproject.toml``; else `start`).
-    interpolate: expand ``${NAME}`` in values (from earlier lines, then ``os.environ``).
+    interpolate: expand ``${NAME}`` in values, as python-dotenv's ``load_dotenv`` does: from
+                 `environ` and the file's earlier lines, whichever wins by `override`.
                  Default ``False``, unlike python-dotenv: a secret is data, not a template,
                  and python-dotenv expands ``${...}`` even inside single quotes.
-    environ:     where to load the variables (default: ``os.environ``).
+    environ:     where to load the variables, and to expand them from (default: ``os.environ``).
 
     Nothing is loaded when the file has a problem: `EnvFileNotFoundError`, `EnvSyntaxError`,
     `EnvFileUnreadableError` or `EnvPathOutsideProjectError`, naming the file (and line). Every
@@ -187,8 +193,9 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
         env_path = find_env_file(start=start_dir, root=project_root)
     else:
         env_path = _inside_project(start_dir / path, project_root)
-    values = _parse(env_path, interpolate=interpolate)
     target = os.environ if environ is None else environ
+    pairs = _assignments(env_path)
+    values = _interpolated(pairs, target, override=override) if interpolate else dict(pairs)
     names_set, skipped, without_value = [], [], []
     for name, value in values.items():
         if value is None:
@@ -201,6 +208,20 @@ def load_env(path: StrPath | None = None, *, override: bool, start: StrPath | No
     return EnvLoadResult(env_path, project_root, tuple(names_set), tuple(skipped), tuple(without_value))
 
 
+def _interpolated(pairs: list[tuple[str, str | None]], environ: Mapping[str, str], *,
+                  override: bool) -> dict[str, str | None]:
+    """The file's values with ``${NAME}`` and ``${NAME:-default}`` expanded, line by line (a name set
+    twice is seen twice: ``P=a`` then ``P=${P}:b`` gives ``a:b``), as python-dotenv 1.2.4's
+    ``resolve_variables`` does, but from `environ` rather than always ``os.environ``: with
+    `override` the file's earlier lines win over `environ`, without it `environ` wins (the value kept)."""
+    done: dict[str, str | None] = {}
+    for name, value in pairs:
+        known = {**environ, **done} if override else {**done, **environ}
+        done[name] = None if value is None else "".join(
+            atom.resolve(known) for atom in parse_variables(value))
+    return done
+
+
 def is_git_ignored(path: StrPath) -> bool:
     """True if git ignores `path` (it need not exist yet), asked with ``git check-ignore``.
 
@@ -211,7 +232,7 @@ def is_git_ignored(path: StrPath) -> bool:
     absolute = Path(path).absolute()
     # Resolve the folder, not the file: a symlinked .env is judged by its own name.
     target = absolute.parent.resolve() / absolute.name
-    folder = next(parent for parent in target.parents if parent.is_dir())
+    folder = next((parent for parent in target.parents if parent.is_dir()), target)  # "/" has no parent
     try:
         done = subprocess.run(["git", "check-ignore", "-q", "--", str(target)], cwd=folder,
                               capture_output=True, text=True, check=False)
@@ -235,7 +256,7 @@ def env_drift(env: StrPath | Mapping[str, object], example: StrPath | Mapping[st
 def _names(source: StrPath | Mapping[str, object]) -> tuple[str, ...]:
     if isinstance(source, Mapping):
         return tuple(source)
-    return tuple(_parse(Path(source).absolute(), interpolate=False))
+    return tuple(dict(_assignments(Path(source).absolute())))
 
 
 def _start_and_root(start: StrPath | None, root: StrPath | None) -> tuple[Path, Path]:
@@ -253,16 +274,30 @@ def _folders_up_to(start: Path, root: Path) -> Iterator[Path]:
 def _inside_project(path: Path, root: Path) -> Path:
     """`path` made absolute; it (and, for a symlink, its target) must lie inside `root`."""
     absolute = Path(os.path.normpath(path.absolute()))
-    if not (absolute.is_relative_to(root) and absolute.resolve().is_relative_to(root)):
+    try:
+        target = absolute.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: RuntimeError before Python 3.13, OSError since
+        raise EnvFileUnreadableError(f"{absolute} cannot be read: too many levels of symbolic links "
+                                     "(a symlink that points back to itself)", absolute) from None
+    if not (absolute.is_relative_to(root) and target.is_relative_to(root)):
         raise EnvPathOutsideProjectError(
             f"{absolute} is outside the project root {root}; pass root= to allow another folder",
             absolute)
     return absolute
 
 
-def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
+def read_env_values(path: StrPath) -> dict[str, str | None]:
+    """The variables of a ``.env`` file as written (no ``${NAME}`` expansion), checked as `load_env`
+    checks them: UTF-8 with no NUL, every line parses, every name plain. ``None`` for a bare ``NAME``.
+
+    Raises the errors `read_env_file` raises, `EnvSyntaxError`, or `EnvFileUnreadableError` for a name.
+    """
+    return dict(_assignments(Path(path)))
+
+
+def _assignments(path: Path) -> list[tuple[str, str | None]]:
     """The file's variables, after checking that every line parses and every name can be set (a
-    quoted name such as ``'A=B'`` parses, and ``os.environ`` refuses it)."""
+    quoted name such as ``'A=B'`` parses, and ``os.environ`` refuses it; see `_plain_name`)."""
     text = read_env_file(path)
     statements = list(_statements(text))
     bad_lines = tuple(line for line, binding in statements if binding.error)
@@ -273,12 +308,22 @@ def _parse(path: Path, *, interpolate: bool) -> dict[str, str | None]:
             "own it would skip it with only a logged warning (the text is not shown: it may hold a "
             "secret). Look for a missing '=', an unclosed quote, or a space inside the name.",
             path, bad_lines)
-    unsettable = next((line for line, binding in statements if "=" in (binding.key or "")), None)
+    unsettable = next((line for line, binding in statements if not _plain_name(binding.key or "")), None)
     if unsettable is not None:
         raise EnvFileUnreadableError(
-            f"{path}, line {unsettable}: a variable name that holds '=' cannot be set in the "
-            "environment; nothing was loaded. Give the variable a plain name.", path, unsettable)
-    return dict(dotenv_values(stream=io.StringIO(text), interpolate=interpolate))
+            f"{path}, line {unsettable}: a variable name that holds '=', whitespace or an invisible "
+            "character (a zero-width space, a line break) cannot be set in the environment or would "
+            "set a name nobody reads; nothing was loaded. Give the variable a plain name.",
+            path, unsettable)
+    # In file order, a name set twice kept twice (dotenv_values(interpolate=False) gives dict() of
+    # these); from the one parse, as python-dotenv's parser is slow on long files.
+    return [(binding.key, binding.value) for _, binding in statements if binding.key is not None]
+
+
+def _plain_name(name: str) -> bool:
+    """No '=' (``os.environ`` refuses it), no whitespace and nothing invisible (such a name sets a
+    variable that differs from the one the code reads, e.g. a zero-width space before the name)."""
+    return not any(ch == "=" or ch.isspace() or not ch.isprintable() for ch in name)
 
 
 def _statements(text: str) -> Iterator[tuple[int, Binding]]:
@@ -292,7 +337,8 @@ def _statements(text: str) -> Iterator[tuple[int, Binding]]:
 def read_env_file(path: StrPath) -> str:
     """The text of a ``.env`` file: UTF-8, a leading UTF-8 byte-order mark dropped (Windows
     PowerShell 5's ``Set-Content -Encoding utf8`` writes one; python-dotenv 1.2.4 drops it too,
-    in ``dotenv/parser.py``).
+    in ``dotenv/parser.py``), and line ends made ``\n`` as Python's text mode makes them (python-dotenv
+    opens the file so: a quoted value over several lines of a Windows file holds ``\n``, not ``\r\n``).
 
     Raises `EnvFileNotFoundError` or `EnvFileUnreadableError` naming the file (and line), with no
     part of the file on the error or its chain. A file in UTF-16 (Windows PowerShell 5's ``>``) or
@@ -311,11 +357,11 @@ def read_env_file(path: StrPath) -> str:
         raise EnvFileUnreadableError(f"{path}, line {line}: not UTF-8 text (saved as Latin-1 or "
                                      f"Windows-1252?). {_RESAVE}.", path, line)
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = len(_NEWLINE.findall(text[: text.index("\x00")])) + 1
         raise EnvFileUnreadableError(f"{path}, line {line}: a NUL character, which no environment "
                                      "variable can hold (saved as UTF-16 without a byte-order mark?). "
                                      f"{_RESAVE}.", path, line)
-    return text
+    return _NEWLINE.sub("\n", text)
 
 
 def _utf8_or_none(data: bytes) -> str | None:
@@ -326,11 +372,21 @@ def _utf8_or_none(data: bytes) -> str | None:
 
 
 def _first_bad_utf8_line(data: bytes) -> int:
-    """The line of the first byte that is not UTF-8 (lines are split on b"\\n", which UTF-8 keeps)."""
-    for number, line in enumerate(data.split(b"\n"), 1):
+    """The line of the first byte that is not UTF-8, lines ending as python-dotenv's parser counts
+    them (LF, CRLF or CR alone: bytes UTF-8 never uses inside a character)."""
+    for number, line in enumerate(_NEWLINE_BYTES.split(data), 1):
         if _utf8_or_none(line) is None:
             return number
     return 1
+
+
+def _is_file_or_fifo(path: Path) -> bool:
+    """A regular file or a named pipe (what python-dotenv 1.2.4's ``_is_file_or_fifo`` accepts)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -77,7 +77,9 @@ _PLACEHOLDER = re.compile(
     )""")
 # A variable's name given as its value: OPENAI_API_KEY=OPENAI_API_KEY, API_KEY, YOUR_TOKEN.
 _VARIABLE_NAME = re.compile(r"(?:[A-Z][A-Z0-9]{0,11}_)+(?:KEY|TOKEN|SECRET)")  # short words, as names have
-_ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*[=:]")
+# NAME=value, or YAML's "NAME: value". Not base64's padding ("...Zg==") nor an "id:secret" key
+# (some providers issue those): a key in a shape we do not know is not malformed.
+_ASSIGNMENT = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*(?:\s*=(?![=\s]*$)|\s*:\s)")
 # Shapes that say where a key stands (Bearer, URL, assignment) or that several providers share:
 # they tell nothing about which provider issued a key.
 _NOT_PROVIDER_SPECIFIC = {"sk-generic", "jwt", "bearer", "url-key", "assigned-key"}

@@ -18,8 +18,11 @@ with a fix and holding no value (not in its message, its exception chain or `Set
 a key pasted with whitespace, quotes or an invisible character (`helpers.key_hygiene.diagnose_key`);
 a key pasted on the wrong line (``DEFAULT_MODEL=sk-...``: a text setting shaped like a key is
 refused, so ``print(settings)`` can never show one); a ``.env`` file saved as UTF-16 or Latin-1 or
-holding a NUL; a secret file that is not UTF-8. ``PYDANTIC_SETTINGS_DEBUG=1`` logs which source gave
-each variable, never a value (pydantic-settings' own debug log shows them all).
+holding a NUL, or a line python-dotenv cannot parse (on its own it skips the line with a logged
+warning); a secret file that cannot be read or is not UTF-8. ``.env`` files are read as written, as
+`helpers.env_files.load_env` reads them: ``${NAME}`` is not expanded (python-dotenv would, even in
+single quotes). ``PYDANTIC_SETTINGS_DEBUG=1`` logs which source gave each variable, never a value
+(pydantic-settings' own debug log shows them all).
 
 Needs: ``env_files.py``, ``key_hygiene.py``, ``key_formats.py``; pydantic-settings and python-dotenv
 (``pip install pydantic-settings python-dotenv``).
@@ -27,17 +30,16 @@ Needs: ``env_files.py``, ``key_hygiene.py``, ``key_formats.py``; pydantic-settin
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import unicodedata
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 try:
-    from dotenv import dotenv_values
     from pydantic import (
         Field,
         PositiveInt,
@@ -47,13 +49,19 @@ try:
         ValidationInfo,
         field_validator,
     )
-    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from pydantic_settings import (
+        BaseSettings,
+        DotEnvSettingsSource,
+        PydanticBaseSettingsSource,
+        SettingsConfigDict,
+    )
     from pydantic_settings.exceptions import SettingsError as SettingsSourceError
+    from pydantic_settings.sources.utils import parse_env_vars
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("helpers.settings needs pydantic-settings and python-dotenv: "
                       "pip install pydantic-settings python-dotenv") from missing
 
-from .env_files import EnvFileError, folders_up_to_root, read_env_file
+from .env_files import EnvFileError, folders_up_to_root, read_env_values
 from .key_formats import find_keys
 from .key_hygiene import diagnose_key, is_placeholder
 
@@ -63,6 +71,10 @@ APP_ENVS: tuple[str, ...] = get_args(AppEnv)
 KEY_FIELDS = ("openai_api_key", "anthropic_api_key", "dashscope_api_key", "deepseek_api_key")
 SECRETS_DIR_VARIABLE = "SECRETS_DIR"
 _DEBUG_LOGGER = logging.getLogger("pydantic_settings")
+# The .env files of the `load_settings` call under way (None outside one). They reach the model's
+# sources through this, not through _env_file: pydantic-settings builds its own .env source from
+# _env_file before settings_customise_sources runs, and would read every file a second time.
+_LOADING: ContextVar[tuple[Path, ...] | None] = ContextVar("_LOADING", default=None)
 
 _HINTS = {
     "default_model": "use a model name, e.g. DEFAULT_MODEL=gpt-4o-mini",
@@ -78,6 +90,18 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # NUL and other controls
 def _is_plain_text(annotation: object) -> bool:
     """Whether a field holds free text that ``repr`` shows: ``str`` or ``str | None``, not a Literal."""
     return annotation is str or (str in get_args(annotation) and SecretStr not in get_args(annotation))
+
+
+class _EnvFileAsWritten(DotEnvSettingsSource):
+    """pydantic-settings' ``.env`` source, reading each file with `read_env_values`, as `load_env`
+    reads it: ``${NAME}`` is kept as written (python-dotenv would expand it, even inside single
+    quotes: a password changes, or ``DEFAULT_MODEL=${OPENAI_API_KEY}`` copies a key into a text
+    setting), and a line python-dotenv cannot parse is an error, not a skipped line."""
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        # A private hook of pydantic-settings 2.16 (sources/providers/dotenv.py), as is _settings_log_debug.
+        return parse_env_vars(read_env_values(file_path), self.case_sensitive, self.env_ignore_empty,
+                              self.env_parse_none_str)
 
 
 class AppSettings(BaseSettings):
@@ -132,6 +156,20 @@ class AppSettings(BaseSettings):
         return value
 
     @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' sources in their order; in `load_settings`, its ``.env`` files are read
+        by `_EnvFileAsWritten` (``AppSettings(_env_file=...)`` keeps pydantic-settings' own reader)."""
+        files = _LOADING.get()
+        if files is None:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        dotenv = _EnvFileAsWritten(settings_cls, env_file=files or None)
+        return init_settings, env_settings, dotenv, file_secret_settings
+
+    @classmethod
     def _settings_log_debug(cls, states: dict[str, dict[str, Any]]) -> None:
         # pydantic-settings logs every source's raw values (keys included) when
         # PYDANTIC_SETTINGS_DEBUG is set and DEBUG logging is on. This hook of theirs is
@@ -139,7 +177,9 @@ class AppSettings(BaseSettings):
         lines = [f"Resolving settings for {cls.__name__!r} (variable names only, values hidden):"]
         for source, values in states.items():
             names = ", ".join(sorted(name.upper() for name in values)) or "(nothing)"
-            lines.append(f"  {source}: {names}")
+            # our .env source is pydantic-settings' own, reading files as written: logged under its name
+            shown = "DotEnvSettingsSource" if source == _EnvFileAsWritten.__name__ else source
+            lines.append(f"  {shown}: {names}")
         _DEBUG_LOGGER.debug("\n".join(lines))
 
 
@@ -186,7 +226,7 @@ def find_env_dir(start: StrPath | None = None) -> Path | None:
     names = [".env"] + [f".env.{name}" for name in APP_ENVS]
     folder = Path(start or Path.cwd()).resolve()
     for candidate in folders_up_to_root(folder):
-        if any((candidate / name).is_file() for name in names):
+        if any(_is_env_file(candidate / name) for name in names):
             return candidate
     return None
 
@@ -195,11 +235,12 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
     """The environment to load: `env`, else ``$APP_ENV``, else ``APP_ENV`` in ``.env``, else dev."""
     if env is not None:
         return _checked_env(env, "env argument")
-    if os.environ.get("APP_ENV"):
-        return _checked_env(os.environ["APP_ENV"], "APP_ENV")
+    from_environment = _app_env_of(os.environ)
+    if from_environment:
+        return _checked_env(from_environment, "APP_ENV")
     env_dir = find_env_dir(start)
     dotenv = env_dir / ".env" if env_dir else None
-    from_file = _app_env_in(dotenv) if dotenv and dotenv.is_file() else None
+    from_file = _app_env_in(dotenv) if dotenv and _is_env_file(dotenv) else None
     if not from_file:
         return "dev"
     chosen = _checked_env(from_file, "APP_ENV (in .env)")
@@ -209,13 +250,18 @@ def choose_env(env: str | None = None, start: StrPath | None = None) -> AppEnv:
     return chosen
 
 
+def _app_env_of(variables: Mapping[str, str | None]) -> str | None:
+    """``APP_ENV`` in `variables`, its name in any case as pydantic-settings reads it here
+    (``case_sensitive=False``), the exact name first; an empty value is unset (``env_ignore_empty``)."""
+    other_cases = [value for name, value in variables.items() if name.upper() == "APP_ENV"]
+    return next((value for value in [variables.get("APP_ENV"), *other_cases] if value), None)
+
+
 def _app_env_in(dotenv: Path) -> str | None:
     try:
-        text = read_env_file(dotenv)
+        return _app_env_of(read_env_values(dotenv))
     except EnvFileError as err:
         problem = _file_problem(err)
-    else:
-        return dotenv_values(stream=io.StringIO(text)).get("APP_ENV")
     raise SettingsError([problem])
 
 
@@ -239,7 +285,14 @@ def settings_files(env: str | None = None, *, search_from: StrPath | None = None
     env_dir = find_env_dir(search_from)
     if env_dir is None:
         return ()
-    return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if path.is_file())
+    return tuple(path for path in (env_dir / ".env", env_dir / f".env.{app_env}") if _is_env_file(path))
+
+
+def _is_env_file(path: Path) -> bool:
+    """A file, or a named pipe as pydantic-settings and python-dotenv accept: secret managers
+    (1Password's environments) mount ``.env`` as a FIFO they write on each open (`load_settings`
+    opens it up to three times: for ``APP_ENV``, to check it, to load it)."""
+    return path.is_file() or path.is_fifo()
 
 
 def _secrets_folder(secrets_dir: StrPath | None) -> Path | None:
@@ -274,9 +327,11 @@ def load_settings(
     problems = _unreadable_files(files, folder)
     if not problems:
         try:
-            return AppSettings(app_env=app_env, _env_file=files or None, _secrets_dir=folder)
+            return _build(app_env, files, folder)
         except ValidationError as exc:
             problems = _problems(exc, app_env)
+        except EnvFileError as err:  # a .env file changed since we checked it (the error holds no value)
+            problems = [_file_problem(err)]
         except (SettingsSourceError, UnicodeDecodeError):  # a file changed since we checked it:
             # the chained UnicodeDecodeError would hold the file's bytes, so none of it is kept
             problems = [Problem("settings files", "a file changed while loading and is not UTF-8 text",
@@ -287,23 +342,42 @@ def load_settings(
     raise SettingsError(problems, app_env=app_env, files=tuple(path.name for path in files))
 
 
+def _build(app_env: AppEnv, files: tuple[Path, ...], secrets: Path | None) -> AppSettings:
+    loading = _LOADING.set(files)
+    try:
+        return AppSettings(app_env=app_env, _secrets_dir=secrets)
+    finally:
+        _LOADING.reset(loading)
+
+
 def _unreadable_files(files: tuple[Path, ...], secrets: Path | None) -> list[Problem]:
-    """Problems with the files pydantic-settings would read: a ``.env`` file that `read_env_file`
-    refuses (UTF-16, Latin-1, a NUL), a secret file that is not UTF-8 (pydantic-settings 2.16 reads
-    it with ``read_text(encoding='utf-8')`` and its UnicodeDecodeError would carry the whole file)."""
+    """Problems with the files pydantic-settings would read: a ``.env`` file that `read_env_values`
+    refuses (UTF-16, Latin-1, a NUL, a line that does not parse, a name with an invisible character),
+    a secret file that cannot be read or is not UTF-8 (pydantic-settings 2.16 reads it with
+    ``read_text(encoding='utf-8')`` and its UnicodeDecodeError would carry the whole file)."""
     problems = []
     for path in files:
         try:
-            read_env_file(path)
+            read_env_values(path)
         except EnvFileError as err:
             problems.append(_file_problem(err))
     variables = {name.upper() for name in AppSettings.model_fields}
     for path in sorted(secrets.iterdir()) if secrets else ():
-        if path.name.upper() in variables and path.is_file() and not _is_utf8(path.read_bytes()):
-            problems.append(Problem(path.name.upper(), f"the secret file {path.name} is not UTF-8 text "
-                                    "(saved as UTF-16 or Latin-1?)", "write the file again as UTF-8, "
-                                    "e.g. printf '%s' \"$VALUE\" > FILE"))
+        if path.name.upper() in variables and path.is_file():
+            problems += _secret_file_problems(path)
     return problems
+
+
+def _secret_file_problems(path: Path) -> list[Problem]:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return [Problem(path.name.upper(), f"the secret file {path.name} cannot be read ({err.strerror})",
+                        "let the user running the app read it, e.g. chmod 400 and the right owner")]
+    if _is_utf8(data):
+        return []
+    return [Problem(path.name.upper(), f"the secret file {path.name} is not UTF-8 text (saved as UTF-16 "
+                    "or Latin-1?)", "write the file again as UTF-8, e.g. printf '%s' \"$VALUE\" > FILE")]
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from dotenv import dotenv_values, load_dotenv
@@ -28,6 +30,7 @@ from helpers.env_files import (
     is_git_ignored,
     load_env,
     read_env_file,
+    read_env_values,
 )
 from helpers.key_formats import KEY_FORMATS, fake_key
 
@@ -532,3 +535,177 @@ def test_python_dotenv_starts_its_search_at_the_working_directory_only_when_sys_
         sys.settrace(previous)
         sys.modules.pop("finder_fake_module", None)
     assert (Path(plain).parent, Path(traced).parent) == (code, cwd)
+
+
+# -- adversarial inputs: line endings, names, interpolation, FIFOs ---------------------------------
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("bad", [b"\x00", b"\xe9"])
+def test_an_unreadable_line_is_numbered_as_python_dotenv_counts_lines(
+        project: Path, newline: str, bad: bytes) -> None:
+    # Old Mac files end lines with CR alone; python-dotenv's parser counts those as line breaks too.
+    data = f"FIRST_FAKE=1{newline}SECOND_FAKE=2{newline}PASSWORD=caf".encode() + bad + newline.encode()
+    (project / ".env").write_bytes(data)
+    with pytest.raises(EnvFileUnreadableError, match=r"\.env, line 3: ") as caught:
+        load_env(override=True, start=project, environ={})
+    assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("name", ["'A\nB'", "'A\rB'", "\u200bOPENAI_API_KEY", "OPENAI_API_KEY\u200d",
+                                  "\u2060A", "'A B'", "'A\tB'", "'\u00a0A'"])
+def test_a_name_with_an_invisible_character_or_whitespace_loads_nothing(
+        project: Path, name: str, exception_text) -> None:
+    # A zero-width space pasted before OPENAI_API_KEY would set a variable nobody reads.
+    (project / ".env").write_text(f"FIRST_FAKE=1\n{name}={KEY}\n")
+    environ: dict[str, str] = {}
+    with pytest.raises(EnvFileUnreadableError, match=r"line 2: a variable name that holds") as caught:
+        load_env(override=True, start=project, environ=environ)
+    assert environ == {} and body(KEY) not in exception_text(caught.value)
+
+
+def test_interpolation_with_override_false_uses_the_value_the_environment_kept(project: Path) -> None:
+    # python-dotenv 1.2.4's load_dotenv(override=False) expands ${HOST} to the value it kept.
+    (project / ".env").write_text("HOST=dev.example\nURL=https://${HOST}/v1\n")
+    environ = {"HOST": "prod.example"}
+    load_env(override=False, start=project, environ=environ, interpolate=True)
+    assert environ == {"HOST": "prod.example", "URL": "https://prod.example/v1"}
+
+
+def test_interpolation_with_override_true_uses_the_files_value(project: Path) -> None:
+    (project / ".env").write_text("HOST=dev.example\nURL=https://${HOST}/v1\n")
+    environ = {"HOST": "prod.example"}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ == {"HOST": "dev.example", "URL": "https://dev.example/v1"}
+
+
+def test_interpolation_reads_the_mapping_it_loads_into_not_os_environ(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGION_FAKE", "from-os-environ")
+    (project / ".env").write_text("URL=https://${REGION_FAKE}.example/\nOWN=${OWN:-default}\n")
+    environ = {"REGION_FAKE": "from-the-target"}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ["URL"] == "https://from-the-target.example/" and environ["OWN"] == "default"
+
+
+@pytest.mark.claims
+def test_python_dotenv_expands_with_the_kept_value_when_override_is_false(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-dotenv 1.2.4 (dotenv/main.py, resolve_variables): with override=False the
+    environment's values come first when expanding ${...}, with override=True the file's."""
+    monkeypatch.setenv("HOST_FAKE", "prod.example")
+    monkeypatch.delenv("URL_FAKE", raising=False)
+    (tmp_path / ".env").write_text("HOST_FAKE=dev.example\nURL_FAKE=https://${HOST_FAKE}/\n")
+    load_dotenv(tmp_path / ".env", override=False)
+    assert os.environ.pop("URL_FAKE") == "https://prod.example/"
+    load_dotenv(tmp_path / ".env", override=True)
+    assert os.environ.pop("URL_FAKE") == "https://dev.example/"
+
+
+def test_a_named_pipe_env_is_found_and_loaded_like_python_dotenv_does(project: Path) -> None:
+    # Secret managers (1Password's environments) mount .env as a named pipe (FIFO) that they
+    # write on each open; python-dotenv 1.2.4 and pydantic-settings 2.16.3 accept one.
+    fifo = project / "notebooks" / ".env"
+    os.mkfifo(fifo)
+    writer = _write_once(fifo, f"OPENAI_API_KEY={KEY}\n")
+    try:
+        assert find_env_file(start=project / "notebooks") == fifo
+        environ: dict[str, str] = {}
+        load_env(override=True, start=project / "notebooks", environ=environ)
+    finally:
+        writer.join(timeout=5)
+    assert environ == {"OPENAI_API_KEY": KEY}
+
+
+@pytest.mark.claims
+def test_python_dotenv_finds_and_reads_a_named_pipe(tmp_path: Path) -> None:
+    """python-dotenv 1.2.4 (dotenv/main.py, _is_file_or_fifo) takes a FIFO for a file."""
+    fifo = tmp_path / ".env"
+    os.mkfifo(fifo)
+    writer = _write_once(fifo, "A_FAKE=1\n")
+    try:
+        assert dotenv_values(fifo) == {"A_FAKE": "1"}
+    finally:
+        writer.join(timeout=5)
+
+
+def _write_once(fifo: Path, text: str) -> threading.Thread:
+    """Write `text` to the named pipe in the background, as a secret manager would."""
+    writer = threading.Thread(target=fifo.write_text, args=(text,), daemon=True)
+    writer.start()
+    return writer
+
+
+def test_is_git_ignored_of_the_filesystem_root_is_a_git_check_error() -> None:
+    with pytest.raises(GitCheckError):
+        is_git_ignored("/")
+
+
+_NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
+_VALUES = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12)
+_LINES = st.tuples(st.sampled_from(["", "export ", "  "]), _NAMES, st.sampled_from(["=", " = ", "="]),
+                   st.sampled_from(["", "'", '"']), _VALUES, st.sampled_from(["\n", "\r\n", "\r", " # c\n"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(_LINES, max_size=6))
+def test_read_env_values_gives_what_python_dotenv_gives_without_interpolation(lines) -> None:
+    text = "".join(f"{export}{name}{eq}{quote}{value}{quote}{end}"
+                   for export, name, eq, quote, value, end in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ".env"
+        path.write_bytes(text.encode())
+        try:
+            ours = read_env_values(path)
+        except (EnvSyntaxError, EnvFileUnreadableError):
+            return  # a line python-dotenv would skip, or a name load_env refuses
+        assert ours == dict(dotenv_values(path, interpolate=False))
+
+
+def test_a_symlink_loop_given_as_the_file_is_an_env_file_error(project: Path) -> None:
+    (project / ".env").symlink_to(project / ".env")
+    with pytest.raises(EnvFileUnreadableError, match="symbolic link"):
+        load_env(".env", override=True, start=project, environ={})
+    with pytest.raises(EnvFileNotFoundError):  # a search passes it by, as python-dotenv's does
+        find_env_file(start=project)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_quoted_multiline_value_from_a_windows_file_has_the_line_breaks_python_dotenv_gives(
+        project: Path, newline: str) -> None:
+    # python-dotenv (and so pydantic-settings) opens the file in text mode: CRLF and CR become LF.
+    pem = newline.join(["-----BEGIN FAKE KEY-----", "MIIEFAKE", "-----END FAKE KEY-----"])
+    (project / ".env").write_bytes(f'PEM="{pem}"{newline}B=2{newline}'.encode())
+    environ: dict[str, str] = {}
+    load_env(override=True, start=project, environ=environ)
+    assert environ["PEM"] == "-----BEGIN FAKE KEY-----\nMIIEFAKE\n-----END FAKE KEY-----"
+    assert environ == dict(dotenv_values(project / ".env"))
+
+
+_REF_NAMES = st.sampled_from(["FAKE_A", "FAKE_B", "FAKE_C"])
+_REF_VALUES = st.lists(st.one_of(st.sampled_from(["x", "-", "$", "{", "}"]),
+                                 _REF_NAMES.map(lambda n: f"${{{n}}}"),
+                                 _REF_NAMES.map(lambda n: f"${{{n}:-dflt}}")), max_size=4).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.tuples(_REF_NAMES, _REF_VALUES), max_size=5),
+       before=st.dictionaries(_REF_NAMES, st.sampled_from(["", "env"])), override=st.booleans())
+def test_interpolation_gives_what_load_dotenv_gives(lines, before, override) -> None:
+    text = "".join(f"{name}='{value}'\n" for name, value in lines)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ".env"
+        path.write_text(text)
+        clean = {name: value for name, value in os.environ.items() if not name.startswith("FAKE_")}
+        with mock.patch.dict(os.environ, {**clean, **before}, clear=True):
+            load_dotenv(path, override=override)
+            theirs = {name: os.environ[name] for name in ("FAKE_A", "FAKE_B", "FAKE_C") if name in os.environ}
+        ours = dict(before)
+        load_env(path, override=override, root=folder, environ=ours, interpolate=True)
+    assert ours == theirs
+
+
+def test_a_name_set_twice_can_extend_itself_when_interpolating(project: Path) -> None:
+    (project / ".env").write_text("FAKE_PATH=src\nFAKE_PATH=${FAKE_PATH}:lib\n")
+    environ: dict[str, str] = {}
+    load_env(override=True, start=project, environ=environ, interpolate=True)
+    assert environ == {"FAKE_PATH": "src:lib"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from unittest import mock
@@ -77,6 +78,18 @@ SETTINGS_SOURCES = {
         "class Base(BaseSettings, env_prefix='app_'):\n    region: str\n"
         "class S(Base):\n    model_config = SettingsConfigDict(env_prefix='prod_')\n    token: str\n",
         ["APP_REGION", "PROD_REGION", "PROD_TOKEN"]),
+    "case-sensitive: the name as written": (
+        "class S(BaseSettings):\n"
+        "    model_config = SettingsConfigDict(case_sensitive=True, env_prefix='App_')\n"
+        "    api_key: str\n    region: str = Field(alias='Aws_Region')\n", ["App_api_key", "Aws_Region"]),
+    "an alias in lower case": (
+        "class S(BaseSettings):\n    region: str = Field(alias='aws_region')\n", ["AWS_REGION"]),
+    "AliasChoices: every choice": (
+        "from pydantic import AliasChoices\nclass S(BaseSettings):\n"
+        "    region: str = Field(validation_alias=AliasChoices('AWS_REGION', 'aws_default_region'))\n",
+        ["AWS_DEFAULT_REGION", "AWS_REGION"]),
+    "alias=None: the field's own name": (
+        "class S(BaseSettings, env_prefix='app_'):\n    region: str = Field(alias=None)\n", ["APP_REGION"]),
     "grandchild, alias kept": (
         "class Base(BaseSettings):\n    model_config = {'env_prefix': 'app_'}\n"
         "    region: str = Field(validation_alias='AWS_REGION')\n"
@@ -113,3 +126,58 @@ def test_pydantic_settings_reads_the_names_env_reads_reports(case: str) -> None:
 def test_a_class_cycle_in_the_source_does_not_loop() -> None:
     source = HEADER + "class A(B):\n    x: str\nclass B(A):\n    y: str\n"
     assert list(env_reads(source)) == []
+
+
+def test_an_env_prefix_that_is_not_a_string_is_no_prefix() -> None:
+    source = HEADER + ("class S(BaseSettings):\n    model_config = SettingsConfigDict(env_prefix=None)\n"
+                       "    token: str\n")
+    assert [name for name, _ in env_reads(source)] == ["TOKEN"]
+
+
+def test_a_long_chain_of_settings_classes_does_not_overflow_the_stack() -> None:
+    # Python runs such a file; a recursive walk of the bases would raise RecursionError.
+    depth = 1100  # above the default recursion limit (1000)
+    source = HEADER + "class C0(BaseSettings):\n    f0: str\n" + "".join(
+        f"class C{n}(C{n - 1}):\n    pass\n" for n in range(1, depth))
+    assert {name for name, _ in env_reads(source)} == {"F0"}
+
+
+@pytest.mark.parametrize("source", [
+    "x = " + "-" * 100_000 + "1\nimport os\nos.getenv('A')\n",  # the parser runs out of memory
+    "x = " + "(" * 5000 + "1" + ")" * 5000 + "\nos.getenv('A')\n",
+], ids=["deep-unary", "deep-brackets"])
+def test_source_too_deep_for_the_parser_yields_nothing(source: str) -> None:
+    assert list(env_reads(source)) == []
+
+
+def _notebook(tmp_path: Path, source: object) -> Path:
+    path = tmp_path / "demo.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": source}], "nbformat": 4}))
+    return path
+
+
+@pytest.mark.parametrize("source", [
+    'x = "a\x0cb"\nimport os\nos.getenv("A")\n',  # a form feed inside a string
+    'x = "a\u2028b"\nimport os\nos.getenv("A")\n',  # a line separator inside a string
+    'x = "a\x1cb"\nimport os\nos.getenv("A")\n',
+], ids=["form-feed", "line-separator", "file-separator"])
+def test_a_notebook_cell_is_split_into_lines_as_python_splits_it(tmp_path: Path, source: str) -> None:
+    # str.splitlines() also breaks at \f, \x1c, \u2028...: inside a string that breaks the cell.
+    assert list(env_reads_in_file(_notebook(tmp_path, source), "demo.ipynb")) == [
+        ("A", "demo.ipynb cell 1 line 3")]
+
+
+def test_a_percent_line_inside_brackets_is_python_not_a_magic(tmp_path: Path) -> None:
+    source = "import os\ntokens = (1000\n          % 7)\nos.getenv('A')\n"
+    assert list(env_reads_in_file(_notebook(tmp_path, source), "demo.ipynb")) == [
+        ("A", "demo.ipynb cell 1 line 4")]
+
+
+@pytest.mark.parametrize("source", [["os.getenv('A')\n", None], 5, {"getenv": 1}, [["getenv"]]])
+def test_a_notebook_cell_whose_source_is_not_text_is_skipped(tmp_path: Path, source: object) -> None:
+    assert list(env_reads_in_file(_notebook(tmp_path, source), "demo.ipynb")) == []
+
+
+def test_a_notebook_nested_too_deep_for_the_json_reader_yields_nothing(tmp_path: Path) -> None:
+    (tmp_path / "deep.ipynb").write_text("[" * 100_000 + '"getenv"' + "]" * 100_000)
+    assert list(env_reads_in_file(tmp_path / "deep.ipynb", "deep.ipynb")) == []

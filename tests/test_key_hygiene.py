@@ -204,3 +204,21 @@ def test_a_value_that_is_not_text_is_refused_with_its_type_not_its_value(value) 
     assert "sk-" not in str(caught.value)
     assert issubclass(NotAKeyValueError, KeyHygieneError)
     assert issubclass(UnknownProviderError, KeyHygieneError)
+
+
+@pytest.mark.parametrize("value", [
+    f"OPENAI_API_KEY={KEY}", f"export OPENAI_API_KEY={KEY}", f"api_key = {KEY}", f"OPENAI_API_KEY: {KEY}",
+    f"OPENAI_API_KEY ={KEY}",
+])
+def test_a_pasted_assignment_is_named(value: str) -> None:
+    assert any("NAME=value" in finding for finding in diagnose_key(value))
+
+
+@pytest.mark.parametrize("value", [
+    "RkFLRWtleUZBS0VrZXlGQUtFa2V5RkFLRWtleQ==",  # base64 with its padding
+    "RkFLRWtleUZBS0VrZXlGQUtFa2V5RkFLRWtleUE=",
+    "fa4e0123456789abcdef0123456789ab:RkFLRXNlY3JldEZBS0VzZWNyZXQ",  # id:secret, as some providers issue
+])
+def test_an_unfamiliar_shape_with_equals_padding_or_a_colon_is_not_malformed(value: str) -> None:
+    # Providers change formats: a shape the catalogue does not know goes to the provider.
+    assert diagnose_key(value) == [] and not is_malformed(value)

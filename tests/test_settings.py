@@ -741,3 +741,164 @@ def test_a_subclass_field_that_may_be_secret_takes_a_key_and_hides_it(
     monkeypatch.setenv("EXTRA_TOKEN", DEV_KEY)
     loaded = WithSecretOrText()
     assert isinstance(loaded.extra_token, SecretStr) and DEV_KEY not in repr(loaded)
+
+
+# --- adversarial .env lines: unparsable, odd names, ${...}, unreadable secret files ----------------
+
+@pytest.mark.parametrize(("text", "line"), [
+    (f'OPENAI_API_KEY="{KEY}\n', 1),  # an unclosed quote
+    (f"MAX_TOKENS=100\nOPENAI_API_KEY {KEY}\n", 2),  # '=' forgotten
+    (f"OPENAI_API_KEY={KEY}\nMAX TOKENS=5\n", 2),  # a space in the name
+], ids=["unclosed-quote", "no-equals", "space-in-name"])
+@pytest.mark.parametrize("which", [".env", ".env.dev"])
+def test_a_line_python_dotenv_cannot_parse_is_named_with_its_line_not_skipped(
+        project: Path, text: str, line: int, which: str, exception_text, caplog):
+    # On its own pydantic-settings skips the line (python-dotenv logs a warning): the key would be
+    # reported missing, or MAX_TOKENS silently left at its default.
+    (project / which).write_text(text)
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [which]
+    assert f"line {line}: python-dotenv cannot parse this" in str(err)
+    assert err.__context__ is None and not holds_part_of(exception_text(err) + caplog.text, KEY)
+
+
+@pytest.mark.parametrize("name", ["\u200bOPENAI_API_KEY", "OPENAI_API_KEY\u200b", "'OPENAI_API_KEY '"])
+def test_a_key_under_a_name_with_an_invisible_character_is_named_not_reported_missing(
+        project: Path, name: str, exception_text):
+    (project / ".env").write_text(f"{name}={KEY}\n")
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [".env"]
+    assert "line 1: a variable name that holds" in str(err)
+    assert not holds_part_of(exception_text(err), KEY)
+
+
+def test_a_dollar_brace_in_a_secret_is_kept_as_written_like_load_env_does(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # python-dotenv expands ${...} even inside single quotes; pydantic-settings calls it with the
+    # default interpolate=True. A password is data, not a template (helpers.env_files.load_env).
+    monkeypatch.setenv("Zq", "expanded")
+    key = KEY[:20] + "${Zq}" + KEY[20:]
+    (project / ".env").write_text(f"OPENAI_API_KEY='{key}'\nDEFAULT_MODEL=${{OPENAI_API_KEY}}\n")
+    loaded = load_settings()
+    assert loaded.openai_api_key.get_secret_value() == key
+    assert loaded.default_model == "${OPENAI_API_KEY}"  # not the key, which print(settings) would show
+
+
+@pytest.mark.claims
+def test_pydantic_settings_expands_dollar_braces_in_env_files_even_in_single_quotes(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    """pydantic-settings 2.16.3 (sources/providers/dotenv.py) calls ``dotenv_values(file_path,
+    encoding=...)``, whose ``interpolate`` defaults to True."""
+    from pydantic_settings import BaseSettings
+
+    class Plain(BaseSettings):
+        openai_api_key: SecretStr
+
+    monkeypatch.setenv("Zq", "expanded")
+    (project / ".env").write_text(f"OPENAI_API_KEY='{KEY[:20]}${{Zq}}{KEY[20:]}'\n")
+    loaded = Plain(_env_file=project / ".env")
+    assert loaded.openai_api_key.get_secret_value() == KEY[:20] + "expanded" + KEY[20:]
+
+
+def test_a_secret_file_that_cannot_be_read_is_a_settings_error_naming_it(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    secrets = project / "secrets"
+    secrets.mkdir()
+    (secrets / "OPENAI_API_KEY").write_text(PROD_KEY)
+    real_read_bytes = Path.read_bytes
+
+    def refused(path: Path) -> bytes:  # as for a file of another user (root reads every file)
+        if path.name == "OPENAI_API_KEY":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refused)
+    monkeypatch.setattr(Path, "read_text", lambda path, *a, **k: refused(path).decode())
+    err = error_of(load_settings, "prod", secrets_dir=secrets)
+    assert [problem.variable for problem in err.problems] == ["OPENAI_API_KEY"]
+    assert "cannot be read" in err.problems[0].problem and err.__context__ is None
+
+
+def test_app_env_in_lower_case_in_the_environment_is_honoured_as_pydantic_settings_does(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    # case_sensitive=False: pydantic-settings reads app_env as APP_ENV; prod must then read no .env.
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY)
+    monkeypatch.setenv("app_env", "prod")
+    assert choose_env() == "prod" and settings_files() == ()
+    assert [problem.variable for problem in error_of(load_settings).problems] == ["OPENAI_API_KEY"]
+
+
+def test_app_env_in_lower_case_in_env_picks_the_layer(project: Path):
+    write(project / ".env", OPENAI_API_KEY=DEV_KEY, app_env="test")
+    write(project / ".env.test", OPENAI_API_KEY=TEST_KEY)
+    loaded = load_settings()
+    assert loaded.app_env == "test" and loaded.openai_api_key.get_secret_value() == TEST_KEY
+
+
+def test_app_env_in_lower_case_set_to_prod_in_env_is_refused(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY, App_Env="prod")
+    assert [problem.variable for problem in error_of(load_settings).problems] == ["APP_ENV"]
+
+
+def test_an_env_file_that_breaks_after_the_check_is_named_with_nothing_on_the_chain(
+        project: Path, monkeypatch: pytest.MonkeyPatch, exception_text):
+    (project / ".env").write_text(f'OPENAI_API_KEY="{KEY}\n')  # an unclosed quote
+    monkeypatch.setattr(settings_module, "_unreadable_files", lambda *_: [])  # as if it changed since
+    err = error_of(load_settings)
+    assert [problem.variable for problem in err.problems] == [".env"] and "line 1" in str(err)
+    assert err.__context__ is None and not holds_part_of(exception_text(err), KEY)
+
+
+class _ServedPipe:
+    """A named pipe that serves `text` to each reader, as 1Password's environments serve ``.env``."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        import threading
+
+        os.mkfifo(path)
+        self.path, self.text, self.stopped = path, text, False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        import time
+
+        while not self.stopped:
+            with self.path.open("w") as pipe:  # waits for a reader
+                if not self.stopped:
+                    pipe.write(self.text)
+            time.sleep(0.05)  # the reader sees the end of the text before the next open is served
+
+    def stop(self) -> None:
+        self.stopped = True
+        while self.thread.is_alive():  # a reader that opens without waiting releases a waiting writer
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+            self.thread.join(timeout=0.1)
+
+
+def test_a_named_pipe_env_is_read_as_pydantic_settings_and_load_env_read_one(project: Path):
+    # pydantic-settings 2.16.3 (_resolve_config_file(allow_fifo=True)) and helpers.env_files accept one.
+    pipe = _ServedPipe(project / ".env", f"OPENAI_API_KEY={KEY}\nAPP_ENV=test\n")
+    try:
+        assert find_env_dir() == project and settings_files() == (project / ".env",)
+        loaded = load_settings()
+    finally:
+        pipe.stop()
+    assert loaded.openai_api_key.get_secret_value() == KEY and loaded.app_env == "test"
+
+
+def test_each_env_file_is_loaded_once(project: Path, monkeypatch: pytest.MonkeyPatch, caplog):
+    # pydantic-settings builds its own .env source before settings_customise_sources runs: handed
+    # the files, it would read them too (as python-dotenv, expanding ${...}), and log each one twice.
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    write(project / ".env.dev", MAX_TOKENS="5")
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    with caplog.at_level(logging.DEBUG, logger="pydantic_settings"):
+        load_settings()
+    loaded = [record.getMessage() for record in caplog.records if "Loading env file" in record.getMessage()]
+    assert loaded == [f"Loading env file: {project / '.env'}", f"Loading env file: {project / '.env.dev'}"]
+
+
+def test_app_settings_given_env_file_itself_still_reads_it(project: Path):
+    write(project / ".env", OPENAI_API_KEY=KEY)
+    assert AppSettings(_env_file=project / ".env").openai_api_key.get_secret_value() == KEY
