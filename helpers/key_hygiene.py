@@ -69,12 +69,14 @@ _PLACEHOLDER = re.compile(
     r"""(?ix)(?:
         (?:.*[-_\s<{(\[])?your[-_\s].*                 # your-key-here, REPLACE_WITH_YOUR_KEY
         | .*[-_\s]here                                # key-goes-here, INSERT_KEY_HERE
-        | <.*> | \$\{.*\} | \$[A-Z_][A-Z0-9_]* | \{\{.*\}\}   # <key>, ${VAR}, $VAR, {{ key }}
+        | <.*> | \{\{.*\}\}                          # <key>, {{ key }}
         | [a-z0-9_-]{0,16}?[x*\u2022]{4,}(?:[-_.\u2026][x*\u2022]*)*   # sk-xxxx, AKIAXXXX..., hf_****
         | .*(?:\.\.\.|\u2026).*                          # sk-..., sk-proj-abc...xyz
         | change[-_]?me | replace[-_]?me | placeholder | dummy | todo | tbd | fixme
         | none | null | nil | undefined
     )""")
+# Another variable's value asked for but never filled in: nothing expanded ${VAR} or $VAR.
+_REFERENCE = re.compile(r"\$\{.*\}|\$[A-Z_][A-Z0-9_]*", re.IGNORECASE)
 # A variable's name given as its value: OPENAI_API_KEY=OPENAI_API_KEY, API_KEY, YOUR_TOKEN.
 _VARIABLE_NAME = re.compile(r"(?:[A-Z][A-Z0-9]{0,11}_)+(?:KEY|TOKEN|SECRET)")  # short words, as names have
 # NAME=value, or YAML's "NAME: value". Not base64's padding ("...Zg==") nor an "id:secret" key
@@ -145,7 +147,11 @@ def _copy_paste_mistakes(value: str | None, placeholders: Iterable[str]) -> list
         findings.append("starts with 'Bearer ': give the key alone, the SDK adds the prefix")
     elif _ASSIGNMENT.match(core):
         findings.append("holds a whole NAME=value line: keep only the value after '='")
-    if _is_placeholder(core, placeholders):
+    if _REFERENCE.fullmatch(core):
+        findings.append("a reference to another variable that nothing expanded, not a key: a .env "
+                        "file read as written (as `docker run --env-file` reads one) keeps ${NAME} "
+                        "as it is: write the key itself")
+    elif _is_placeholder(core, placeholders):
         findings.append("a placeholder, not a key: replace it with your real key (this one was "
                         "copied from a template such as .env.example)")
     return findings
@@ -160,7 +166,8 @@ def is_placeholder(value: str | SecretValue | None, placeholders: Iterable[str] 
 
 def _is_placeholder(core: str, placeholders: Iterable[str]) -> bool:
     known = {p.strip().strip(_QUOTES) for p in placeholders if p and p.strip()}
-    return core in known or bool(_PLACEHOLDER.fullmatch(core) or _VARIABLE_NAME.fullmatch(core))
+    shapes = (_PLACEHOLDER, _REFERENCE, _VARIABLE_NAME)
+    return core in known or any(shape.fullmatch(core) for shape in shapes)
 
 
 def _odd_characters(value: str) -> list[str]:

@@ -19,6 +19,7 @@ from helpers.key_hygiene import (
     UnknownProviderError,
     diagnose_key,
     is_malformed,
+    is_placeholder,
     reveal,
 )
 
@@ -96,7 +97,7 @@ def test_no_finding_ever_quotes_the_value(core: str, pad: str) -> None:
 PLACEHOLDERS = [
     "your-openai-api-key-here", "YOUR_API_KEY", "REPLACE_WITH_YOUR_KEY", "paste_your_openai_key",
     "<your key>", "sk-your-key", "(your key)",
-    "key-goes-here", "INSERT_KEY_HERE", "<OPENAI_API_KEY>", "${OPENAI_API_KEY}", "$OPENAI_API_KEY",
+    "key-goes-here", "INSERT_KEY_HERE", "<OPENAI_API_KEY>",
     "{{ openai_api_key }}", "sk-xxxx", "xxxxxxxx", "sk-proj-XXXX...", "sk-proj-XXXXXXXX-XXXXXXXX",
     "sk-ant-api03-xxxx", "sk-or-v1-xxxxxxxxxxxx", "AKIA" + "X" * 16, "hf_****************",
     "sk-\u2022\u2022\u2022\u2022", "sk-...", "sk-proj-abc...xyz", "sk-\u2026",
@@ -104,6 +105,23 @@ PLACEHOLDERS = [
     "placeholder", "dummy", "TODO", "tbd", "FIXME", "None", "null", "nil", "undefined", "OPENAI_API_KEY",
     "API_KEY", "MY_SERVICE_TOKEN", "CLIENT_SECRET",
 ]
+
+
+# A reference that nothing expanded: ${NAME} kept as written (a .env file read as docker reads it).
+REFERENCES = ["${OPENAI_API_KEY}", "$OPENAI_API_KEY", "${team_key}", "$team_key", "${OPENAI_API_KEY:-sk-x}"]
+
+
+@pytest.mark.parametrize("value", REFERENCES)
+def test_an_unexpanded_reference_is_a_placeholder_said_as_a_reference(value: str) -> None:
+    findings = diagnose_key(value)
+    assert is_malformed(value) and is_placeholder(value)
+    assert any("reference to another variable that nothing expanded" in f for f in findings), findings
+    assert not any(PLACEHOLDER in finding for finding in findings), findings
+
+
+@pytest.mark.parametrize("value", ["${OPENAI_API_KEY}x", "x$OPENAI_API_KEY", "$1abc", "$"])
+def test_a_dollar_inside_a_value_or_before_a_digit_is_no_reference(value: str) -> None:
+    assert not any("reference to another variable" in f for f in diagnose_key(value))
 
 
 @pytest.mark.parametrize("value", PLACEHOLDERS)
