@@ -184,7 +184,8 @@ class UsageBudget:
             self._limit, self._threshold = exact_limit, fraction * exact_limit
 
     def __repr__(self) -> str:
-        return f"UsageBudget(limit={self.limit:g}, alert_at={self.alert_at:g}, used={self.usage_by_scope()})"
+        limit, alert_at = float(self.limit), float(self.alert_at)  # a Fraction has no :g before 3.12
+        return f"UsageBudget(limit={limit:g}, alert_at={alert_at:g}, used={self.usage_by_scope()})"
 
     def scope(self, key: str | None = None) -> str:
         """The scope a key's usage counts towards: its fingerprint, or ``"pool"``."""
@@ -299,8 +300,9 @@ def _float(amount: Fraction) -> float:
         return math.inf
 
 
-def _shown(amount: float) -> str:
+def _shown(given: SupportsFloat) -> str:
     """``1,234`` tokens, ``0.6`` dollars: thousands separated, up to two decimals, or 6 digits below 1."""
+    amount = float(given)  # a limit as given may be a Fraction, which has no format spec before 3.12
     if amount < 1:
         return f"{amount:.6g}"
     return f"{amount:,.2f}".rstrip("0").rstrip(".")

@@ -510,3 +510,42 @@ def test_an_amount_with_absurd_precision_is_counted_as_its_float_without_slowing
     assert budget.used() == 0.25 + float(tiny)
     for scope, used in budget._used.items():  # noqa: SLF001 (the exact totals stay small)
         assert used.denominator <= 10**18, scope
+
+
+def test_a_scope_with_nothing_spent_has_the_whole_limit_remaining() -> None:
+    budget = UsageBudget(limit=Decimal("2.5"), per_key=True)
+    assert budget.remaining(A) == budget.remaining(B) == 2.5
+    budget.add(1, A)
+    assert (budget.remaining(A), budget.remaining(B)) == (1.5, 2.5)
+
+
+@pytest.mark.parametrize("written_as", [Decimal, lambda digits: Fraction(Decimal(digits))])
+def test_amounts_with_eighteen_decimal_places_are_counted_to_the_last_place(written_as) -> None:
+    # One part in 10**18 apart: as floats both would be 0.12345678901234568 and the limit reached.
+    budget = UsageBudget(limit=written_as("0.123456789012345679"))
+    budget.add(written_as("0.123456789012345678"))
+    budget.check()  # not spent: 1e-18 is left
+    budget.add(written_as("0.000000000000000001"))
+    with pytest.raises(BudgetExceededError):
+        budget.check()
+
+
+def test_amounts_of_one_or_more_are_shown_with_two_decimals_and_below_one_with_six_digits() -> None:
+    budget = UsageBudget(limit=1.5)
+    budget.add(1.23456)
+    budget.add(0.5)
+    with pytest.raises(BudgetExceededError, match=r"spent: 1\.73 of 1\.5 used;"):
+        budget.check()
+    small = UsageBudget(limit=0.0012345678)
+    small.add(0.0012345678)
+    with pytest.raises(BudgetExceededError, match=r"spent: 0\.00123457 of 0\.00123457 used;"):
+        small.check()
+
+
+@pytest.mark.parametrize("limit", [Fraction(5, 2), Decimal("2.5"), 2.5])
+def test_a_limit_of_any_accepted_type_is_shown_in_the_error_and_the_repr(limit) -> None:
+    budget = UsageBudget(limit=limit, alert_at=Fraction(1, 2))
+    budget.add(3)
+    assert repr(budget).startswith("UsageBudget(limit=2.5, alert_at=0.5, used=")
+    with pytest.raises(BudgetExceededError, match=r"spent: 3 of 2\.5 used;"):
+        budget.check()
