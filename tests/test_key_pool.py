@@ -962,8 +962,40 @@ def test_a_label_that_is_a_key_is_refused_without_showing_it(keys, caplog) -> No
     # {key: label} instead of {label: key}: the label would be shown in stats, logs and errors.
     with caplog.at_level(logging.DEBUG), pytest.raises(NotAKeyListError) as caught:
         KeyPool(keys)
-    assert "{label: key}" in str(caught.value)
+    assert str(caught.value) == (
+        "a label of the mapping looks like an API key: the mapping is {label: key}, "
+        "e.g. {'OPENAI_API_KEY': key}; labels are shown in stats, logs and errors")
     assert A not in str(caught.value) and A[-8:] not in str(caught.value) and A not in caplog.text
+
+
+class CarriesRequest(Exception):
+    """An error that keeps the request it sent, on itself or on its response (as the SDK's do)."""
+
+    def __init__(self, name: str, request: httpx2.Request, on_response: bool = False) -> None:
+        super().__init__(name)
+        if on_response:
+            self.response = httpx2.Response(500, request=request)
+        else:
+            self.request = request
+
+
+def test_every_request_of_a_branching_and_looping_chain_loses_the_key() -> None:
+    """The error has a cause and a context; the context's context loops back to the error itself,
+    and is met again before the cause: every request is still cleaned, and the walk ends."""
+    requests = [httpx2.Request("GET", "https://api.example/v1", headers={"authorization": f"Bearer {A}"})
+                for _ in range(3)]
+    top = CarriesRequest("top", requests[0])
+    top.__cause__ = CarriesRequest("cause", requests[1], on_response=True)
+    top.__context__ = looping = CarriesRequest("context", requests[2])
+    looping.__context__ = top
+
+    def ask(key: str) -> None:
+        raise top
+
+    with pytest.raises(CarriesRequest):
+        call_with_failover(KeyPool([A]), ask)
+    assert [request.headers["authorization"] for request in requests] == \
+        [f"Bearer [REDACTED {fingerprint(A)}]"] * 3
 
 
 def test_eight_threads_reporting_429s_never_get_a_cooling_key_and_lose_none(racing) -> None:
